@@ -1,0 +1,186 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from django_fsm import RETURN_VALUE, FSMField, FSMModelMixin, transition
+
+from workflow.states import SEND_BACK_STAGES, Conclusion, Status
+
+
+class RiskLevel(models.TextChoices):
+    RED = "red", _("Red")
+    ORANGE = "orange", _("Orange")
+    YELLOW = "yellow", _("Yellow")
+    BLUE = "blue", _("Blue")
+
+
+# Sorting "by risk" means red first; the rank is stored so the dispatch board can use an index.
+RISK_RANK = {RiskLevel.RED: 0, RiskLevel.ORANGE: 1, RiskLevel.YELLOW: 2, RiskLevel.BLUE: 3}
+
+
+class Domain(models.TextChoices):
+    PROCUREMENT = "procurement", _("Procurement")
+    SUBSIDIES = "subsidies", _("Subsidies")
+    ENFORCEMENT = "enforcement", _("Law enforcement")
+    ENVIRONMENT = "environment", _("Environment")
+    FINANCE = "finance", _("Public finance")
+    CONSTRUCTION = "construction", _("Construction")
+    LAND = "land", _("Land and resources")
+    OTHER = "other", _("Other")
+
+
+class SourceSystem(models.Model):
+    """A business system (or screening model feed) allowed to push alerts with an API key.
+
+    Only a prefix (to find the row) and a SHA-256 of the whole key are stored: keys are long
+    random strings, so a fast hash is enough, and the key itself is shown once at creation.
+    """
+
+    class Kind(models.TextChoices):
+        BUSINESS = "business", _("Business system")
+        SCREENING = "screening", _("Screening model")
+
+    code = models.SlugField(_("code"), max_length=64, unique=True)
+    name = models.CharField(_("name"), max_length=128)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.BUSINESS)
+    org_unit = models.ForeignKey(
+        "accounts.OrgUnit", verbose_name=_("org unit"), on_delete=models.PROTECT,
+        help_text=_("Alerts from this system may only be raised for this unit or below it."),
+    )
+    key_prefix = models.CharField(_("key prefix"), max_length=16, unique=True, editable=False)
+    key_hash = models.CharField(_("key hash"), max_length=64, editable=False)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("source system")
+        verbose_name_plural = _("source systems")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Alert(FSMModelMixin, models.Model):
+    """One alert driven through the closed loop.
+
+    The state changes only through the transition methods below, and those are only called by
+    `workflow.services.alert_transition`, which checks scope and permission, locks the row and
+    writes the stage record and the timeline entry in the same transaction.
+    """
+
+    title = models.CharField(_("title"), max_length=255)
+    domain = models.CharField(_("domain"), max_length=32, choices=Domain.choices, default=Domain.OTHER)
+    risk_level = models.CharField(_("risk level"), max_length=8, choices=RiskLevel.choices)
+    risk_rank = models.PositiveSmallIntegerField(_("risk rank"), editable=False)
+    org_unit = models.ForeignKey(
+        "accounts.OrgUnit", verbose_name=_("org unit"), on_delete=models.PROTECT, related_name="alerts"
+    )
+    source = models.ForeignKey(
+        SourceSystem, verbose_name=_("source"), on_delete=models.PROTECT, related_name="alerts"
+    )
+    rule_code = models.CharField(_("rule"), max_length=64, blank=True)
+    subject_name = models.CharField(_("subject"), max_length=255, blank=True)
+    subject_id_number = models.CharField(_("ID number"), max_length=32, blank=True)
+    subject_credit_code = models.CharField(_("credit code"), max_length=32, blank=True)
+    amount = models.DecimalField(_("amount (yuan)"), max_digits=18, decimal_places=2, null=True, blank=True)
+    details = models.JSONField(_("data snapshot"), default=dict, blank=True)
+    dedup_key = models.CharField(_("dedup key"), max_length=255)
+    occurrence_count = models.PositiveIntegerField(_("occurrences"), default=1)
+    occurred_at = models.DateTimeField(_("occurred at"), null=True, blank=True)
+    last_occurred_at = models.DateTimeField(_("last occurrence"), null=True, blank=True)
+
+    status = FSMField(_("status"), max_length=16, choices=Status.choices, default=Status.WARNING, protected=True)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("assignee"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="assigned_alerts",
+    )
+    conclusion = models.CharField(
+        _("conclusion"), max_length=32, choices=Conclusion.choices, blank=True
+    )
+    # Counters of the current stage; the history is in cases.TimelineEntry.
+    stage_entered_at = models.DateTimeField(_("stage entered at"))
+    # Bumped on every stage entry: a fencing token for escalation steps, so a stale sweep or a
+    # retry aimed at an earlier stage entry finds it changed and does nothing.
+    stage_seq = models.PositiveIntegerField(_("stage entry"), default=1)
+    due_at = models.DateTimeField(_("due at"), null=True, blank=True)
+    escalation_level = models.PositiveSmallIntegerField(_("escalation level"), default=0)
+    supervised = models.BooleanField(_("supervised (督办)"), default=False)
+
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("alert")
+        verbose_name_plural = _("alerts")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # Dedup that survives races: one open alert per (source, key); a closed one frees it.
+            models.UniqueConstraint(
+                fields=["source", "dedup_key"], condition=~Q(status=Status.CLOSED),
+                name="alert_open_dedup_key_uniq",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["org_unit", "status"], name="alert_unit_status_idx"),
+            models.Index(fields=["status", "risk_rank", "created_at"], name="alert_board_idx"),
+            models.Index(fields=["assignee", "status"], name="alert_assignee_status_idx"),
+            models.Index(
+                fields=["due_at"], condition=~Q(status=Status.CLOSED), name="alert_open_due_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.title}"
+
+    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        # Derived column kept in step with its source field; no business rule here.
+        self.risk_rank = RISK_RANK[RiskLevel(self.risk_level)]
+        super().save(*args, **kwargs)
+
+    # ----- transitions (the one place they are declared) -----
+    @transition(field=status, source=Status.WARNING, target=Status.ASSIGNED)
+    def assign(self) -> None:
+        pass
+
+    @transition(field=status, source=Status.ASSIGNED, target=Status.VERIFYING)
+    def accept(self) -> None:
+        pass
+
+    @transition(field=status, source=Status.ASSIGNED, target=Status.WARNING)
+    def return_(self) -> None:
+        pass
+
+    @transition(
+        field=status, source=Status.VERIFYING, target=RETURN_VALUE(Status.DISPOSING, Status.EVALUATING)
+    )
+    def submit_verification(self, conclusion: str) -> str:
+        # An unfounded conclusion has nothing to dispose of: it goes straight to evaluation.
+        return Status.EVALUATING if conclusion == Conclusion.UNFOUNDED else Status.DISPOSING
+
+    @transition(field=status, source=Status.DISPOSING, target=Status.APPLYING)
+    def dispose(self) -> None:
+        pass
+
+    @transition(field=status, source=Status.APPLYING, target=Status.EVALUATING)
+    def apply_results(self) -> None:
+        pass
+
+    @transition(field=status, source=Status.EVALUATING, target=Status.CLOSED)
+    def close(self) -> None:
+        pass
+
+    @transition(field=status, source=Status.EVALUATING, target=RETURN_VALUE(*SEND_BACK_STAGES))
+    def send_back(self, stage: str) -> str:
+        return stage
+
+    @transition(field=status, source=Status.WARNING, target=Status.CLOSED)
+    def dismiss(self) -> None:
+        pass
+
+    @property
+    def is_open(self) -> bool:
+        return self.status != Status.CLOSED

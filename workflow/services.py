@@ -1,0 +1,288 @@
+"""Every state change of an alert goes through `_run_transition`: one transaction that checks
+scope and permission, locks the row, transitions, writes the stage record and the timeline
+entry, and schedules side effects for after the commit.
+
+The public functions are typed and keyword-only (`alert_assign(alert_id=…, by=…, …)`);
+`alert_transition` dispatches an API/screen request to them by transition name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from functools import partial
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Role, User
+from alerts.models import Alert
+from alerts.selectors import alerts_visible_to
+from cases.models import (
+    Assignment,
+    Disposition,
+    Dismissal,
+    Evaluation,
+    ResultAction,
+    TimelineEntry,
+    Verification,
+)
+from cases.services import timeline_append
+from workflow import deadlines, effects
+from workflow.exceptions import AlertNotFound, TransitionConflict, TransitionForbidden
+from workflow.lifecycle import TRANSITIONS, TransitionSpec
+from workflow.states import SEND_BACK_STAGES, ActionKind, Conclusion, DismissReason, Outcome, Status
+
+
+@dataclass
+class StepRecord:
+    """What a transition tells the timeline."""
+
+    text: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def _spec(name: str) -> TransitionSpec:
+    try:
+        return TRANSITIONS[name]
+    except KeyError:
+        raise AlertNotFound(_("Unknown transition %(name)s.") % {"name": name}) from None
+
+
+def _check_actor(spec: TransitionSpec, alert: Alert, user: User) -> None:
+    """403 for the wrong role, 409 for the wrong state, 403 for someone else's assignment."""
+    if not spec.actor_has_role(user):
+        raise TransitionForbidden(
+            _("Your role may not %(action)s alerts.") % {"action": str(spec.label).lower()}
+        )
+    if not spec.allowed_from(alert):
+        raise TransitionConflict(
+            _("This alert is %(status)s; “%(action)s” is not possible now.")
+            % {"status": alert.get_status_display(), "action": spec.label}
+        )
+    if not spec.actor_may(alert, user):
+        raise TransitionForbidden(_("Only the assigned verifier can do this."))
+
+
+def alert_transition_precheck(*, alert: Alert, name: str, by: User) -> None:
+    """Refuse early (before the body is even validated) what the service would refuse."""
+    _check_actor(_spec(name), alert, by)
+
+
+def _enter_stage(alert: Alert, at: Any) -> None:
+    alert.stage_entered_at = at
+    alert.stage_seq += 1
+    alert.escalation_level = 0
+    alert.due_at = deadlines.due_at_for(alert, at) if alert.is_open else None
+    alert.closed_at = at if alert.status == Status.CLOSED else None
+
+
+def _run_transition(
+    *, alert_id: int, name: str, by: User, apply: Callable[[Alert], StepRecord]
+) -> Alert:
+    spec = _spec(name)
+    with transaction.atomic():
+        # The row lock serialises two people acting on one alert: the second waits, then sees
+        # the state the first left and gets a 409 instead of overwriting it.
+        alert = (
+            alerts_visible_to(by).select_for_update(of=("self",)).filter(pk=alert_id).first()
+        )
+        if alert is None:
+            raise AlertNotFound(_("Alert not found."))
+        _check_actor(spec, alert, by)
+        from_status = alert.status
+        step = apply(alert)
+        now = timezone.now()
+        _enter_stage(alert, now)
+        alert.save()
+        timeline_append(
+            alert=alert, actor=by, kind=TimelineEntry.Kind.TRANSITION, action=name,
+            from_status=from_status, to_status=alert.status, text=step.text, data=step.data,
+        )
+        transaction.on_commit(
+            partial(effects.transition_committed, alert_id=alert.pk, name=name, actor_id=by.pk)
+        )
+    return alert
+
+
+def _invalid(field_name: str, message: str) -> ValidationError:
+    return ValidationError({field_name: [message]})
+
+
+def alert_assign(*, alert_id: int, by: User, assignee: User, note: str = "") -> Alert:
+    def apply(alert: Alert) -> StepRecord:
+        if assignee.role != Role.VERIFIER or not assignee.is_active:
+            raise _invalid("assignee", _("The assignee must be an active verifier."))
+        if assignee.org_unit is None or not alert.org_unit.contains(assignee.org_unit):
+            raise _invalid("assignee", _("The assignee must belong to the alert's unit or a unit below it."))
+        alert.assign()
+        alert.assignee = assignee
+        Assignment.objects.create(alert=alert, assignee=assignee, assigned_by=by, note=note)
+        return StepRecord(note, {"assignee": assignee.pk, "assignee_name": assignee.display_name})
+
+    return _run_transition(alert_id=alert_id, name="assign", by=by, apply=apply)
+
+
+def alert_accept(*, alert_id: int, by: User) -> Alert:
+    def apply(alert: Alert) -> StepRecord:
+        alert.accept()
+        Assignment.objects.filter(alert=alert, assignee=by, accepted_at=None, returned_at=None).update(
+            accepted_at=timezone.now()
+        )
+        return StepRecord()
+
+    return _run_transition(alert_id=alert_id, name="accept", by=by, apply=apply)
+
+
+def alert_return(*, alert_id: int, by: User, reason: str) -> Alert:
+    if not reason.strip():
+        raise _invalid("reason", _("A reason is required."))
+
+    def apply(alert: Alert) -> StepRecord:
+        alert.return_()
+        alert.assignee = None
+        Assignment.objects.filter(alert=alert, assignee=by, returned_at=None).update(
+            returned_at=timezone.now(), return_reason=reason
+        )
+        return StepRecord(reason, {"reason": reason})
+
+    return _run_transition(alert_id=alert_id, name="return", by=by, apply=apply)
+
+
+def alert_submit_verification(*, alert_id: int, by: User, conclusion: str, summary: str) -> Alert:
+    if conclusion not in Conclusion.values:
+        raise _invalid("conclusion", _("Unknown conclusion."))
+    if not summary.strip():
+        raise _invalid("summary", _("A summary is required."))
+
+    def apply(alert: Alert) -> StepRecord:
+        alert.submit_verification(conclusion)
+        alert.conclusion = conclusion
+        Verification.objects.create(alert=alert, verifier=by, conclusion=conclusion, summary=summary)
+        return StepRecord(summary, {"conclusion": conclusion})
+
+    return _run_transition(alert_id=alert_id, name="submit_verification", by=by, apply=apply)
+
+
+def alert_dispose(
+    *, alert_id: int, by: User, outcome: str, case_filed: bool = False,
+    amount_recovered: Decimal = Decimal("0"), note: str = "",
+) -> Alert:
+    if outcome not in Outcome.values:
+        raise _invalid("outcome", _("Unknown outcome."))
+    if amount_recovered < 0:
+        raise _invalid("amount_recovered", _("The amount recovered cannot be negative."))
+
+    def apply(alert: Alert) -> StepRecord:
+        alert.dispose()
+        Disposition.objects.create(
+            alert=alert, decided_by=by, outcome=outcome, case_filed=case_filed,
+            amount_recovered=amount_recovered, note=note,
+        )
+        return StepRecord(
+            note,
+            {"outcome": outcome, "case_filed": case_filed, "amount_recovered": str(amount_recovered)},
+        )
+
+    return _run_transition(alert_id=alert_id, name="dispose", by=by, apply=apply)
+
+
+@dataclass(frozen=True)
+class ActionInput:
+    kind: str
+    recipient: str
+    text: str
+    due_date: date | None = None
+
+
+def alert_apply_results(*, alert_id: int, by: User, actions: list[ActionInput]) -> Alert:
+    if not actions:
+        raise _invalid("actions", _("Issue at least one notice, recommendation or order."))
+    for action in actions:
+        if action.kind not in ActionKind.values:
+            raise _invalid("actions", _("Unknown action kind %(kind)s.") % {"kind": action.kind})
+
+    def apply(alert: Alert) -> StepRecord:
+        alert.apply_results()
+        ResultAction.objects.bulk_create(
+            ResultAction(
+                alert=alert, issued_by=by, kind=a.kind, recipient=a.recipient, text=a.text,
+                due_date=a.due_date,
+            )
+            for a in actions
+        )
+        return StepRecord(
+            "; ".join(f"{ActionKind(a.kind).label}: {a.recipient}" for a in actions),
+            {"actions": [a.kind for a in actions]},
+        )
+
+    return _run_transition(alert_id=alert_id, name="apply_results", by=by, apply=apply)
+
+
+def alert_close(*, alert_id: int, by: User, score: int, comment: str = "") -> Alert:
+    if not 1 <= score <= 5:
+        raise _invalid("score", _("The score must be from 1 to 5."))
+
+    def apply(alert: Alert) -> StepRecord:
+        alert.close()
+        Evaluation.objects.create(
+            alert=alert, evaluator=by, decision=Evaluation.Decision.CLOSE, score=score, comment=comment
+        )
+        return StepRecord(comment, {"score": score})
+
+    return _run_transition(alert_id=alert_id, name="close", by=by, apply=apply)
+
+
+def alert_send_back(*, alert_id: int, by: User, stage: str, reason: str) -> Alert:
+    if stage not in SEND_BACK_STAGES:
+        raise _invalid("stage", _("An alert can be sent back to verifying, disposing or applying."))
+    if not reason.strip():
+        raise _invalid("reason", _("A reason is required."))
+
+    def apply(alert: Alert) -> StepRecord:
+        if stage == Status.VERIFYING and alert.assignee_id is None:
+            raise _invalid("stage", _("This alert has no verifier to send it back to."))
+        alert.send_back(stage)
+        Evaluation.objects.create(
+            alert=alert, evaluator=by, decision=Evaluation.Decision.SEND_BACK,
+            comment=reason, sent_back_to=stage,
+        )
+        return StepRecord(reason, {"stage": stage})
+
+    return _run_transition(alert_id=alert_id, name="send_back", by=by, apply=apply)
+
+
+def alert_dismiss(*, alert_id: int, by: User, reason: str, note: str = "") -> Alert:
+    if reason not in DismissReason.values:
+        raise _invalid("reason", _("Unknown dismissal reason."))
+
+    def apply(alert: Alert) -> StepRecord:
+        alert.dismiss()
+        Dismissal.objects.create(alert=alert, dismissed_by=by, reason=reason, note=note)
+        return StepRecord(note, {"reason": reason})
+
+    return _run_transition(alert_id=alert_id, name="dismiss", by=by, apply=apply)
+
+
+_DISPATCH: dict[str, Callable[..., Alert]] = {
+    "assign": alert_assign,
+    "accept": alert_accept,
+    "return": alert_return,
+    "submit_verification": alert_submit_verification,
+    "dispose": alert_dispose,
+    "apply_results": alert_apply_results,
+    "close": alert_close,
+    "send_back": alert_send_back,
+    "dismiss": alert_dismiss,
+}
+
+
+def alert_transition(*, alert_id: int, name: str, by: User, data: dict[str, Any]) -> Alert:
+    """Run transition `name` with already-typed `data` (see `workflow.serializers`)."""
+    _spec(name)
+    return _DISPATCH[name](alert_id=alert_id, by=by, **data)

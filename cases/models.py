@@ -21,7 +21,15 @@ from workflow.states import ActionKind, Conclusion, DismissReason, Outcome, Stat
 USER = settings.AUTH_USER_MODEL
 
 
-class Assignment(models.Model):
+class CaseRecord(models.Model):
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name} #{self.pk}"
+
+
+class Assignment(CaseRecord):
     alert = models.ForeignKey("alerts.Alert", on_delete=models.CASCADE, related_name="assignments")
     assignee = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+", verbose_name=_("assignee"))
     assigned_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+", verbose_name=_("assigned by"))
@@ -37,7 +45,7 @@ class Assignment(models.Model):
         ordering = ["-created_at", "-id"]
 
 
-class Verification(models.Model):
+class Verification(CaseRecord):
     alert = models.ForeignKey("alerts.Alert", on_delete=models.CASCADE, related_name="verifications")
     verifier = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+", verbose_name=_("verifier"))
     conclusion = models.CharField(_("conclusion"), max_length=32, choices=Conclusion.choices)
@@ -50,7 +58,7 @@ class Verification(models.Model):
         ordering = ["-created_at", "-id"]
 
 
-class Disposition(models.Model):
+class Disposition(CaseRecord):
     alert = models.ForeignKey("alerts.Alert", on_delete=models.CASCADE, related_name="dispositions")
     decided_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+", verbose_name=_("decided by"))
     outcome = models.CharField(_("outcome"), max_length=32, choices=Outcome.choices)
@@ -65,7 +73,7 @@ class Disposition(models.Model):
         ordering = ["-created_at", "-id"]
 
 
-class ResultAction(models.Model):
+class ResultAction(CaseRecord):
     """A notice, recommendation, rectification order or case study issued in use of results."""
 
     alert = models.ForeignKey("alerts.Alert", on_delete=models.CASCADE, related_name="result_actions")
@@ -84,7 +92,7 @@ class ResultAction(models.Model):
         ordering = ["created_at", "id"]
 
 
-class Evaluation(models.Model):
+class Evaluation(CaseRecord):
     class Decision(models.TextChoices):
         CLOSE = "close", _("Closed")
         SEND_BACK = "send_back", _("Sent back")
@@ -106,7 +114,7 @@ class Evaluation(models.Model):
         ordering = ["-created_at", "-id"]
 
 
-class Dismissal(models.Model):
+class Dismissal(CaseRecord):
     alert = models.ForeignKey("alerts.Alert", on_delete=models.CASCADE, related_name="dismissals")
     dismissed_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+", verbose_name=_("dismissed by"))
     reason = models.CharField(_("reason"), max_length=32, choices=DismissReason.choices)
@@ -118,7 +126,7 @@ class Dismissal(models.Model):
         verbose_name_plural = _("dismissals")
 
 
-class Finding(models.Model):
+class Finding(CaseRecord):
     class Method(models.TextChoices):
         DOCUMENT_REVIEW = "document_review", _("Document review")
         SITE_VISIT = "site_visit", _("Site visit")
@@ -143,7 +151,7 @@ def evidence_upload_to(instance: Evidence, filename: str) -> str:
     return f"evidence/{instance.finding.alert_id}/{uuid.uuid4().hex}{suffix}"
 
 
-class Evidence(models.Model):
+class Evidence(CaseRecord):
     finding = models.ForeignKey(Finding, on_delete=models.CASCADE, related_name="evidence")
     file = models.FileField(_("file"), upload_to=evidence_upload_to, max_length=255)
     original_name = models.CharField(_("original name"), max_length=255)
@@ -158,7 +166,7 @@ class Evidence(models.Model):
         ordering = ["id"]
 
 
-class Comment(models.Model):
+class Comment(CaseRecord):
     alert = models.ForeignKey("alerts.Alert", on_delete=models.CASCADE, related_name="comments")
     author = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+", verbose_name=_("author"))
     text = models.TextField(_("comment"))
@@ -170,7 +178,7 @@ class Comment(models.Model):
         ordering = ["created_at", "id"]
 
 
-class TimelineEntry(models.Model):
+class TimelineEntry(CaseRecord):
     """Append-only history of an alert: written with the change it records, never updated."""
 
     class Kind(models.TextChoices):

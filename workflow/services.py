@@ -25,8 +25,8 @@ from alerts.models import Alert
 from alerts.selectors import alerts_visible_to
 from cases.models import (
     Assignment,
-    Disposition,
     Dismissal,
+    Disposition,
     Evaluation,
     ResultAction,
     TimelineEntry,

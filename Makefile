@@ -1,0 +1,43 @@
+# Two commands for a newcomer: `make run` (the app on SQLite with demo data) and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+HOST ?= 127.0.0.1
+PORT ?= 8000
+DEMO_PASSWORD ?= huoyan-demo
+# The test suite runs on PostgreSQL and a real Redis, and fails (never skips) without them.
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/huoyan
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
+PYTEST_ARGS ?=
+
+.PHONY: venv run test lint bench
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -r requirements.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+run: venv
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo --password $(DEMO_PASSWORD)
+	@echo ""
+	@echo "Huoyan is starting at http://$(HOST):$(PORT)/  (API docs: http://$(HOST):$(PORT)/api/v1/docs/)"
+	@echo "Log in as suzhou_leader, suzhou_supervisor, kunshan_supervisor, kunshan_verifier,"
+	@echo "changshu_supervisor, changshu_verifier or admin, password: $(DEMO_PASSWORD)"
+	@echo ""
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+test: venv
+	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_REDIS_URL) REDIS_URL=$(TEST_REDIS_URL) \
+	HUOYAN_REQUIRE_SERVICES=1 $(PY) -m pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(PY) manage.py makemigrations --check --dry-run
+
+bench: venv
+	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m bench

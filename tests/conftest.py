@@ -125,3 +125,27 @@ def api():
         return client
 
     return client_for
+
+
+# ----- browser tests (pytest-playwright driving Debian's Chromium) -----
+CHROMIUM = os.environ.get("HUOYAN_CHROMIUM", "/usr/bin/chromium")
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
+    # Debian's Chromium, not a downloaded build; no background networking on a closed machine.
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": [
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        ],
+    }
+
+
+@pytest.fixture
+def browser_ready(live_server, settings):
+    """Use in browser tests: the live server, with the ORM usable beside Playwright's event loop."""
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    yield live_server

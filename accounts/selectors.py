@@ -24,3 +24,12 @@ def users_visible_to(user: User) -> QuerySet[User]:
 
 def unit_get_by_code(code: str) -> OrgUnit | None:
     return OrgUnit.objects.filter(code=code).first()
+
+
+def filter_by_unit_code(queryset: QuerySet, code: str, *, unit_field: str = "org_unit") -> QuerySet:
+    """Rows of the unit `code` and every unit below it (nothing for an unknown code). Apply it to
+    an already scoped queryset: a unit outside the requester's scope then yields nothing."""
+    unit = unit_get_by_code(code)
+    if unit is None:
+        return queryset.none()
+    return queryset.filter(**{f"{unit_field}__path__startswith": unit.path})

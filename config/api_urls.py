@@ -1,2 +1,41 @@
+"""Everything under /api/v1/ (a stable contract: other systems rely on these paths)."""
 
-urlpatterns: list = []
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from accounts.api import TokenView, UserViewSet
+from alerts.api import (
+    AlertCommentsView,
+    AlertFindingsView,
+    AlertTransitionView,
+    AlertViewSet,
+    EvidenceDownloadView,
+    IntakeView,
+    StatsOverviewView,
+)
+from workflow.serializers import TRANSITION_BODIES
+
+router = DefaultRouter()
+router.register("alerts", AlertViewSet, basename="alert")
+router.register("users", UserViewSet, basename="user")
+
+urlpatterns = [
+    path("auth/token/", TokenView.as_view(), name="api-token"),
+    path("intake/alerts/", IntakeView.as_view(), name="intake-alerts"),
+    path("stats/overview/", StatsOverviewView.as_view(), name="stats-overview"),
+    path("alerts/<int:pk>/comments/", AlertCommentsView.as_view(), name="alert-comments"),
+    path("alerts/<int:pk>/findings/", AlertFindingsView.as_view(), name="alert-findings"),
+    path("evidence/<int:pk>/download/", EvidenceDownloadView.as_view(), name="evidence-download"),
+    *[
+        path(
+            f"alerts/<int:pk>/transitions/{name}/",
+            AlertTransitionView.as_view(transition=name),
+            name=f"alert-transition-{name}",
+        )
+        for name in TRANSITION_BODIES
+    ],
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    *router.urls,
+]

@@ -121,6 +121,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"AlertStatusEnum": "workflow.states.Status"},
 }
 
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="")
@@ -138,3 +139,4 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+HUOYAN_INTAKE_MAX_DETAILS_CHARS = env.int("HUOYAN_INTAKE_MAX_DETAILS_CHARS", default=200_000)

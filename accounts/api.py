@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, viewsets
+from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts.models import Role, User
+from accounts.selectors import filter_by_unit_code, users_visible_to
+
+
+class UserSerializer(serializers.ModelSerializer):
+    org_unit = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = User
+        fields = ["id", "username", "full_name", "role", "org_unit"]
+        read_only_fields = fields
+
+
+class UserFilter(filters.FilterSet):
+    username = filters.CharFilter(lookup_expr="icontains")
+    role = filters.ChoiceFilter(choices=Role.choices)
+    org_unit = filters.CharFilter(
+        method="filter_org_unit", help_text=_("Unit code; includes every unit below it.")
+    )
+
+    class Meta:
+        model = User
+        fields: list[str] = []
+
+    def filter_org_unit(self, queryset: QuerySet[User], name: str, value: str) -> QuerySet[User]:
+        return filter_by_unit_code(queryset, value)
+
+
+class UserViewSet(viewsets.ReadOnlyModelViewSet):
+    """Users of the requester's unit and the units below it (e.g. verifiers to assign)."""
+
+    serializer_class = UserSerializer
+    filterset_class = UserFilter
+
+    def get_queryset(self) -> QuerySet[User]:
+        return users_visible_to(self.request.user)
+
+    @action(detail=False, methods=["get"], pagination_class=None)
+    def me(self, request: Request) -> Response:
+        return Response(UserSerializer(request.user).data)
+
+
+class TokenResponseSerializer(serializers.Serializer):
+    token = serializers.CharField()
+
+
+class TokenView(ObtainAuthToken):
+    """Exchange a username and password for an API token (`Authorization: Token <token>`)."""
+
+    @extend_schema(responses={200: TokenResponseSerializer}, auth=[])
+    def post(self, request: Request, *args: object, **kwargs: object) -> Response:
+        return super().post(request, *args, **kwargs)

@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from cases.models import Comment, Evidence, Finding, TimelineEntry
+
+
+class TimelineEntrySerializer(serializers.ModelSerializer):
+    actor = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    actor_name = serializers.SerializerMethodField()
+
+    class Meta:
+        model = TimelineEntry
+        fields = ["id", "at", "actor", "actor_name", "kind", "action", "from_status", "to_status", "text", "data"]
+        read_only_fields = fields
+
+    def get_actor_name(self, entry: TimelineEntry) -> str | None:
+        return entry.actor.display_name if entry.actor_id else None
+
+
+class CommentSerializer(serializers.ModelSerializer):
+    author = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Comment
+        fields = ["id", "author", "text", "created_at"]
+        read_only_fields = ["id", "author", "created_at"]
+        extra_kwargs = {"text": {"max_length": 20000}}
+
+
+class EvidenceSerializer(serializers.ModelSerializer):
+    download_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Evidence
+        fields = ["id", "original_name", "content_type", "size", "sha256", "created_at", "download_url"]
+        read_only_fields = fields
+
+    def get_download_url(self, evidence: Evidence) -> str:
+        return f"/api/v1/evidence/{evidence.pk}/download/"
+
+
+class FindingSerializer(serializers.ModelSerializer):
+    author = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    evidence = EvidenceSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Finding
+        fields = ["id", "author", "method", "text", "created_at", "evidence"]
+        read_only_fields = ["id", "author", "created_at", "evidence"]
+
+
+class FindingCreateSerializer(serializers.Serializer):
+    text = serializers.CharField(max_length=20000)
+    method = serializers.ChoiceField(choices=Finding.Method.choices, default=Finding.Method.DOCUMENT_REVIEW)
+    files = serializers.ListField(
+        child=serializers.FileField(max_length=255, allow_empty_file=False),
+        required=False, default=list, max_length=20,
+        help_text=_("Evidence files: photos, PDF, Office documents, plain text, MP4."),
+    )

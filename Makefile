@@ -6,6 +6,7 @@ PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 DEMO_PASSWORD ?= huoyan-demo
+DEMO_SOURCE_KEY ?= hy_demo_local_key_0123456789
 # The test suite runs on PostgreSQL and a real Redis, and fails (never skips) without them.
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/huoyan
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
@@ -23,7 +24,7 @@ venv: $(VENV)/.installed
 
 run: venv
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py seed_demo --password $(DEMO_PASSWORD)
+	$(PY) manage.py seed_demo --password $(DEMO_PASSWORD) --source-key $(DEMO_SOURCE_KEY)
 	@echo ""
 	@echo "Huoyan is starting at http://$(HOST):$(PORT)/  (API docs: http://$(HOST):$(PORT)/api/v1/docs/)"
 	@echo "Log in as suzhou_leader, suzhou_supervisor, kunshan_supervisor, kunshan_verifier,"

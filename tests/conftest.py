@@ -46,6 +46,17 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         pytest.exit(f"Redis is required but not reachable at {url}: {exc}", 2)
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings) -> None:
+    # PBKDF2 at full strength costs ~0.2 s a user; tests create many users and test no hashing.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _media_in_tmp(settings, tmp_path) -> None:
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+
+
 @dataclass
 class Org:
     city: OrgUnit

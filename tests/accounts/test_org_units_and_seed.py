@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+
+from accounts.models import OrgUnit, User
+from accounts.services import org_unit_upsert
+from alerts.models import Alert, SourceSystem
+from cases.models import TimelineEntry
+from workflow.states import Status
+
+pytestmark = pytest.mark.django_db
+
+
+def test_moving_a_unit_moves_its_subtree_paths():
+    city = org_unit_upsert(code="suzhou", name="苏州", level="city")
+    other = org_unit_upsert(code="wuxi", name="无锡", level="city")
+    county = org_unit_upsert(code="kunshan", name="昆山", level="county", parent=city)
+    office = org_unit_upsert(code="ks-1", name="一室", level="office", parent=county)
+    assert office.path == "suzhou/kunshan/ks-1/"
+    org_unit_upsert(code="kunshan", name="昆山", level="county", parent=other)
+    office.refresh_from_db()
+    assert office.path == "wuxi/kunshan/ks-1/"
+
+
+def test_seed_demo_creates_the_documented_demo_and_is_idempotent(capsys):
+    call_command("seed_demo", "--password", "pw-demo-123", "--source-key", "hy_demo_0123456789abcdefghij")
+    out = capsys.readouterr().out
+    assert "hy_demo_0123456789abcdefghij" in out
+    assert set(OrgUnit.objects.filter(parent__code="suzhou").values_list("code", flat=True)) == {
+        "kunshan", "changshu", "zhangjiagang", "taicang", "wujiang"}
+    for name in ["suzhou_leader", "suzhou_supervisor", "kunshan_supervisor", "kunshan_verifier",
+                 "changshu_supervisor", "changshu_verifier", "admin"]:
+        assert User.objects.get(username=name).check_password("pw-demo-123")
+    assert User.objects.get(username="admin").is_superuser
+    n = Alert.objects.count()
+    assert n >= 24
+    statuses = set(Alert.objects.values_list("status", flat=True))
+    assert statuses == set(Status.values)
+    assert set(Alert.objects.values_list("risk_level", flat=True)) == {"red", "orange", "yellow", "blue"}
+    # Every alert's timeline replays to its current state.
+    for alert in Alert.objects.all():
+        last = TimelineEntry.objects.filter(alert=alert).exclude(to_status="").order_by("at", "id").last()
+        assert last.to_status == alert.status
+    call_command("seed_demo", "--password", "pw-demo-123")
+    assert Alert.objects.count() == n
+    assert SourceSystem.objects.filter(code="demo-feed").count() == 1
+    assert User.objects.filter(username="kunshan_verifier").count() == 1

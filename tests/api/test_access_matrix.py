@@ -88,7 +88,8 @@ def test_by_unit_stats_cover_own_unit_and_children_only(api, people, three_alert
 
 
 def test_users_list_is_scoped(api, people):
-    names = {u["username"] for u in api(people.kunshan_supervisor).get("/api/v1/users/?page_size=500").json()["results"]}
+    listed = api(people.kunshan_supervisor).get("/api/v1/users/?page_size=500").json()["results"]
+    names = {u["username"] for u in listed}
     assert "kunshan_verifier" in names and "office_verifier" in names
     assert not names & {"changshu_verifier", "changshu_supervisor", "suzhou_leader"}
 

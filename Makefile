@@ -24,6 +24,7 @@ venv: $(VENV)/.installed
 
 run: venv
 	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput -v0
 	$(PY) manage.py seed_demo --password $(DEMO_PASSWORD) --source-key $(DEMO_SOURCE_KEY)
 	@echo ""
 	@echo "Huoyan is starting at http://$(HOST):$(PORT)/  (API docs: http://$(HOST):$(PORT)/api/v1/docs/)"

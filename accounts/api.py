@@ -7,6 +7,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, viewsets
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -61,4 +62,14 @@ class TokenView(ObtainAuthToken):
 
     @extend_schema(responses={200: TokenResponseSerializer}, auth=[])
     def post(self, request: Request, *args: object, **kwargs: object) -> Response:
-        return super().post(request, *args, **kwargs)
+        try:
+            return super().post(request, *args, **kwargs)
+        except ValidationError:
+            # django-axes marks the request when this username+address is locked out; say so
+            # plainly instead of "wrong password", which would invite more guessing.
+            if getattr(request, "axes_locked_out", False):
+                raise PermissionDenied(
+                    _("Too many failed logins: this account is locked from your address for a while. "
+                      "An administrator can unlock it.")
+                ) from None
+            raise

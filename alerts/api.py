@@ -14,14 +14,15 @@ from django.http import FileResponse
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import generics, mixins, status, viewsets
+from rest_framework import generics, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.privacy import contains_pii, may_view_full_pii
 from alerts.filters import AlertFilter
 from alerts.models import Alert
 from alerts.selectors import alert_list_for, alerts_visible_to, stats_overview
@@ -32,6 +33,8 @@ from alerts.serializers import (
     StatsOverviewSerializer,
 )
 from alerts.services.intake import alerts_ingest
+from audit.models import AuditEvent
+from audit.services import audit_record
 from cases.models import Comment, Evidence, Finding, TimelineEntry
 from cases.serializers import (
     CommentSerializer,
@@ -40,7 +43,7 @@ from cases.serializers import (
     TimelineEntrySerializer,
 )
 from cases.services import comment_add, finding_add
-from config.api import ApiKeyAuthentication, IsSourceSystem
+from config.api import ApiKeyAuthentication, IsSourceSystem, SafeJSONParser
 from workflow.serializers import TRANSITION_BODIES
 from workflow.services import alert_transition, alert_transition_precheck
 
@@ -57,13 +60,35 @@ class AlertViewSet(viewsets.ReadOnlyModelViewSet):
     def _scoped_alert(self) -> Alert:
         return get_object_or_404(alerts_visible_to(self.request.user), pk=self.kwargs["pk"])
 
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        alert = self.get_object()
+        context = {
+            **self.get_serializer_context(),
+            **full_pii_context(request, alert, [alert.subject_id_number, alert.title, alert.details]),
+        }
+        return Response(AlertSerializer(alert, context=context).data)
+
     @extend_schema(responses=TimelineEntrySerializer(many=True), filters=False)
     @action(detail=True, methods=["get"], filterset_class=None)
     def timeline(self, request: Request, pk: str) -> Response:
         alert = self._scoped_alert()
         entries = TimelineEntry.objects.filter(alert=alert).select_related("actor").order_by("at", "id")
         page = self.paginate_queryset(entries)
-        return self.get_paginated_response(TimelineEntrySerializer(page, many=True).data)
+        context = full_pii_context(request, alert, [e.text for e in page])
+        return self.get_paginated_response(TimelineEntrySerializer(page, many=True, context=context).data)
+
+
+def full_pii_context(request: Request, alert: Alert, values: list[Any]) -> dict[str, bool]:
+    """Full personal data for roles that need it, and an audit entry whenever it is shown."""
+    if not may_view_full_pii(request.user) or not any(
+        (v and isinstance(v, str) and v == alert.subject_id_number) or contains_pii(v) for v in values
+    ):
+        return {"full_pii": False}
+    audit_record(
+        action=AuditEvent.Action.PII_VIEW, actor=request.user, request=request,
+        object_type="alert", object_id=alert.pk, data={"path": request.path},
+    )
+    return {"full_pii": True}
 
 
 class _AlertChildView(generics.GenericAPIView):
@@ -75,14 +100,20 @@ class _AlertChildView(generics.GenericAPIView):
         return get_object_or_404(alerts_visible_to(self.request.user), pk=self.kwargs["pk"])
 
 
-class AlertCommentsView(mixins.ListModelMixin, _AlertChildView):
+def _list_with_pii(view: _AlertChildView, request: Request) -> Response:
+    page = view.paginate_queryset(view.get_queryset())
+    context = {**view.get_serializer_context(), **full_pii_context(request, view.alert(), [r.text for r in page])}
+    return view.get_paginated_response(view.get_serializer_class()(page, many=True, context=context).data)
+
+
+class AlertCommentsView(_AlertChildView):
     serializer_class = CommentSerializer
 
     def get_queryset(self) -> QuerySet[Comment]:
         return Comment.objects.filter(alert=self.alert()).select_related("author")
 
     def get(self, request: Request, pk: str) -> Response:
-        return self.list(request)
+        return _list_with_pii(self, request)
 
     @extend_schema(request=CommentSerializer, responses={201: CommentSerializer})
     def post(self, request: Request, pk: str) -> Response:
@@ -93,9 +124,9 @@ class AlertCommentsView(mixins.ListModelMixin, _AlertChildView):
         return Response(CommentSerializer(comment).data, status=status.HTTP_201_CREATED)
 
 
-class AlertFindingsView(mixins.ListModelMixin, _AlertChildView):
+class AlertFindingsView(_AlertChildView):
     serializer_class = FindingSerializer
-    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    parser_classes = [MultiPartParser, FormParser, SafeJSONParser]
 
     def get_queryset(self) -> QuerySet[Finding]:
         return (
@@ -105,7 +136,7 @@ class AlertFindingsView(mixins.ListModelMixin, _AlertChildView):
         )
 
     def get(self, request: Request, pk: str) -> Response:
-        return self.list(request)
+        return _list_with_pii(self, request)
 
     @extend_schema(request={"multipart/form-data": FindingCreateSerializer}, responses={201: FindingSerializer})
     def post(self, request: Request, pk: str) -> Response:

@@ -8,6 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import OrgUnit
+from accounts.privacy import mask_id_number, mask_text, mask_value
 from alerts.models import Alert, Domain, RiskLevel
 from alerts.services.intake import IntakeItem, source_may_raise_for
 from alerts.validation import validate_id_number
@@ -49,13 +50,25 @@ class AlertSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    def _full_pii(self) -> bool:
+        # Set by the detail view for roles that need full values (and it audits the view).
+        return bool(self.context.get("full_pii"))
+
     @extend_schema_field(SubjectSerializer)
     def get_subject(self, alert: Alert) -> dict[str, str]:
+        id_number = alert.subject_id_number
         return {
             "name": alert.subject_name,
-            "id_number": alert.subject_id_number,
+            "id_number": id_number if self._full_pii() else mask_id_number(id_number) if id_number else "",
             "credit_code": alert.subject_credit_code,
         }
+
+    def to_representation(self, alert: Alert) -> dict[str, Any]:
+        data = super().to_representation(alert)
+        if not self._full_pii():
+            data["title"] = mask_text(data["title"])
+            data["details"] = mask_value(data["details"])
+        return data
 
     def get_assignee_name(self, alert: Alert) -> str | None:
         return alert.assignee.display_name if alert.assignee_id else None

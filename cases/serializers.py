@@ -3,10 +3,21 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from accounts.privacy import mask_text
 from cases.models import Comment, Evidence, Finding, TimelineEntry
 
 
-class TimelineEntrySerializer(serializers.ModelSerializer):
+class MaskedTextMixin:
+    """Masks ID and phone numbers in `text` unless the view set `full_pii` in the context."""
+
+    def to_representation(self, instance: object) -> dict:
+        data = super().to_representation(instance)  # type: ignore[misc]
+        if not self.context.get("full_pii"):  # type: ignore[attr-defined]
+            data["text"] = mask_text(data.get("text") or "")
+        return data
+
+
+class TimelineEntrySerializer(MaskedTextMixin, serializers.ModelSerializer):
     actor = serializers.SlugRelatedField(slug_field="username", read_only=True)
     actor_name = serializers.SerializerMethodField()
 
@@ -19,7 +30,7 @@ class TimelineEntrySerializer(serializers.ModelSerializer):
         return entry.actor.display_name if entry.actor_id else None
 
 
-class CommentSerializer(serializers.ModelSerializer):
+class CommentSerializer(MaskedTextMixin, serializers.ModelSerializer):
     author = serializers.SlugRelatedField(slug_field="username", read_only=True)
 
     class Meta:
@@ -41,7 +52,7 @@ class EvidenceSerializer(serializers.ModelSerializer):
         return f"/api/v1/evidence/{evidence.pk}/download/"
 
 
-class FindingSerializer(serializers.ModelSerializer):
+class FindingSerializer(MaskedTextMixin, serializers.ModelSerializer):
     author = serializers.SlugRelatedField(slug_field="username", read_only=True)
     evidence = EvidenceSerializer(many=True, read_only=True)
 

@@ -23,6 +23,8 @@ from django.utils.translation import gettext as _
 from accounts.models import Role, User
 from alerts.models import Alert
 from alerts.selectors import alerts_visible_to
+from audit.models import AuditEvent
+from audit.services import audit_record
 from cases.models import (
     Assignment,
     Dismissal,
@@ -103,6 +105,10 @@ def _run_transition(
         timeline_append(
             alert=alert, actor=by, kind=TimelineEntry.Kind.TRANSITION, action=name,
             from_status=from_status, to_status=alert.status, text=step.text, data=step.data,
+        )
+        audit_record(
+            action=AuditEvent.Action.STATE_CHANGE, actor=by, object_type="alert", object_id=alert.pk,
+            data={"transition": name, "from": from_status, "to": alert.status},
         )
         transaction.on_commit(
             partial(effects.transition_committed, alert_id=alert.pk, name=name, actor_id=by.pk)

@@ -20,6 +20,8 @@ from django.utils import timezone
 
 from accounts.models import OrgUnit
 from alerts.models import RISK_RANK, Alert, Domain, RiskLevel, SourceSystem
+from audit.models import AuditEvent
+from audit.services import audit_record
 from cases.models import TimelineEntry
 from workflow import deadlines, effects
 from workflow.states import Status
@@ -137,6 +139,11 @@ def alerts_ingest(*, source: SourceSystem, items: Sequence[IntakeItem]) -> list[
             for pk in created_ids
         )
         if created_ids:
+            audit_record(
+                action=AuditEvent.Action.ALERTS_RAISED, actor_label=f"source:{source.code}",
+                object_type="source_system", object_id=source.pk,
+                data={"created": len(created_ids), "received": len(items), "first_id": min(created_ids)},
+            )
             transaction.on_commit(partial(effects.alerts_raised, alert_ids=created_ids))
 
     results: list[IntakeResult] = []

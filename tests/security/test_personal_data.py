@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import pytest
+
+from accounts.privacy import mask_id_number, mask_phone, mask_text
+from audit.models import AuditEvent
+from cases.services import comment_add
+
+pytestmark = pytest.mark.django_db
+ID = "32058319900101123X"
+
+
+def test_masking_shapes():
+    assert mask_id_number("320583199001011234") == "3205**********1234"
+    assert mask_phone("13812345678") == "138****5678"
+    assert mask_text(f"身份证{ID}，电话13812345678。订单号 2024030512345678901234") == (
+        "身份证3205**********123X，电话138****5678。订单号 2024030512345678901234")
+
+
+@pytest.fixture
+def pii_alert(make_alert):
+    return make_alert(subject_id_number=ID, details={"联系人": "张三", "电话": "13812345678", "身份证": ID})
+
+
+def test_lists_mask_personal_data_for_everyone(api, people, pii_alert):
+    for user in (people.kunshan_supervisor, people.city_leader):
+        row = api(user).get("/api/v1/alerts/").json()["results"][0]
+        assert row["subject"]["id_number"] == "3205**********123X"
+        assert row["details"]["电话"] == "138****5678" and ID not in str(row)
+
+
+def test_a_leader_sees_masked_values_on_the_detail_page(api, people, pii_alert):
+    body = api(people.city_leader).get(f"/api/v1/alerts/{pii_alert.pk}/").json()
+    assert body["subject"]["id_number"] == "3205**********123X" and ID not in str(body)
+    assert not AuditEvent.objects.filter(action="pii_view").exists()
+
+
+def test_a_supervisor_sees_full_values_and_the_view_is_audited(api, people, pii_alert):
+    body = api(people.kunshan_supervisor).get(f"/api/v1/alerts/{pii_alert.pk}/").json()
+    assert body["subject"]["id_number"] == ID and body["details"]["电话"] == "13812345678"
+    event = AuditEvent.objects.get(action="pii_view")
+    assert (event.actor, event.object_id) == ("kunshan_supervisor", str(pii_alert.pk))
+
+
+def test_comments_and_timeline_mask_numbers_for_roles_without_need(api, people, pii_alert):
+    comment_add(alert_id=pii_alert.pk, author=people.kunshan_supervisor, text=f"当事人电话13812345678 {ID}")
+    for path in ("comments", "timeline"):
+        text = str(api(people.city_leader).get(f"/api/v1/alerts/{pii_alert.pk}/{path}/").json())
+        assert "13812345678" not in text and "138****5678" in text

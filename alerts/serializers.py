@@ -89,7 +89,7 @@ class AlertSerializer(serializers.ModelSerializer):
 class _SubjectField(serializers.Field):
     """`subject` is a name, or an object with name / id_number / credit_code."""
 
-    default_error_messages = {"invalid": _("Give a name or an object {name, id_number, credit_code}.")}
+    default_error_messages = {"invalid": _("Give a name or an object {{name, id_number, credit_code}}.")}
 
     def to_internal_value(self, data: Any) -> dict[str, str]:
         if isinstance(data, str):

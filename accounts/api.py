@@ -44,6 +44,7 @@ class UserViewSet(viewsets.ReadOnlyModelViewSet):
 
     serializer_class = UserSerializer
     filterset_class = UserFilter
+    lookup_value_regex = r"\d+"
 
     def get_queryset(self) -> QuerySet[User]:
         return users_visible_to(self.request.user)

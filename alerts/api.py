@@ -53,6 +53,7 @@ class AlertViewSet(viewsets.ReadOnlyModelViewSet):
 
     serializer_class = AlertSerializer
     filterset_class = AlertFilter
+    lookup_value_regex = r"\d+"
 
     def get_queryset(self) -> QuerySet[Alert]:
         return alert_list_for(self.request.user).order_by("-created_at", "-id")

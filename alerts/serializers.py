@@ -14,6 +14,7 @@ from alerts.services.intake import IntakeItem, source_may_raise_for
 from alerts.validation import validate_id_number
 from workflow import deadlines
 from workflow.lifecycle import transitions_available_to
+from workflow.states import Conclusion
 
 
 class SubjectSerializer(serializers.Serializer):
@@ -38,6 +39,8 @@ class AlertSerializer(serializers.ModelSerializer):
     is_overdue = serializers.SerializerMethodField()
     timeliness = serializers.SerializerMethodField()
     available_transitions = serializers.SerializerMethodField()
+    # Blank until a conclusion is submitted; declared so the schema allows "".
+    conclusion = serializers.ChoiceField(choices=Conclusion.choices, allow_blank=True, read_only=True)
 
     class Meta:
         model = Alert

@@ -5,6 +5,7 @@ from rest_framework import serializers
 
 from accounts.privacy import mask_text
 from cases.models import Comment, Evidence, Finding, TimelineEntry
+from workflow.states import Status
 
 
 class MaskedTextMixin:
@@ -19,6 +20,9 @@ class MaskedTextMixin:
 
 class TimelineEntrySerializer(MaskedTextMixin, serializers.ModelSerializer):
     actor = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    # Blank for entries that are not stage changes; declared so the schema allows "".
+    from_status = serializers.ChoiceField(choices=Status.choices, allow_blank=True, read_only=True)
+    to_status = serializers.ChoiceField(choices=Status.choices, allow_blank=True, read_only=True)
     actor_name = serializers.SerializerMethodField()
 
     class Meta:

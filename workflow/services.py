@@ -104,6 +104,7 @@ def _run_transition(
             alert=alert, actor=by, kind=TimelineEntry.Kind.TRANSITION, action=name,
             from_status=from_status, to_status=alert.status, text=step.text, data=step.data,
         )
+        effects.transition_recorded(alert=alert, name=name, by=by)
         transaction.on_commit(
             partial(effects.transition_committed, alert_id=alert.pk, name=name, actor_id=by.pk)
         )

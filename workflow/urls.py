@@ -12,7 +12,7 @@ urlpatterns = [
          name="extension-refuse"),
     path("notifications/", api.NotificationListView.as_view(), name="notification-list"),
     path("notifications/unread-count/", api.UnreadCountView.as_view(), name="notification-unread-count"),
-    path("notifications/read/", api.MarkReadView.as_view(), name="notification-mark-read"),
+    path("notifications/read-all/", api.MarkReadView.as_view(), name="notification-mark-read"),
     path("notifications/<int:pk>/read/", api.NotificationReadView.as_view(), name="notification-read"),
     path("rectification-orders/", api.RectificationOrderListView.as_view(), name="rectification-order-list"),
     path("rectification-orders/<int:pk>/feedback/", api.RectificationFeedbackView.as_view(),

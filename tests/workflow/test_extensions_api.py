@@ -96,7 +96,7 @@ def test_the_inbox_counts_unread_and_marks_read(api, assigned, people):
 
 def test_mark_all_read(api, assigned, people):
     client = api(people.kunshan_verifier)
-    r = client.post("/api/v1/notifications/read/", {})
+    r = client.post("/api/v1/notifications/read-all/", {})
     assert r.json() == {"marked": 1, "unread": 0}
 
 

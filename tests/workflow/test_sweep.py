@@ -109,3 +109,13 @@ def test_it_notifies_the_issuer_of_an_overdue_rectification_order_once(make_aler
     assert (report.orders_overdue, report.orders_notified) == (1, 0)
     assert Notification.objects.filter(kind="rectification_overdue", recipient=people.kunshan_supervisor).count() == 1
     assert order.pk
+
+
+def test_the_database_refuses_a_doubled_step_even_without_the_claim(assigned):
+    from django.db import IntegrityError, transaction
+
+    EscalationStep.objects.create(alert=assigned, stage_seq=assigned.stage_seq, stage="assigned", step=1,
+                                  due_at=DUE, at=DUE)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        EscalationStep.objects.create(alert=assigned, stage_seq=assigned.stage_seq, stage="assigned", step=1,
+                                      due_at=DUE, at=DUE)

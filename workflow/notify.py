@@ -59,6 +59,20 @@ class RoleDirectory:
     def __init__(self) -> None:
         self._memo: dict[tuple[int, str], list[User]] = {}
 
+    def preload(self, units: Iterable[OrgUnit], roles: Sequence[str] = (Role.SUPERVISOR, Role.LEADER)) -> None:
+        """Fill the memo for many units with one query."""
+        units = [u for u in {u.pk: u for u in units}.values()]
+        prefixes = {u.path[: i + 1] for u in units for i, ch in enumerate(u.path) if ch == "/"}
+        users = list(
+            User.objects.filter(role__in=roles, is_active=True, org_unit__path__in=prefixes)
+            .select_related("org_unit")
+        )
+        for unit in units:
+            for role in roles:
+                mine = [u for u in users if u.role == role and unit.path.startswith(u.org_unit.path)]
+                deepest = max((u.org_unit.path.count("/") for u in mine), default=0)
+                self._memo[(unit.pk, role)] = [u for u in mine if u.org_unit.path.count("/") == deepest]
+
     def get(self, unit: OrgUnit, role: str) -> list[User]:
         key = (unit.pk, role)
         if key not in self._memo:

@@ -137,6 +137,9 @@ def _step_message(alert: Alert, step: int, directory: RoleDirectory) -> Message:
 
 def _record_steps(claimed: list[tuple[Alert, list[int]]], now: datetime, directory: RoleDirectory) -> None:
     """Write steps, timeline entries and messages for claimed alerts (inside the transaction)."""
+    if not claimed:
+        return
+    directory.preload(a.org_unit for a, _ in claimed)
     EscalationStep.objects.bulk_create(
         EscalationStep(alert=a, stage_seq=a.stage_seq, stage=a.status, step=s, due_at=a.due_at, at=now)
         for a, steps in claimed for s in steps
@@ -204,7 +207,12 @@ def sweep_overdue(
                 for s in steps:
                     report.steps[s] += 1
             _record_steps(claimed, now, directory)
-            Alert.objects.bulk_update([a for a, _ in claimed], ["escalation_level", "supervised"])
+            # One UPDATE per (level, supervised) group: a handful of statements per batch.
+            groups: dict[tuple[int, bool], list[int]] = {}
+            for alert, _ in claimed:
+                groups.setdefault((alert.escalation_level, alert.supervised), []).append(alert.pk)
+            for (level, supervised), ids in groups.items():
+                Alert.objects.filter(pk__in=ids).update(escalation_level=level, supervised=supervised)
             if on_claimed is not None:
                 on_claimed(rows)
         if len(rows) < batch:

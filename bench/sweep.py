@@ -150,6 +150,42 @@ def _bare_select_ms() -> float:
     return statistics.median(_time(select) for _ in range(REPEAT * 2))
 
 
+def _hand_sql_escalation_ms(extra_due: int = 0) -> float:
+    """The floor for the same writes: one hand-written statement that claims the due rows and
+    records step 1, its timeline entry and one inbox row per alert, and bumps the level."""
+    from django.db import connection
+
+    def body() -> float:
+        if extra_due:
+            _make_more_due(extra_due)
+        with connection.cursor() as cur:
+            cur.execute("SELECT id FROM accounts_user WHERE role = 'supervisor' ORDER BY id LIMIT 1")
+            user_id = cur.fetchone()[0]
+            started = time.perf_counter()
+            cur.execute(
+                """
+                WITH due AS (
+                    SELECT id, stage_seq, status, due_at FROM alerts_alert
+                    WHERE NOT (status = 'closed') AND due_at <= %(now)s AND escalation_level = 0
+                    FOR UPDATE SKIP LOCKED),
+                steps AS (
+                    INSERT INTO workflow_escalationstep (alert_id, stage_seq, stage, step, due_at, at)
+                    SELECT id, stage_seq, status, 1, due_at, %(now)s FROM due),
+                timeline AS (
+                    INSERT INTO cases_timelineentry (alert_id, at, kind, action, from_status, to_status, text, data)
+                    SELECT id, %(now)s, 'escalation', 'step_1', status, status, 'Reminder', '{}'::jsonb FROM due),
+                inbox AS (
+                    INSERT INTO workflow_notification (recipient_id, alert_id, kind, title, body, key, created_at)
+                    SELECT %(user)s, id, 'overdue', 'Reminder', '', '', %(now)s FROM due)
+                UPDATE alerts_alert a SET escalation_level = 1 FROM due WHERE a.id = due.id
+                """,
+                {"now": NOW, "user": user_id},
+            )
+            return (time.perf_counter() - started) * 1000
+
+    return statistics.median(_in_rolled_back_transaction(body) for _ in range(REPEAT))
+
+
 def _make_more_due(extra: int) -> None:
     from django.db import connection
 
@@ -209,6 +245,10 @@ def run(out: Callable[[str], None] | None = None) -> list[dict]:
     row(f"sweep: {DUE_LARGE:,} due of {TOTAL:,} open ({large_steps} steps)", large, "ms", large_sel)
     idle, idle_sel, _ = _sweep_ms(idle=True)
     row(f"idle sweep: {DUE_SMALL:,} overdue already escalated", idle, "ms", idle_sel)
+    row(f"sweep: {DUE_SMALL:,} due, vs hand-written SQL doing the same writes", small, "ms",
+        _hand_sql_escalation_ms())
+    row(f"sweep: {DUE_LARGE:,} due, vs hand-written SQL doing the same writes", large, "ms",
+        _hand_sql_escalation_ms(DUE_LARGE - DUE_SMALL))
     row(f"sweep ms per due alert ({DUE_SMALL:,} due)", small / DUE_SMALL, "ms", small_sel / DUE_SMALL)
     row(f"cost growth {DUE_SMALL:,}→{DUE_LARGE:,} due (open fixed at {TOTAL:,}; baseline = 10x rows)",
         large / small, "x", DUE_LARGE / DUE_SMALL)

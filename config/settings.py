@@ -126,19 +126,6 @@ SPECTACULAR_SETTINGS = {
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="")
 REDIS_REQUIRED = env.bool("HUOYAN_REQUIRE_SERVICES", default=False)
 
-# Upload limits for findings' evidence.
-HUOYAN_EVIDENCE_MAX_BYTES = env.int("HUOYAN_EVIDENCE_MAX_BYTES", default=20 * 1024 * 1024)
-HUOYAN_INTAKE_MAX_BATCH = 1000
-DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=10 * 1024 * 1024)
-
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
-}
-
 # ----- Deadlines, escalation, notifications, Celery (workflow; see docs/deadlines.md) -----
 HUOYAN_CALENDAR_TZ = "Asia/Shanghai"
 # Yellow starts this many hours before a deadline, unless the stage's policy says otherwise.
@@ -189,4 +176,17 @@ CELERY_BEAT_SCHEDULE = {
         # A sweep nobody ran within a minute is superseded by the next one.
         "options": {"expires": 55},
     },
+}
+
+# Upload limits for findings' evidence.
+HUOYAN_EVIDENCE_MAX_BYTES = env.int("HUOYAN_EVIDENCE_MAX_BYTES", default=20 * 1024 * 1024)
+HUOYAN_INTAKE_MAX_BATCH = 1000
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=10 * 1024 * 1024)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

@@ -21,6 +21,7 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import OrgUnit, Role, User
@@ -230,46 +231,70 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(3600, 30 * 2 ** max(0, attempts - 1)))
 
 
+# A claimed delivery is not picked up again for this long (the sender holds a lease, not a lock).
+LEASE = timedelta(minutes=5)
+
+
+def _claim_deliveries(
+    *, ids: Sequence[int] | None, now: datetime, limit: int, tried: set[int],
+) -> list[Delivery]:
+    """Claim up to `limit` pending rows: SKIP LOCKED, then count the attempt and push
+    `next_attempt_at` out by the lease, and commit — so no transaction stays open while mail or
+    HTTP is slow, and neither the after-commit task nor a concurrent sweep takes the same row."""
+    with transaction.atomic():
+        qs = Delivery.objects.filter(state=Delivery.State.PENDING)
+        if ids is not None:
+            # A fresh row (never tried) any time; a tried one only once its lease/backoff is over.
+            qs = qs.filter(pk__in=list(ids)).filter(Q(attempts=0) | Q(next_attempt_at__lte=now))
+        else:
+            qs = qs.filter(next_attempt_at__lte=now)
+        if tried:
+            qs = qs.exclude(pk__in=tried)
+        batch = list(
+            qs.select_for_update(skip_locked=True, of=("self",))
+            .select_related("webhook").order_by("next_attempt_at", "id")[:limit]
+        )
+        if batch:
+            Delivery.objects.filter(pk__in=[d.pk for d in batch]).update(
+                attempts=F("attempts") + 1, next_attempt_at=now + LEASE
+            )
+        for delivery in batch:
+            delivery.attempts += 1
+            tried.add(delivery.pk)
+    return batch
+
+
 def deliveries_send(
     *, ids: Sequence[int] | None = None, now: datetime | None = None, limit: int = 200,
 ) -> dict[str, int]:
-    """Send pending deliveries: the given ids (any time), or those due for a (re)try.
+    """Send pending deliveries: the given ids (the after-commit task), or those due for a
+    (re)try (the sweep).
 
-    Each row is claimed with SELECT … FOR UPDATE SKIP LOCKED and sent inside that transaction,
-    so the task and the sweep never send the same row at the same time, and a row marked sent is
-    never sent again. A failure records the error and schedules the next attempt.
+    Delivery is at least once: a sender that dies between sending and recording leaves the row
+    to be retried after the lease. A row recorded as sent is never sent again. A failure records
+    the error and schedules the next attempt with exponential backoff, up to the attempt limit.
     """
     counts = {"sent": 0, "failed": 0, "retry": 0}
     tried: set[int] = set()
     while True:
         now_ = now or timezone.now()
-        with transaction.atomic():
-            qs = Delivery.objects.filter(state=Delivery.State.PENDING)
-            qs = qs.filter(pk__in=list(ids)) if ids is not None else qs.filter(next_attempt_at__lte=now_)
-            qs = qs.exclude(pk__in=tried) if tried else qs
-            batch = list(
-                qs.select_for_update(skip_locked=True, of=("self",))
-                .select_related("webhook").order_by("next_attempt_at", "id")[:limit]
-            )
-            for delivery in batch:
-                tried.add(delivery.pk)
-                delivery.attempts += 1
-                try:
-                    _send_one(delivery)
-                except Exception as exc:  # noqa: BLE001 - every failure is recorded and retried
-                    delivery.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-                    if delivery.attempts >= settings.HUOYAN_DELIVERY_MAX_ATTEMPTS:
-                        delivery.state = Delivery.State.FAILED
-                        counts["failed"] += 1
-                    else:
-                        delivery.next_attempt_at = now_ + backoff(delivery.attempts)
-                        counts["retry"] += 1
-                    logger.warning("delivery %s failed (attempt %s): %s", delivery.pk, delivery.attempts, exc)
+        batch = _claim_deliveries(ids=ids, now=now_, limit=limit, tried=tried)
+        for delivery in batch:
+            update: dict[str, object]
+            try:
+                _send_one(delivery)
+            except Exception as exc:  # noqa: BLE001 - every failure is recorded and retried
+                error = f"{type(exc).__name__}: {exc}"[:2000]
+                if delivery.attempts >= settings.HUOYAN_DELIVERY_MAX_ATTEMPTS:
+                    update = {"state": Delivery.State.FAILED, "last_error": error}
+                    counts["failed"] += 1
                 else:
-                    delivery.state = Delivery.State.SENT
-                    delivery.sent_at = now_
-                    delivery.last_error = ""
-                    counts["sent"] += 1
-                delivery.save(update_fields=["attempts", "state", "sent_at", "last_error", "next_attempt_at"])
+                    update = {"next_attempt_at": now_ + backoff(delivery.attempts), "last_error": error}
+                    counts["retry"] += 1
+                logger.warning("delivery %s failed (attempt %s): %s", delivery.pk, delivery.attempts, exc)
+            else:
+                update = {"state": Delivery.State.SENT, "sent_at": timezone.now(), "last_error": ""}
+                counts["sent"] += 1
+            Delivery.objects.filter(pk=delivery.pk, state=Delivery.State.PENDING).update(**update)
         if len(batch) < limit:
             return counts

@@ -134,3 +134,34 @@ def test_a_broker_outage_commits_the_change_and_the_sweep_sends_later(make_alert
     report = sweep(now=timezone.now() + timedelta(minutes=2))
     assert report.deliveries["sent"] == 1
     assert Delivery.objects.get().state == "sent" and len(mail.outbox) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_senders_post_each_delivery_once(org):
+    from django.db import connections
+
+    hook = Hook()
+    try:
+        webhook = OrgUnitWebhook.objects.create(org_unit=org.kunshan, url=hook.url, secret=SECRET)
+        now = timezone.now()
+        Delivery.objects.bulk_create(
+            Delivery(channel="webhook", webhook=webhook, address=hook.url, payload={"n": i},
+                     created_at=now, next_attempt_at=now)
+            for i in range(30)
+        )
+
+        def run() -> None:
+            try:
+                deliveries_send(now=now + timedelta(seconds=1), limit=5)
+            finally:
+                connections.close_all()
+
+        threads = [threading.Thread(target=run) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(json.loads(body)["n"] for body, _ in hook.received) == list(range(30))
+        assert Delivery.objects.filter(state="sent", attempts=1).count() == 30
+    finally:
+        hook.close()

@@ -119,3 +119,12 @@ def test_the_database_refuses_a_doubled_step_even_without_the_claim(assigned):
     with pytest.raises(IntegrityError), transaction.atomic():
         EscalationStep.objects.create(alert=assigned, stage_seq=assigned.stage_seq, stage="assigned", step=1,
                                       due_at=DUE, at=DUE)
+
+
+def test_run_sweeper_once_sweeps(assigned, capsys, monkeypatch):
+    import workflow.management.commands.run_sweeper as cmd
+
+    monkeypatch.setattr(cmd, "sweep", lambda: sweep(now=DUE + timedelta(minutes=1), deliveries=False))
+    call_command("run_sweeper", "--once")
+    assert "step 1 reminders: 1" in capsys.readouterr().out
+    assert steps_of(assigned) == [1]

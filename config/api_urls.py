@@ -1,6 +1,6 @@
 """Everything under /api/v1/ (a stable contract: other systems rely on these paths)."""
 
-from django.urls import path
+from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
@@ -35,6 +35,7 @@ urlpatterns = [
         )
         for name in TRANSITION_BODIES
     ],
+    path("", include("workflow.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves its start-up script as a file, so the docs work under a strict CSP.
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),

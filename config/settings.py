@@ -191,6 +191,58 @@ SPECTACULAR_SETTINGS = {
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="")
 REDIS_REQUIRED = env.bool("HUOYAN_REQUIRE_SERVICES", default=False)
 
+# ----- Deadlines, escalation, notifications, Celery (workflow; see docs/deadlines.md) -----
+HUOYAN_CALENDAR_TZ = "Asia/Shanghai"
+# Yellow starts this many hours before a deadline, unless the stage's policy says otherwise.
+HUOYAN_DEADLINE_WARNING_HOURS = env.int("HUOYAN_DEADLINE_WARNING_HOURS", default=24)
+# The escalation ladder: hours after the deadline at which step 1 (reminder to the assignee),
+# step 2 (yellow card to the unit supervisor) and step 3 (督办 red card, leader notified,
+# alert flagged supervised) are recorded while the alert stays in the stage.
+HUOYAN_ESCALATION_AFTER_HOURS = env.list("HUOYAN_ESCALATION_AFTER_HOURS", cast=float, default=[0, 24, 72])
+# Rows claimed per sweep transaction.
+HUOYAN_SWEEP_BATCH = env.int("HUOYAN_SWEEP_BATCH", default=500)
+# Outbox: a delivery the after-commit task has not sent is retried by the sweep after this many
+# seconds, then with exponential backoff, up to HUOYAN_DELIVERY_MAX_ATTEMPTS attempts.
+HUOYAN_DELIVERY_GRACE_SECONDS = env.int("HUOYAN_DELIVERY_GRACE_SECONDS", default=60)
+HUOYAN_DELIVERY_MAX_ATTEMPTS = env.int("HUOYAN_DELIVERY_MAX_ATTEMPTS", default=8)
+HUOYAN_WEBHOOK_TIMEOUT_SECONDS = env.float("HUOYAN_WEBHOOK_TIMEOUT_SECONDS", default=5.0)
+
+EMAIL_BACKEND = env(
+    "EMAIL_BACKEND",
+    default="django.core.mail.backends.console.EmailBackend" if not CELERY_BROKER_URL
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="huoyan@localhost")
+
+# Without a broker (the embedded default) tasks run in-process; `manage.py run_sweeper` sweeps.
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_TASK_EAGER_PROPAGATES = False
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_TASK_ACKS_LATE = True  # tasks are idempotent: a redelivered one finds its work done
+CELERY_TASK_REJECT_ON_WORKER_LOST = True  # a killed worker's task goes back to the queue
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=240)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Unacknowledged tasks of a dead worker come back after this long (Redis transport).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+    "unacked_restore_interval": env.int("CELERY_UNACKED_RESTORE_INTERVAL", default=10),
+    "unacked_restore_throttle": env.int("CELERY_UNACKED_RESTORE_THROTTLE", default=10),
+    "socket_connect_timeout": 2,
+    "socket_timeout": 5,
+}
+CELERY_BEAT_SCHEDULE = {
+    "sweep-deadlines": {
+        "task": "workflow.tasks.sweep_deadlines",
+        "schedule": env.float("HUOYAN_SWEEP_EVERY_SECONDS", default=60.0),
+        # A sweep nobody ran within a minute is superseded by the next one.
+        "options": {"expires": 55},
+    },
+}
+
 # Upload limits for findings' evidence.
 HUOYAN_EVIDENCE_MAX_BYTES = env.int("HUOYAN_EVIDENCE_MAX_BYTES", default=20 * 1024 * 1024)
 HUOYAN_INTAKE_MAX_BATCH = 1000

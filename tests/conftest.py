@@ -18,6 +18,8 @@ from accounts.models import OrgUnit, Role, User
 from alerts.models import SourceSystem
 from alerts.services.sources import source_system_create
 from tests.factories import AlertFactory, OrgUnitFactory, UserFactory
+from workflow.calendar import clear_calendar_cache
+from workflow.deadlines import clear_policy_cache
 
 SOURCE_KEY = "hy_testfeed_0123456789abcdefghijklmnop"
 
@@ -50,6 +52,17 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 def _fast_password_hashing(settings) -> None:
     # PBKDF2 at full strength costs ~0.2 s a user; tests create many users and test no hashing.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_caches():
+    # Calendar and deadline policies are cached per process; a test that edits them must not
+    # leak into the next one.
+    clear_calendar_cache()
+    clear_policy_cache()
+    yield
+    clear_calendar_cache()
+    clear_policy_cache()
 
 
 @pytest.fixture(autouse=True)

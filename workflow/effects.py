@@ -1,11 +1,61 @@
-"""Side effects of committed changes (notifications, webhooks). Called from
-`transaction.on_commit`, so they never run for a change that was rolled back."""
+"""Side effects of changes.
+
+`transition_recorded` runs inside the transition's transaction and writes the inbox and outbox
+rows (so a crash right after the commit cannot lose them); `notify` schedules the sending for
+after the commit. `transition_committed` and `alerts_raised` run after the commit.
+"""
 
 from __future__ import annotations
 
 import logging
 
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from alerts.models import Alert
+from cases.models import Assignment
+from workflow.models import Notification
+from workflow.notify import Message, RoleDirectory, notify_many
+from workflow.states import Status
+
 logger = logging.getLogger(__name__)
+
+
+def _messages_for(alert: Alert, name: str, by: User) -> list[Message]:
+    ref = {"id": alert.pk, "title": alert.title, "by": by.display_name}
+    if name == "assign" and alert.assignee_id:
+        return [Message(
+            [alert.assignee], Notification.Kind.ASSIGNED, _("Alert #%(id)s was assigned to you") % ref,
+            _("%(by)s assigned “%(title)s” to you. Sign for it or return it.") % ref, alert=alert,
+        )]
+    if name == "return":
+        last = (
+            Assignment.objects.filter(alert=alert, returned_at__isnull=False)
+            .select_related("assigned_by").order_by("-returned_at", "-id").first()
+        )
+        if last is None:
+            return []
+        return [Message(
+            [last.assigned_by], Notification.Kind.RETURNED, _("Alert #%(id)s was returned to you") % ref,
+            _("%(by)s returned “%(title)s”: %(reason)s") % {**ref, "reason": last.return_reason}, alert=alert,
+        )]
+    if name == "send_back":
+        directory = RoleDirectory()
+        if alert.status == Status.VERIFYING and alert.assignee_id:
+            to = [alert.assignee]
+        else:
+            to = directory.supervisors(alert.org_unit)
+        return [Message(
+            to, Notification.Kind.SENT_BACK, _("Alert #%(id)s was sent back to you") % ref,
+            _("%(by)s sent “%(title)s” back to %(stage)s.") % {**ref, "stage": alert.get_status_display()},
+            alert=alert,
+        )]
+    return []
+
+
+def transition_recorded(*, alert: Alert, name: str, by: User) -> None:
+    """Inside the transition's transaction: write who must hear about it."""
+    notify_many(_messages_for(alert, name, by))
 
 
 def transition_committed(*, alert_id: int, name: str, actor_id: int | None) -> None:

@@ -102,6 +102,8 @@ def _run_transition(
         now = timezone.now()
         _enter_stage(alert, now)
         alert.save()
+        # Inbox and outbox rows for who must hear about it, in this same transaction.
+        effects.transition_recorded(alert=alert, name=name, by=by)
         timeline_append(
             alert=alert, actor=by, kind=TimelineEntry.Kind.TRANSITION, action=name,
             from_status=from_status, to_status=alert.status, text=step.text, data=step.data,

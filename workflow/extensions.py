@@ -1,0 +1,163 @@
+"""Deadline extensions (延期) and rectification feedback: typed, keyword-only services that own
+their transaction, lock the alert, check scope and role, and write the timeline entry and the
+notifications with the change."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Role, User
+from alerts.models import Alert
+from alerts.selectors import alerts_visible_to
+from cases.models import ResultAction, TimelineEntry
+from cases.services import timeline_append
+from workflow.calendar import add_working_days, current_calendar, local
+from workflow.exceptions import AlertNotFound, TransitionConflict, TransitionForbidden
+from workflow.models import Extension, Notification
+from workflow.notify import Message, RoleDirectory, notify_many
+from workflow.states import ActionKind, Status
+
+MAX_EXTENSION_DAYS = 30
+
+
+def _lock(*, alert_id: int, user: User) -> Alert:
+    alert = (
+        alerts_visible_to(user).select_for_update(of=("self",)).select_related("org_unit")
+        .filter(pk=alert_id).first()
+    )
+    if alert is None:
+        raise AlertNotFound(_("Alert not found."))
+    return alert
+
+
+def is_responsible(alert: Alert, user: User) -> bool:
+    """The person who has to act in the current stage: the assignee while it is assigned or being
+    verified, a supervisor while it is awaiting dispatch, disposal or use of results, a leader
+    while it is evaluated."""
+    if alert.status in (Status.ASSIGNED, Status.VERIFYING):
+        return alert.assignee_id == user.pk
+    if alert.status == Status.EVALUATING:
+        return user.role == Role.LEADER
+    return alert.is_open and user.role == Role.SUPERVISOR
+
+
+def extension_request(*, alert_id: int, by: User, days: int, reason: str) -> Extension:
+    if not reason.strip():
+        raise ValidationError({"reason": [_("A reason is required.")]})
+    if not 1 <= days <= MAX_EXTENSION_DAYS:
+        raise ValidationError({"days": [_("Ask for 1 to %(max)d working days.") % {"max": MAX_EXTENSION_DAYS}]})
+    with transaction.atomic():
+        alert = _lock(alert_id=alert_id, user=by)
+        if not is_responsible(alert, by):
+            raise TransitionForbidden(_("Only the person responsible for the current stage can ask for more time."))
+        now = timezone.now()
+        if alert.due_at is None or alert.due_at <= now:
+            raise TransitionConflict(_("An extension must be requested before the deadline."))
+        if Extension.objects.filter(alert=alert, stage_seq=alert.stage_seq, state=Extension.State.REQUESTED).exists():
+            raise TransitionConflict(_("An extension request for this stage is already waiting for a decision."))
+        ext = Extension.objects.create(
+            alert=alert, stage_seq=alert.stage_seq, stage=alert.status, requested_by=by, reason=reason,
+            days=days, due_at_before=alert.due_at,
+        )
+        timeline_append(
+            alert=alert, actor=by, kind=TimelineEntry.Kind.EXTENSION, action="extension_requested",
+            from_status=alert.status, to_status=alert.status, text=reason,
+            data={"extension_id": ext.pk, "days": days},
+        )
+        supervisors = [u for u in RoleDirectory().supervisors(alert.org_unit) if u.pk != by.pk]
+        ref = {"id": alert.pk, "by": by.display_name, "days": days, "reason": reason}
+        notify_many([Message(
+            supervisors, Notification.Kind.EXTENSION_REQUESTED,
+            _("Extension requested on alert #%(id)s") % ref,
+            _("%(by)s asks for %(days)d more working days: %(reason)s") % ref, alert=alert,
+            event={"extension": ext.pk},
+        )])
+    return ext
+
+
+def _decide(*, extension_id: int, by: User, approve: bool, note: str) -> Extension:
+    with transaction.atomic():
+        ext = Extension.objects.filter(pk=extension_id).only("alert_id").first()
+        if ext is None:
+            raise AlertNotFound(_("Extension not found."))
+        alert = _lock(alert_id=ext.alert_id, user=by)  # out of scope → 404, like the alert
+        ext = Extension.objects.select_for_update().select_related("requested_by").get(pk=extension_id)
+        if by.role != Role.SUPERVISOR:
+            raise TransitionForbidden(_("Only a supervisor can decide on an extension."))
+        if ext.requested_by_id == by.pk:
+            raise TransitionForbidden(_("You cannot decide on your own request."))
+        if ext.state != Extension.State.REQUESTED:
+            raise TransitionConflict(_("This request has already been decided."))
+        if ext.stage_seq != alert.stage_seq:
+            raise TransitionConflict(_("The alert has left the stage this request was for."))
+        now = timezone.now()
+        ext.decided_by, ext.decided_at, ext.decision_note = by, now, note
+        if approve:
+            ext.state = Extension.State.APPROVED
+            ext.due_at_after = add_working_days(current_calendar(), alert.due_at, ext.days)
+            alert.due_at = ext.due_at_after
+            alert.save(update_fields=["due_at", "updated_at"])
+        else:
+            ext.state = Extension.State.REFUSED
+        ext.save()
+        ref = {
+            "id": alert.pk, "days": ext.days, "note": note,
+            "due": local(alert.due_at).strftime("%Y-%m-%d %H:%M") if alert.due_at else "",
+        }
+        text = (_("Extension of %(days)d working days approved; new deadline %(due)s. %(note)s") if approve
+                else _("Extension of %(days)d working days refused. %(note)s")) % ref
+        timeline_append(
+            alert=alert, actor=by, kind=TimelineEntry.Kind.EXTENSION,
+            action="extension_approved" if approve else "extension_refused",
+            from_status=alert.status, to_status=alert.status, text=text.strip(),
+            data={"extension_id": ext.pk, "days": ext.days,
+                  "due_at": alert.due_at.isoformat() if approve else None},
+        )
+        notify_many([Message(
+            [ext.requested_by], Notification.Kind.EXTENSION_DECIDED,
+            (_("Extension approved on alert #%(id)s") if approve else _("Extension refused on alert #%(id)s")) % ref,
+            text.strip(), alert=alert, event={"extension": ext.pk, "approved": approve},
+        )])
+    return ext
+
+
+def extension_approve(*, extension_id: int, by: User, note: str = "") -> Extension:
+    return _decide(extension_id=extension_id, by=by, approve=True, note=note)
+
+
+def extension_refuse(*, extension_id: int, by: User, note: str = "") -> Extension:
+    return _decide(extension_id=extension_id, by=by, approve=False, note=note)
+
+
+def rectification_orders_visible_to(user: User):  # noqa: ANN201 - QuerySet[ResultAction]
+    return ResultAction.objects.filter(
+        kind=ActionKind.RECTIFICATION_ORDER, alert__in=alerts_visible_to(user)
+    ).select_related("alert", "issued_by").order_by("due_date", "id")
+
+
+def rectification_feedback_record(*, order_id: int, by: User, feedback: str) -> ResultAction:
+    """A supervisor records the recipient's feedback, which closes the order."""
+    if not feedback.strip():
+        raise ValidationError({"feedback": [_("Feedback is required.")]})
+    with transaction.atomic():
+        order = rectification_orders_visible_to(by).filter(pk=order_id).first()
+        if order is None:
+            raise AlertNotFound(_("Rectification order not found."))
+        alert = _lock(alert_id=order.alert_id, user=by)
+        order = ResultAction.objects.select_for_update().get(pk=order_id)
+        if by.role != Role.SUPERVISOR:
+            raise TransitionForbidden(_("Only a supervisor can record feedback."))
+        if order.feedback_at is not None:
+            raise TransitionConflict(_("Feedback on this order has already been recorded."))
+        order.feedback, order.feedback_at = feedback, timezone.now()
+        order.save(update_fields=["feedback", "feedback_at"])
+        timeline_append(
+            alert=alert, actor=by, kind=TimelineEntry.Kind.FEEDBACK, action="rectification_feedback",
+            from_status=alert.status, to_status=alert.status, text=feedback,
+            data={"order_id": order.pk, "due_date": order.due_date.isoformat() if order.due_date else None,
+                  "late": bool(order.due_date and local(order.feedback_at).date() > order.due_date)},
+        )
+    return order

@@ -1,0 +1,44 @@
+import signal
+import time
+
+from django.core.management.base import BaseCommand
+from django.db import close_old_connections
+from django.utils.translation import gettext as _
+
+from workflow.sweep import sweep
+
+
+class Command(BaseCommand):
+    help = _(
+        "Sweep deadlines every N seconds in the foreground: the embedded default's stand-in for "
+        "Celery beat + worker (no Redis needed). Production runs `celery -A config beat` instead."
+    )
+
+    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+        parser.add_argument("--interval", type=float, default=60.0, help=_("Seconds between sweeps (default 60)."))
+        parser.add_argument("--once", action="store_true", help=_("Sweep once and exit."))
+
+    def handle(self, *args, **options):  # type: ignore[no-untyped-def]
+        stopping = False
+
+        def stop(*_args):  # type: ignore[no-untyped-def]
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        while not stopping:
+            close_old_connections()
+            try:
+                report = sweep()
+            except Exception as exc:  # noqa: BLE001 - keep sweeping; the next run retries
+                self.stderr.write(_("sweep failed: %(error)s") % {"error": exc})
+            else:
+                if report.approaching or any(report.steps.values()) or report.deliveries.get("sent"):
+                    for line in report.lines():
+                        self.stdout.write(line)
+            if options["once"]:
+                break
+            deadline = time.monotonic() + options["interval"]
+            while not stopping and time.monotonic() < deadline:
+                time.sleep(0.5)

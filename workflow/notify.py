@@ -1,0 +1,300 @@
+"""Notifications: the in-app inbox, and the outbox of emails and webhook POSTs.
+
+`notify(...)` is called inside the transaction of the change it reports: it writes the inbox rows
+and the `Delivery` rows (outbox) and registers an after-commit hook that asks a Celery task to send
+them. If that enqueue fails (Redis down), nothing is lost: the rows are committed and the sweep
+sends whatever is still pending after a grace period, with exponential backoff on failure.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import urllib.request
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from accounts.models import OrgUnit, Role, User
+from alerts.models import Alert
+from workflow.models import Delivery, Notification, OrgUnitWebhook
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Message:
+    recipients: Sequence[User]
+    kind: str
+    title: str
+    body: str = ""
+    alert: Alert | None = None
+    key: str = ""
+    event: dict[str, Any] | None = None  # extra fields for the webhook payload
+
+
+def role_holders_for(unit: OrgUnit, role: str) -> list[User]:
+    """Active users with `role` in the nearest unit at or above `unit` that has any."""
+    prefixes = [unit.path[: i + 1] for i, ch in enumerate(unit.path) if ch == "/"]
+    users = list(
+        User.objects.filter(role=role, is_active=True, org_unit__path__in=prefixes).select_related("org_unit")
+    )
+    if not users:
+        return []
+    deepest = max(u.org_unit.path.count("/") for u in users)
+    return [u for u in users if u.org_unit.path.count("/") == deepest]
+
+
+class RoleDirectory:
+    """`role_holders_for` memoised per (unit, role), for a sweep batch touching many alerts."""
+
+    def __init__(self) -> None:
+        self._memo: dict[tuple[int, str], list[User]] = {}
+
+    def preload(self, units: Iterable[OrgUnit], roles: Sequence[str] = (Role.SUPERVISOR, Role.LEADER)) -> None:
+        """Fill the memo for many units with one query."""
+        units = [u for u in {u.pk: u for u in units}.values()]
+        prefixes = {u.path[: i + 1] for u in units for i, ch in enumerate(u.path) if ch == "/"}
+        users = list(
+            User.objects.filter(role__in=roles, is_active=True, org_unit__path__in=prefixes)
+            .select_related("org_unit")
+        )
+        for unit in units:
+            for role in roles:
+                mine = [u for u in users if u.role == role and unit.path.startswith(u.org_unit.path)]
+                deepest = max((u.org_unit.path.count("/") for u in mine), default=0)
+                self._memo[(unit.pk, role)] = [u for u in mine if u.org_unit.path.count("/") == deepest]
+
+    def get(self, unit: OrgUnit, role: str) -> list[User]:
+        key = (unit.pk, role)
+        if key not in self._memo:
+            self._memo[key] = role_holders_for(unit, role)
+        return self._memo[key]
+
+    def supervisors(self, unit: OrgUnit) -> list[User]:
+        return self.get(unit, Role.SUPERVISOR)
+
+    def leaders(self, unit: OrgUnit) -> list[User]:
+        return self.get(unit, Role.LEADER)
+
+
+def _webhooks_for(units: Iterable[OrgUnit]) -> dict[int, OrgUnitWebhook]:
+    """The nearest active webhook at or above each unit, by unit id."""
+    units = list(units)
+    prefixes = {u.path[: i + 1] for u in units for i, ch in enumerate(u.path) if ch == "/"}
+    hooks = {
+        h.org_unit.path: h
+        for h in OrgUnitWebhook.objects.filter(is_active=True, org_unit__path__in=prefixes).select_related("org_unit")
+    }
+    found: dict[int, OrgUnitWebhook] = {}
+    for unit in units:
+        for i in range(len(unit.path) - 1, -1, -1):
+            if unit.path[i] == "/" and unit.path[: i + 1] in hooks:
+                found[unit.pk] = hooks[unit.path[: i + 1]]
+                break
+    return found
+
+
+def notify_many(messages: Sequence[Message], *, now: datetime | None = None) -> list[int]:
+    """Write inbox rows and outbox deliveries for `messages` (inside the caller's transaction);
+    schedule sending after commit. Returns the delivery ids."""
+    now = now or timezone.now()
+    grace = timedelta(seconds=settings.HUOYAN_DELIVERY_GRACE_SECONDS)
+    notes: list[Notification] = []
+    owners: list[Message] = []
+    for msg in messages:
+        seen: set[int] = set()
+        for user in msg.recipients:
+            if user.pk in seen:
+                continue
+            seen.add(user.pk)
+            notes.append(
+                Notification(
+                    recipient=user, alert=msg.alert, kind=msg.kind, title=str(msg.title)[:255],
+                    body=str(msg.body), key=msg.key, created_at=now,
+                )
+            )
+            owners.append(msg)
+    if any(n.key for n in notes):
+        # Keyed notifications are idempotent: skip the ones already in the inbox.
+        existing = set(
+            Notification.objects.filter(key__in={n.key for n in notes if n.key}).values_list("recipient_id", "key")
+        )
+        keep = [
+            (n, m) for n, m in zip(notes, owners, strict=True)
+            if not n.key or (n.recipient_id, n.key) not in existing
+        ]
+        notes = [n for n, _ in keep]
+        owners = [m for _, m in keep]
+    if not notes:
+        return []
+    Notification.objects.bulk_create(notes)
+    deliveries: list[Delivery] = []
+    for note in notes:
+        if note.recipient.email:
+            deliveries.append(
+                Delivery(
+                    channel=Delivery.Channel.EMAIL, notification=note, address=note.recipient.email,
+                    payload={"subject": note.title, "body": note.body}, created_at=now,
+                    next_attempt_at=now + grace,
+                )
+            )
+    kept = {id(m) for m in owners}
+    alert_messages = [m for m in messages if m.alert is not None and id(m) in kept]
+    hooks = _webhooks_for({m.alert.org_unit_id: m.alert.org_unit for m in alert_messages}.values())
+    for msg in alert_messages:
+        hook = hooks.get(msg.alert.org_unit_id)
+        if hook is None:
+            continue
+        payload = {
+            "event": msg.kind, "title": str(msg.title), "body": str(msg.body),
+            "alert": {
+                "id": msg.alert.pk, "title": msg.alert.title, "status": msg.alert.status,
+                "risk_level": msg.alert.risk_level, "unit": msg.alert.org_unit.code,
+                "due_at": msg.alert.due_at.isoformat() if msg.alert.due_at else None,
+                "escalation_level": msg.alert.escalation_level, "supervised": msg.alert.supervised,
+            },
+            "recipients": sorted({u.username for u in msg.recipients}),
+            "at": now.isoformat(),
+            **(msg.event or {}),
+        }
+        deliveries.append(
+            Delivery(
+                channel=Delivery.Channel.WEBHOOK, webhook=hook, address=hook.url, payload=payload,
+                created_at=now, next_attempt_at=now + grace,
+            )
+        )
+    Delivery.objects.bulk_create(deliveries)
+    ids = [d.pk for d in deliveries]
+    if ids:
+        transaction.on_commit(lambda: enqueue_deliveries(ids))
+    return ids
+
+
+def notify(message: Message) -> list[int]:
+    return notify_many([message])
+
+
+def enqueue_deliveries(ids: list[int]) -> None:
+    """After commit: hand the deliveries to a worker. Never raises: if the broker is down the
+    rows stay pending and the sweep sends them."""
+    from workflow.tasks import send_deliveries
+
+    try:
+        send_deliveries.apply_async(args=[ids], retry=False)
+    except Exception:  # noqa: BLE001 - any broker failure: the outbox row is the source of truth
+        logger.warning("could not enqueue %d deliveries; the sweep will send them", len(ids), exc_info=True)
+
+
+# ----- sending -----
+
+def sign(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def _send_one(delivery: Delivery) -> None:
+    if delivery.channel == Delivery.Channel.EMAIL:
+        send_mail(
+            subject=delivery.payload.get("subject", ""), message=delivery.payload.get("body", ""),
+            from_email=None, recipient_list=[delivery.address], fail_silently=False,
+        )
+        return
+    hook = delivery.webhook
+    if hook is None or not hook.is_active:
+        raise RuntimeError("webhook removed or disabled")
+    body = json.dumps(delivery.payload, ensure_ascii=False, sort_keys=True).encode()
+    request = urllib.request.Request(
+        hook.url, data=body, method="POST",
+        headers={
+            "Content-Type": "application/json; charset=utf-8",
+            "X-Huoyan-Signature": sign(hook.secret, body),
+            "X-Huoyan-Delivery": str(delivery.pk),
+            "User-Agent": "Huoyan-Webhook/1",
+        },
+    )
+    with urllib.request.urlopen(request, timeout=settings.HUOYAN_WEBHOOK_TIMEOUT_SECONDS) as response:  # noqa: S310
+        if not 200 <= response.status < 300:
+            raise RuntimeError(f"HTTP {response.status}")
+
+
+def backoff(attempts: int) -> timedelta:
+    """30 s, 1 min, 2 min, 4 min … capped at 1 hour."""
+    return timedelta(seconds=min(3600, 30 * 2 ** max(0, attempts - 1)))
+
+
+# A claimed delivery is not picked up again for this long (the sender holds a lease, not a lock).
+LEASE = timedelta(minutes=5)
+
+
+def _claim_deliveries(
+    *, ids: Sequence[int] | None, now: datetime, limit: int, tried: set[int],
+) -> list[Delivery]:
+    """Claim up to `limit` pending rows: SKIP LOCKED, then count the attempt and push
+    `next_attempt_at` out by the lease, and commit — so no transaction stays open while mail or
+    HTTP is slow, and neither the after-commit task nor a concurrent sweep takes the same row."""
+    with transaction.atomic():
+        qs = Delivery.objects.filter(state=Delivery.State.PENDING)
+        if ids is not None:
+            # A fresh row (never tried) any time; a tried one only once its lease/backoff is over.
+            qs = qs.filter(pk__in=list(ids)).filter(Q(attempts=0) | Q(next_attempt_at__lte=now))
+        else:
+            qs = qs.filter(next_attempt_at__lte=now)
+        if tried:
+            qs = qs.exclude(pk__in=tried)
+        batch = list(
+            qs.select_for_update(skip_locked=True, of=("self",))
+            .select_related("webhook").order_by("next_attempt_at", "id")[:limit]
+        )
+        if batch:
+            Delivery.objects.filter(pk__in=[d.pk for d in batch]).update(
+                attempts=F("attempts") + 1, next_attempt_at=now + LEASE
+            )
+        for delivery in batch:
+            delivery.attempts += 1
+            tried.add(delivery.pk)
+    return batch
+
+
+def deliveries_send(
+    *, ids: Sequence[int] | None = None, now: datetime | None = None, limit: int = 200,
+) -> dict[str, int]:
+    """Send pending deliveries: the given ids (the after-commit task), or those due for a
+    (re)try (the sweep).
+
+    Delivery is at least once: a sender that dies between sending and recording leaves the row
+    to be retried after the lease. A row recorded as sent is never sent again. A failure records
+    the error and schedules the next attempt with exponential backoff, up to the attempt limit.
+    """
+    counts = {"sent": 0, "failed": 0, "retry": 0}
+    tried: set[int] = set()
+    while True:
+        now_ = now or timezone.now()
+        batch = _claim_deliveries(ids=ids, now=now_, limit=limit, tried=tried)
+        for delivery in batch:
+            update: dict[str, object]
+            try:
+                _send_one(delivery)
+            except Exception as exc:  # noqa: BLE001 - every failure is recorded and retried
+                error = f"{type(exc).__name__}: {exc}"[:2000]
+                if delivery.attempts >= settings.HUOYAN_DELIVERY_MAX_ATTEMPTS:
+                    update = {"state": Delivery.State.FAILED, "last_error": error}
+                    counts["failed"] += 1
+                else:
+                    update = {"next_attempt_at": now_ + backoff(delivery.attempts), "last_error": error}
+                    counts["retry"] += 1
+                logger.warning("delivery %s failed (attempt %s): %s", delivery.pk, delivery.attempts, exc)
+            else:
+                update = {"state": Delivery.State.SENT, "sent_at": timezone.now(), "last_error": ""}
+                counts["sent"] += 1
+            Delivery.objects.filter(pk=delivery.pk, state=Delivery.State.PENDING).update(**update)
+        if len(batch) < limit:
+            return counts

@@ -31,6 +31,8 @@ run: venv
 	@echo "Log in as suzhou_leader, suzhou_supervisor, kunshan_supervisor, kunshan_verifier,"
 	@echo "changshu_supervisor, changshu_verifier or admin, password: $(DEMO_PASSWORD)"
 	@echo ""
+	@# The deadline sweeper runs beside the web server (no Redis needed) and stops with it.
+	$(PY) manage.py run_sweeper --interval 60 & SWEEPER=$$!; trap 'kill $$SWEEPER' EXIT INT TERM; \
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 test: venv

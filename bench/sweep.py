@@ -19,6 +19,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bench.common import print_table, setup_django, use_database
+
 TOTAL = int(os.environ.get("HUOYAN_BENCH_SWEEP_ALERTS", "1000000"))
 DUE_SMALL = 1_000
 DUE_LARGE = 10_000
@@ -28,34 +30,8 @@ DB_NAME = os.environ.get("HUOYAN_BENCH_SWEEP_DB", "huoyan_bench_sweep")
 COUNTIES = 20
 
 
-def _setup_django() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/huoyan")
-    import django
-
-    django.setup()
-
-
-def _use_bench_database() -> None:
-    """Point the default connection at the bench database, creating it if needed."""
-    import psycopg
-    from django.conf import settings
-    from django.db import connections
-
-    db = settings.DATABASES["default"]
-    if db["ENGINE"] != "django.db.backends.postgresql":
-        raise SystemExit("the sweep benchmark needs PostgreSQL (set DATABASE_URL)")
-    with psycopg.connect(
-        host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432, user=db["USER"], password=db["PASSWORD"] or None,
-        dbname="postgres", autocommit=True,
-    ) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DB_NAME]).fetchone():
-            conn.execute(f'CREATE DATABASE "{DB_NAME}"')
-    connections["default"].close()
-    db["NAME"] = DB_NAME
-
-
-def _load(out: Callable[[str], None]) -> None:
+def ensure_loaded(out: Callable[[str], None]) -> None:
+    """Migrate the bench database and load the 1,000,000 alerts once (reused by later runs)."""
     from django.core.management import call_command
     from django.db import connection
 
@@ -226,12 +202,12 @@ def _sweep_ms(*, extra_due: int = 0, idle: bool = False) -> tuple[float, float, 
 
 def run(out: Callable[[str], None] | None = None) -> list[dict]:
     out = out or (lambda s: print(s, file=sys.stderr))
-    _setup_django()
+    setup_django()
     from django.conf import settings
 
     settings.HUOYAN_ESCALATION_AFTER_HOURS = [0, 24, 72]
-    _use_bench_database()
-    _load(out)
+    use_database(DB_NAME)
+    ensure_loaded(out)
 
     rows: list[dict] = []
 
@@ -253,13 +229,6 @@ def run(out: Callable[[str], None] | None = None) -> list[dict]:
     row(f"cost growth {DUE_SMALL:,}→{DUE_LARGE:,} due (open fixed at {TOTAL:,}; baseline = 10x rows)",
         large / small, "x", DUE_LARGE / DUE_SMALL)
     return rows
-
-
-def print_table(rows: list[dict]) -> None:
-    width = max(len(r["name"]) for r in rows)
-    print(f"{'benchmark':<{width}}  {'value':>10}  {'unit':<4}  {'baseline':>10}  {'ratio':>7}")
-    for r in rows:
-        print(f"{r['name']:<{width}}  {r['value']:>10.2f}  {r['unit']:<4}  {r['baseline']:>10.2f}  {r['ratio']:>7}")
 
 
 if __name__ == "__main__":

@@ -96,7 +96,9 @@ class AlertFilterForm(forms.Form):
 
     def filter(self, qs: QuerySet[Alert]) -> QuerySet[Alert]:
         if not self.is_valid():
-            return qs
+            # A filter that does not validate (e.g. a unit outside the scope) matches nothing,
+            # so an export never silently falls back to the whole list.
+            return qs.none()
         d = self.cleaned_data
         now = timezone.now()
         if d.get("q"):

@@ -21,3 +21,5 @@ def _english_by_default(settings):
     # Assertions on text are written in English; the Chinese screens are exercised in the
     # browser tests and in test_i18n.
     settings.LANGUAGE_CODE = "en"
+    # Eleven users per test: a fast hasher keeps the setup cheap (nothing here tests hashing).
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from web.views import alerts, boards, dashboard
+from web.views import alerts, boards, dashboard, extensions
 
 app_name = "web"
 
@@ -21,4 +21,8 @@ urlpatterns = [
     path("alerts/<int:pk>/comments/", alerts.comment_create, name="comment_create"),
     path("evidence/<int:pk>/", alerts.evidence_download, name="evidence"),
     path("notices/<int:pk>/", alerts.notice_print, name="notice"),
+    path("alerts/<int:pk>/extension/", extensions.extension_request, name="extension_request"),
+    path("extensions/", extensions.extension_queue, name="extensions"),
+    path("extensions/<int:pk>/decide/", extensions.extension_decide, name="extension_decide"),
+    path("orders/<int:pk>/feedback/", extensions.feedback_record, name="feedback"),
 ]

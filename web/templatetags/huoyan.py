@@ -75,3 +75,10 @@ def drill(**kwargs: Any) -> str:
         if value not in (None, ""):
             params[key] = value
     return params.urlencode()
+
+
+@register.simple_tag
+def extensions_enabled() -> bool:
+    from web.views.extensions import ENABLED
+
+    return ENABLED

@@ -183,9 +183,12 @@ def _action_forms(request: HttpRequest, alert: Any, names: list[str], bound: dic
 
 
 def detail_context(request: HttpRequest, alert: Any, bound: dict | None = None) -> dict[str, Any]:
+    from web.views.extensions import extension_context
+
     names = transitions_available_to(alert, request.user)
     actions = [(n, TRANSITIONS[n].label) for n in names]
     return {
+        **extension_context(request, alert),
         "alert": alert,
         "actions": actions,
         "forms": _action_forms(request, alert, names, bound),

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import User
 from accounts.selectors import units_visible_to
 from alerts.models import Alert, Domain, RiskLevel, SourceSystem
+from cases.models import Disposition
 from workflow.states import Conclusion, Outcome, Status
 
 AGE_CHOICES = [
@@ -31,6 +32,12 @@ STATE_CHOICES = [
     ("open", _("Open")),
     ("closed", _("Closed")),
     ("overdue", _("Overdue")),
+]
+
+DISPOSITION_CHOICES = [
+    ("", _("With or without a disposition")),
+    ("any", _("With a disposition")),
+    ("case_filed", _("Case filed")),
 ]
 
 CONCLUSION_CHOICES = [
@@ -68,6 +75,7 @@ class AlertFilterForm(forms.Form):
     age = forms.ChoiceField(label=_("Age"), choices=AGE_CHOICES, required=False)
     conclusion = forms.ChoiceField(label=_("Conclusion"), choices=CONCLUSION_CHOICES, required=False)
     outcome = forms.ChoiceField(label=_("Outcome"), required=False)
+    disposition = forms.ChoiceField(label=_("Disposition"), choices=DISPOSITION_CHOICES, required=False)
     created_from = forms.DateField(
         label=_("Raised from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
@@ -133,7 +141,11 @@ class AlertFilterForm(forms.Form):
         elif conclusion:
             qs = qs.filter(conclusion=conclusion)
         if d.get("outcome"):
-            qs = qs.filter(dispositions__outcome=d["outcome"]).distinct()
+            qs = qs.filter(pk__in=Disposition.objects.filter(outcome=d["outcome"]).values("alert_id"))
+        if d.get("disposition") == "any":
+            qs = qs.filter(pk__in=Disposition.objects.values("alert_id"))
+        elif d.get("disposition") == "case_filed":
+            qs = qs.filter(pk__in=Disposition.objects.filter(case_filed=True).values("alert_id"))
         tz = timezone.get_current_timezone()
         if d.get("created_from"):
             qs = qs.filter(created_at__gte=datetime.combine(d["created_from"], time.min, tz))

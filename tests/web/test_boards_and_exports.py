@@ -57,7 +57,7 @@ def test_csv_export_has_a_bom_and_only_the_filtered_scoped_rows(people, make_ale
     make_alert(title="常熟红色", risk_level="red", org_unit=org.changshu)
     r = client_for(people.kunshan_supervisor).get(reverse("web:alert_export_csv") + "?risk=red")
     assert r.status_code == 200 and r["Content-Disposition"].startswith("attachment")
-    raw = r.content
+    raw = b"".join(r.streaming_content)
     assert raw.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
     assert [row[1] for row in rows[1:]] == ["昆山红色"]

@@ -26,7 +26,7 @@ from workflow.exceptions import WorkflowError
 from workflow.services import alert_assign, alert_dismiss
 from workflow.states import Status
 
-BOARD_HIDDEN = ("state", "status", "conclusion", "outcome", "created_from", "created_to")
+BOARD_HIDDEN = ("state", "status", "conclusion", "outcome", "disposition", "created_from", "created_to")
 
 
 def _last_return(field: str) -> Subquery:

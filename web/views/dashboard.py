@@ -90,6 +90,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "closed": link(state="closed"),
         "overdue": link(state="overdue"),
         "substantiated": link(conclusion="substantiated_any"),
+        "disposed": link(disposition="any"),
+        "case_filed": link(disposition="case_filed"),
     }
     charts = {
         "labels": {

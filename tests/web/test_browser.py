@@ -105,6 +105,7 @@ def test_three_users_close_an_alert_through_the_screens(browser_ready, page: Pag
     page.check("input[name=dispose-case_filed]")
     page.get_by_test_id("do-dispose").click()
     expect(page.get_by_test_id("status")).to_have_attribute("data-status", "applying")
+    page.screenshot(path=str(ARTIFACTS / f"detail-applying-{lang}.png"), full_page=True)
     page.select_option("select[name=actions-0-kind]", "work_notice")
     page.fill("input[name=actions-0-recipient]", "昆山市住房和城乡建设局")
     page.fill("textarea[name=actions-0-text]", "请规范招标代理管理")

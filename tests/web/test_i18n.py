@@ -11,14 +11,17 @@ LOCALE = Path(settings.BASE_DIR) / "locale"
 
 
 def _entries(po: Path) -> list[tuple[str, str]]:
-    """(msgid, first msgstr) pairs of a .po file, without a third-party parser."""
-    entries, msgid, msgstr, field = [], None, None, None
+    """(msgid, first msgstr) pairs of a .po file, without a third-party parser; a fuzzy entry
+    (which msgfmt leaves out) counts as untranslated, obsolete `#~` entries are skipped."""
+    entries, msgid, msgstr, field, fuzzy, was_fuzzy = [], None, None, None, False, False
     for raw in po.read_text("utf-8").splitlines() + [""]:
         line = raw.strip()
-        if line.startswith("msgid "):
+        if line.startswith("#,") and "fuzzy" in line:
+            fuzzy = True
+        elif line.startswith("msgid "):
             if msgid is not None:
-                entries.append((msgid, msgstr or ""))
-            msgid, msgstr, field = line[7:-1], None, "id"
+                entries.append((msgid, "" if was_fuzzy else (msgstr or "")))
+            msgid, msgstr, field, was_fuzzy, fuzzy = line[7:-1], None, "id", fuzzy, False
         elif line.startswith("msgid_plural"):
             field = "plural"
         elif line.startswith("msgstr ") or line.startswith("msgstr[0]"):
@@ -30,7 +33,7 @@ def _entries(po: Path) -> list[tuple[str, str]]:
         elif line.startswith('"') and field == "str":
             msgstr += line[1:-1]
     if msgid is not None:
-        entries.append((msgid, msgstr or ""))
+        entries.append((msgid, "" if was_fuzzy else (msgstr or "")))
     return [(i, s) for i, s in entries if i]
 
 

@@ -18,6 +18,7 @@ urlpatterns = [
     path("alerts/<int:pk>/", alerts.alert_detail, name="alert_detail"),
     path("alerts/<int:pk>/verify/", boards.verify, name="verify"),
     path("alerts/<int:pk>/act/<slug:name>/", alerts.alert_action, name="alert_action"),
+    path("alerts/<int:pk>/act/<slug:name>/form/", alerts.alert_action_form, name="alert_action_form"),
     path("alerts/<int:pk>/comments/", alerts.comment_create, name="comment_create"),
     path("evidence/<int:pk>/", alerts.evidence_download, name="evidence"),
     path("notices/<int:pk>/", alerts.notice_print, name="notice"),

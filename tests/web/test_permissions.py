@@ -158,3 +158,14 @@ def test_comments_are_added_with_htmx_and_return_the_fragment(people, make_alert
     assert r.status_code == 200
     body = r.content.decode()
     assert "看一下" in body and "<html" not in body
+
+
+def test_an_action_form_fragment_is_only_served_to_who_may_act(people, make_alert, client_for):
+    alert = make_alert(status="disposing", assignee=people.kunshan_verifier, conclusion="substantiated")
+    url = reverse("web:alert_action_form", args=[alert.pk, "dispose"])
+    r = client_for(people.kunshan_supervisor).get(url, HTTP_HX_REQUEST="true")
+    assert r.status_code == 200 and 'data-testid="do-dispose"' in r.content.decode()
+    assert client_for(people.kunshan_verifier).get(url, HTTP_HX_REQUEST="true").status_code == 403
+    assert client_for(people.changshu_supervisor).get(url, HTTP_HX_REQUEST="true").status_code == 404
+    assert client_for(people.kunshan_supervisor).get(
+        reverse("web:alert_action_form", args=[alert.pk, "close"]), HTTP_HX_REQUEST="true").status_code == 403

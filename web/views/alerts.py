@@ -306,6 +306,26 @@ def alert_action(request: HttpRequest, pk: int, name: str) -> HttpResponse:
 
 
 @login_required
+def alert_action_form(request: HttpRequest, pk: int, name: str) -> HttpResponse:
+    """One action's form as a fragment, for boards that open it in place with htmx."""
+    alert = alert_or_404(request.user, pk)
+    if name not in TRANSITIONS:
+        raise Http404
+    try:
+        alert_transition_precheck(alert=alert, name=name, by=request.user)
+    except WorkflowError as exc:
+        return workflow_error_response(request, exc)
+    form = _action_forms(request, alert, [name])[name]
+    ctx = {
+        "alert": alert, "name": name, "label": TRANSITIONS[name].label, "f": form,
+        "action_next": safe_next(request, reverse("web:alert_detail", args=[alert.pk])),
+    }
+    if not request.htmx:
+        return redirect(reverse("web:alert_detail", args=[alert.pk]) + f"#act-{name}")
+    return render(request, "web/_action_one.html", ctx)
+
+
+@login_required
 @require_POST
 def comment_create(request: HttpRequest, pk: int) -> HttpResponse:
     alert = alert_or_404(request.user, pk)

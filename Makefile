@@ -12,7 +12,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/huoyan
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 PYTEST_ARGS ?=
 
-.PHONY: venv run test lint bench
+.PHONY: venv assets run test lint bench
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,14 @@ $(VENV)/.installed: requirements.txt
 
 venv: $(VENV)/.installed
 
-run: venv
+# Front-end libraries come from the npm registry at set-up and are served by the app (no CDN).
+static/vendor/.installed: package.json package-lock.json scripts/vendor_assets.sh
+	sh scripts/vendor_assets.sh
+	touch $@
+
+assets: static/vendor/.installed
+
+run: venv assets
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput -v0
 	$(PY) manage.py seed_demo --password $(DEMO_PASSWORD) --source-key $(DEMO_SOURCE_KEY)
@@ -35,7 +42,7 @@ run: venv
 	$(PY) manage.py run_sweeper --interval 60 & SWEEPER=$$!; trap 'kill $$SWEEPER' EXIT INT TERM; \
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
-test: venv
+test: venv assets
 	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_REDIS_URL) REDIS_URL=$(TEST_REDIS_URL) \
 	HUOYAN_REQUIRE_SERVICES=1 $(PY) -m pytest $(PYTEST_ARGS)
 

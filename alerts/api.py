@@ -43,7 +43,8 @@ from cases.serializers import (
     TimelineEntrySerializer,
 )
 from cases.services import comment_add, finding_add
-from config.api import ApiKeyAuthentication, IsSourceSystem, SafeJSONParser
+from config.api import ApiKeyAuthentication, IsSourceSystem
+from config.parsers import SafeJSONParser
 from workflow.serializers import TRANSITION_BODIES
 from workflow.services import alert_transition, alert_transition_precheck
 

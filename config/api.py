@@ -10,41 +10,12 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from alerts.models import SourceSystem
 from alerts.services.sources import source_system_for_key
 from workflow.exceptions import WorkflowError
-
-
-class SafeJSONParser(JSONParser):
-    """JSON with a nesting limit: a hostile, deeply nested body is a 400, not a crash."""
-
-    max_depth = 64
-
-    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
-        try:
-            data = super().parse(stream, media_type, parser_context)
-        except RecursionError:
-            raise exceptions.ParseError(_("JSON nested too deeply.")) from None
-        if _depth_exceeds(data, self.max_depth):
-            raise exceptions.ParseError(_("JSON nested too deeply."))
-        return data
-
-
-def _depth_exceeds(value: Any, limit: int) -> bool:
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if depth > limit:
-            return True
-        if isinstance(item, dict):
-            stack.extend((v, depth + 1) for v in item.values())
-        elif isinstance(item, list):
-            stack.extend((v, depth + 1) for v in item)
-    return False
 
 
 class Pagination(PageNumberPagination):

@@ -55,6 +55,12 @@ def _fast_password_hashing(settings) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _english_unless_asked(settings) -> None:
+    # Assertions read English messages; tests of the Chinese interface ask for zh-hans.
+    settings.LANGUAGE_CODE = "en"
+
+
+@pytest.fixture(autouse=True)
 def _fresh_caches():
     # Calendar and deadline policies are cached per process; a test that edits them must not
     # leak into the next one.
@@ -170,6 +176,10 @@ def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
 
 @pytest.fixture
 def browser_ready(live_server, settings):
-    """Use in browser tests: the live server, with the ORM usable beside Playwright's event loop."""
+    """Use in browser tests: the live server, with the ORM usable beside Playwright's event loop.
+
+    Process-wide on purpose: Playwright's loop outlives the test (the browser is session-scoped),
+    and later tests' database teardown runs beside it.
+    """
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     yield live_server

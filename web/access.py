@@ -1,0 +1,59 @@
+"""Who may open which screen. Alerts are always fetched through `alerts.selectors`, so an
+alert outside the user's scope is a 404, never a 403 that would confirm it exists."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.http import url_has_allowed_host_and_scheme
+
+from accounts.models import Role, User
+from alerts.models import Alert
+from alerts.selectors import alert_get_for
+
+HOME_BY_ROLE = {
+    Role.SUPERVISOR: "web:dispatch",
+    Role.VERIFIER: "web:my_work",
+    Role.LEADER: "web:evaluation",
+    Role.ADMIN: "web:alert_list",
+}
+
+
+def role_required(*roles: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @login_required
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if request.user.role not in roles:
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def alert_or_404(user: User, pk: int) -> Alert:
+    alert = alert_get_for(user, pk)
+    if alert is None:
+        raise Http404
+    return alert
+
+
+def can_see_full_pii(user: User, alert: Alert | None = None) -> bool:
+    """Full ID numbers only for the supervisor handling the case and its assigned verifier."""
+    if user.role == Role.SUPERVISOR:
+        return True
+    return alert is not None and user.role == Role.VERIFIER and alert.assignee_id == user.pk
+
+
+def safe_next(request: HttpRequest, default: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        return target
+    return default

@@ -1,0 +1,154 @@
+"""The alert-list filter shared by the list, its exports, the boards and the dashboard's drill-downs.
+
+Every queryset it filters already comes from `alerts.selectors` (the user's scope); the unit
+filter can only narrow that scope, never widen it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+from django import forms
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import User
+from accounts.selectors import units_visible_to
+from alerts.models import Alert, Domain, RiskLevel, SourceSystem
+from cases.models import Disposition
+from workflow.states import Conclusion, Outcome, Status
+
+AGE_CHOICES = [
+    ("", _("Any age")),
+    ("1", _("Older than 1 day")),
+    ("3", _("Older than 3 days")),
+    ("7", _("Older than 7 days")),
+    ("30", _("Older than 30 days")),
+]
+
+STATE_CHOICES = [
+    ("", _("Open and closed")),
+    ("open", _("Open")),
+    ("closed", _("Closed")),
+    ("overdue", _("Overdue")),
+]
+
+DISPOSITION_CHOICES = [
+    ("", _("With or without a disposition")),
+    ("any", _("With a disposition")),
+    ("case_filed", _("Case filed")),
+]
+
+CONCLUSION_CHOICES = [
+    ("", _("Any conclusion")),
+    ("substantiated_any", _("Substantiated or partly")),
+    *Conclusion.choices,
+]
+
+
+def sources_visible_to(user: User) -> QuerySet[SourceSystem]:
+    """Sources that may raise alerts in the user's scope: those of the user's unit, the units
+    below it, and the units above it (a city feed raises alerts for its counties)."""
+    if not user.is_authenticated or user.org_unit_id is None:
+        return SourceSystem.objects.none()
+    path = user.org_unit.path
+    parts = path.strip("/").split("/")
+    ancestors = ["/".join(parts[:i]) + "/" for i in range(1, len(parts))]
+    return SourceSystem.objects.filter(
+        Q(org_unit__path__startswith=path) | Q(org_unit__path__in=ancestors)
+    ).order_by("name")
+
+
+def _blank(label):  # noqa: ANN001, ANN202
+    return [("", label)]
+
+
+class AlertFilterForm(forms.Form):
+    q = forms.CharField(label=_("Search"), required=False, max_length=100)
+    state = forms.ChoiceField(label=_("Open / closed"), choices=STATE_CHOICES, required=False)
+    status = forms.ChoiceField(label=_("Stage"), required=False)
+    unit = forms.ChoiceField(label=_("Unit"), required=False)
+    risk = forms.ChoiceField(label=_("Risk level"), required=False)
+    domain = forms.ChoiceField(label=_("Domain"), required=False)
+    source = forms.ChoiceField(label=_("Source"), required=False)
+    age = forms.ChoiceField(label=_("Age"), choices=AGE_CHOICES, required=False)
+    conclusion = forms.ChoiceField(label=_("Conclusion"), choices=CONCLUSION_CHOICES, required=False)
+    outcome = forms.ChoiceField(label=_("Outcome"), required=False)
+    disposition = forms.ChoiceField(label=_("Disposition"), choices=DISPOSITION_CHOICES, required=False)
+    created_from = forms.DateField(
+        label=_("Raised from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    created_to = forms.DateField(
+        label=_("Raised to"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, *args, user: User, hide: tuple[str, ...] = (), **kwargs) -> None:  # noqa: ANN002, ANN003
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.fields["status"].choices = _blank(_("Any stage")) + list(Status.choices)
+        self.fields["risk"].choices = _blank(_("Any risk")) + list(RiskLevel.choices)
+        self.fields["domain"].choices = _blank(_("Any domain")) + list(Domain.choices)
+        self.fields["outcome"].choices = _blank(_("Any outcome")) + list(Outcome.choices)
+        units = units_visible_to(user).values_list("code", "name", "path")
+        self.fields["unit"].choices = _blank(_("All my units")) + [
+            (code, "\u2003" * (path.count("/") - 1) + name) for code, name, path in units
+        ]
+        self.fields["source"].choices = _blank(_("Any source")) + [
+            (str(pk), name) for pk, name in sources_visible_to(user).values_list("pk", "name")
+        ]
+        for name in hide:
+            self.fields.pop(name, None)
+        for field in self.fields.values():
+            field.widget.attrs.setdefault("class", "input")
+
+    def filter(self, qs: QuerySet[Alert]) -> QuerySet[Alert]:
+        if not self.is_valid():
+            # A filter that does not validate (e.g. a unit outside the scope) matches nothing,
+            # so an export never silently falls back to the whole list.
+            return qs.none()
+        d = self.cleaned_data
+        now = timezone.now()
+        if d.get("q"):
+            q = d["q"]
+            cond = Q(title__icontains=q) | Q(subject_name__icontains=q) | Q(rule_code__icontains=q)
+            if q.isdigit():
+                cond |= Q(pk=int(q))
+            qs = qs.filter(cond)
+        state = d.get("state")
+        if state == "open":
+            qs = qs.exclude(status=Status.CLOSED)
+        elif state == "closed":
+            qs = qs.filter(status=Status.CLOSED)
+        elif state == "overdue":
+            qs = qs.exclude(status=Status.CLOSED).filter(due_at__lte=now)
+        if d.get("status"):
+            qs = qs.filter(status=d["status"])
+        if d.get("unit"):
+            unit = units_visible_to(self.user).filter(code=d["unit"]).first()
+            qs = qs.filter(org_unit__path__startswith=unit.path) if unit else qs.none()
+        if d.get("risk"):
+            qs = qs.filter(risk_level=d["risk"])
+        if d.get("domain"):
+            qs = qs.filter(domain=d["domain"])
+        if d.get("source"):
+            qs = qs.filter(source_id=int(d["source"]))
+        if d.get("age"):
+            qs = qs.filter(created_at__lte=now - timedelta(days=int(d["age"])))
+        conclusion = d.get("conclusion")
+        if conclusion == "substantiated_any":
+            qs = qs.filter(conclusion__in=[Conclusion.SUBSTANTIATED, Conclusion.PARTIALLY_SUBSTANTIATED])
+        elif conclusion:
+            qs = qs.filter(conclusion=conclusion)
+        if d.get("outcome"):
+            qs = qs.filter(pk__in=Disposition.objects.filter(outcome=d["outcome"]).values("alert_id"))
+        if d.get("disposition") == "any":
+            qs = qs.filter(pk__in=Disposition.objects.values("alert_id"))
+        elif d.get("disposition") == "case_filed":
+            qs = qs.filter(pk__in=Disposition.objects.filter(case_filed=True).values("alert_id"))
+        tz = timezone.get_current_timezone()
+        if d.get("created_from"):
+            qs = qs.filter(created_at__gte=datetime.combine(d["created_from"], time.min, tz))
+        if d.get("created_to"):
+            qs = qs.filter(created_at__lt=datetime.combine(d["created_to"] + timedelta(days=1), time.min, tz))
+        return qs

@@ -1,0 +1,192 @@
+"""Screen forms. They only shape input; every rule is enforced by the services they feed."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Role, User
+from accounts.selectors import users_visible_to
+from alerts.models import Alert
+from cases.evidence import ALLOWED_EXTENSIONS
+from cases.models import Finding
+from workflow.states import SEND_BACK_STAGES, ActionKind, Conclusion, DismissReason, Outcome, Status
+
+
+class StyledForm(forms.Form):
+    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            if not isinstance(field.widget, (forms.CheckboxInput, forms.CheckboxSelectMultiple)):
+                field.widget.attrs.setdefault("class", "input")
+
+
+def verifiers_for(user: User):  # noqa: ANN201
+    return users_visible_to(user).filter(role=Role.VERIFIER)
+
+
+class VerifierChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: User) -> str:
+        return f"{obj.display_name} · {obj.org_unit.name if obj.org_unit else ''}"
+
+
+class AssignForm(StyledForm):
+    assignee = VerifierChoiceField(label=_("Verifier"), queryset=User.objects.none())
+    note = forms.CharField(label=_("Dispatch note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, user: User, alert: Alert | None = None, **kwargs) -> None:  # noqa: ANN002, ANN003
+        super().__init__(*args, **kwargs)
+        qs = verifiers_for(user)
+        if alert is not None:
+            qs = qs.filter(org_unit__path__startswith=alert.org_unit.path)
+        self.fields["assignee"].queryset = qs
+
+
+class BulkDispatchForm(StyledForm):
+    ACTIONS = [("assign", _("Assign")), ("dismiss", _("Dismiss"))]
+
+    alert_ids = forms.TypedMultipleChoiceField(coerce=int, label=_("Alerts"), error_messages={
+        "required": _("Select at least one alert."),
+    })
+    action = forms.ChoiceField(choices=ACTIONS)
+    assignee = VerifierChoiceField(label=_("Verifier"), queryset=User.objects.none(), required=False)
+    note = forms.CharField(label=_("Note"), required=False, max_length=2000)
+    reason = forms.ChoiceField(
+        label=_("Dismissal reason"), choices=[("", "—"), *DismissReason.choices], required=False
+    )
+
+    def __init__(self, *args, user: User, alert_ids: list[int], **kwargs) -> None:  # noqa: ANN002, ANN003
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].queryset = verifiers_for(user)
+        self.fields["alert_ids"].choices = [(i, i) for i in alert_ids]
+
+    def clean(self):  # noqa: ANN201
+        data = super().clean()
+        if data.get("action") == "assign" and not data.get("assignee"):
+            self.add_error("assignee", _("Choose a verifier."))
+        if data.get("action") == "dismiss" and not data.get("reason"):
+            self.add_error("reason", _("Choose a reason."))
+        return data
+
+
+class ReturnForm(StyledForm):
+    reason = forms.CharField(label=_("Reason for returning"), widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class AcceptForm(StyledForm):
+    pass
+
+
+class SubmitVerificationForm(StyledForm):
+    conclusion = forms.ChoiceField(label=_("Conclusion"), choices=Conclusion.choices)
+    summary = forms.CharField(label=_("Summary"), widget=forms.Textarea(attrs={"rows": 4}))
+
+
+class DisposeForm(StyledForm):
+    outcome = forms.ChoiceField(label=_("Outcome"), choices=Outcome.choices)
+    case_filed = forms.BooleanField(label=_("Case filed (立案)"), required=False)
+    amount_recovered = forms.DecimalField(
+        label=_("Amount recovered (yuan)"), min_value=Decimal("0"), max_digits=18, decimal_places=2,
+        initial=Decimal("0"),
+    )
+    note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class ResultActionForm(StyledForm):
+    kind = forms.ChoiceField(label=_("Kind"), choices=[("", "—"), *ActionKind.choices], required=False)
+    recipient = forms.CharField(label=_("Recipient"), required=False, max_length=255)
+    text = forms.CharField(label=_("Text"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    due_date = forms.DateField(
+        label=_("Rectify by"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def clean(self):  # noqa: ANN201
+        data = super().clean()
+        filled = any(data.get(k) for k in ("kind", "recipient", "text"))
+        if filled:
+            for k in ("kind", "recipient", "text"):
+                if not data.get(k):
+                    self.add_error(k, _("This field is required."))
+        return data
+
+
+ResultActionFormSet = forms.formset_factory(ResultActionForm, extra=2, max_num=10)
+
+
+class CloseForm(StyledForm):
+    score = forms.TypedChoiceField(
+        label=_("Quality score"), coerce=int, choices=[(i, str(i)) for i in range(5, 0, -1)]
+    )
+    comment = forms.CharField(label=_("Comment"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class SendBackForm(StyledForm):
+    stage = forms.ChoiceField(
+        label=_("Send back to"), choices=[(s, Status(s).label) for s in SEND_BACK_STAGES]
+    )
+    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class DismissForm(StyledForm):
+    reason = forms.ChoiceField(label=_("Reason"), choices=DismissReason.choices)
+    note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class CommentForm(StyledForm):
+    text = forms.CharField(label=_("Comment"), max_length=5000, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):  # noqa: ANN001, ANN201
+        single = super().clean
+        if isinstance(data, (list, tuple)):
+            return [single(d, initial) for d in data if d]
+        return [single(data, initial)] if data else []
+
+
+class FindingForm(StyledForm):
+    method = forms.ChoiceField(label=_("Method"), choices=Finding.Method.choices)
+    text = forms.CharField(label=_("Finding"), widget=forms.Textarea(attrs={"rows": 3}))
+    # On a phone `capture` opens the camera directly; documents come from the second input.
+    photos = MultipleFileField(
+        label=_("Photos"), required=False,
+        widget=MultipleFileInput(attrs={"accept": "image/*", "capture": "environment"}),
+    )
+    files = MultipleFileField(
+        label=_("Documents"), required=False,
+        widget=MultipleFileInput(attrs={"accept": ",".join(ALLOWED_EXTENSIONS)}),
+    )
+
+
+class PeriodForm(forms.Form):
+    PRESETS = [
+        ("30", _("Last 30 days")),
+        ("90", _("Last 90 days")),
+        ("365", _("Last 12 months")),
+        ("all", _("All time")),
+        ("custom", _("Custom")),
+    ]
+    period = forms.ChoiceField(label=_("Period"), choices=PRESETS, required=False)
+    start = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+
+TRANSITION_FORMS: dict[str, type[forms.Form]] = {
+    "accept": AcceptForm,
+    "return": ReturnForm,
+    "submit_verification": SubmitVerificationForm,
+    "dispose": DisposeForm,
+    "close": CloseForm,
+    "send_back": SendBackForm,
+    "dismiss": DismissForm,
+}

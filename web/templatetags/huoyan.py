@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django import template
+from django.http import QueryDict
+from django.utils.translation import gettext_lazy as _
+
+from workflow.deadlines import is_overdue, timeliness_of
+
+register = template.Library()
+
+TIMELINESS_LABELS = {"green": _("In time"), "yellow": _("Due soon"), "red": _("Overdue")}
+
+
+@register.filter
+def timeliness(alert: Any) -> str:
+    return timeliness_of(alert)
+
+
+@register.filter
+def timeliness_label(alert: Any) -> str:
+    return str(TIMELINESS_LABELS[timeliness_of(alert)])
+
+
+@register.filter
+def overdue(alert: Any) -> bool:
+    return is_overdue(alert)
+
+
+@register.filter
+def mask(value: str | None) -> str:
+    """`320583199001011234` → `3205**********1234`; short values keep only their ends."""
+    if not value:
+        return ""
+    value = str(value)
+    if len(value) <= 4:
+        return "*" * len(value)
+    if len(value) <= 8:
+        return value[:1] + "*" * (len(value) - 2) + value[-1:]
+    return value[:4] + "*" * (len(value) - 8) + value[-4:]
+
+
+@register.filter
+def percent(value: Decimal | float | None) -> str:
+    if value is None:
+        return "—"
+    return f"{Decimal(value) * 100:.1f}%"
+
+
+@register.filter
+def get_item(mapping: dict, key: Any) -> Any:
+    return mapping.get(key) if mapping else None
+
+
+@register.simple_tag(takes_context=True)
+def query_with(context: template.Context, **kwargs: Any) -> str:
+    """The current query string with some parameters replaced (for pagination and drill-downs)."""
+    request = context["request"]
+    params: QueryDict = request.GET.copy()
+    for key, value in kwargs.items():
+        if value in (None, ""):
+            params.pop(key, None)
+        else:
+            params[key] = value
+    return params.urlencode()
+
+
+@register.simple_tag
+def drill(**kwargs: Any) -> str:
+    """A query string for the alert list from non-empty keyword arguments."""
+    params = QueryDict(mutable=True)
+    for key, value in kwargs.items():
+        if value not in (None, ""):
+            params[key] = value
+    return params.urlencode()
+
+
+@register.simple_tag
+def extensions_enabled() -> bool:
+    from web.views.extensions import ENABLED
+
+    return ENABLED

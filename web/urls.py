@@ -1,0 +1,29 @@
+from django.urls import path
+
+from web.views import alerts, boards, dashboard, extensions
+
+app_name = "web"
+
+urlpatterns = [
+    path("", alerts.home, name="home"),
+    path("dispatch/", boards.dispatch_board, name="dispatch"),
+    path("dispatch/bulk/", boards.dispatch_bulk, name="dispatch_bulk"),
+    path("disposal/", boards.disposal_board, name="disposal"),
+    path("my-work/", boards.my_work, name="my_work"),
+    path("evaluation/", boards.evaluation_queue, name="evaluation"),
+    path("dashboard/", dashboard.dashboard, name="dashboard"),
+    path("alerts/", alerts.alert_list, name="alert_list"),
+    path("alerts/export.csv", alerts.alert_export_csv, name="alert_export_csv"),
+    path("alerts/export.xlsx", alerts.alert_export_xlsx, name="alert_export_xlsx"),
+    path("alerts/<int:pk>/", alerts.alert_detail, name="alert_detail"),
+    path("alerts/<int:pk>/verify/", boards.verify, name="verify"),
+    path("alerts/<int:pk>/act/<slug:name>/", alerts.alert_action, name="alert_action"),
+    path("alerts/<int:pk>/act/<slug:name>/form/", alerts.alert_action_form, name="alert_action_form"),
+    path("alerts/<int:pk>/comments/", alerts.comment_create, name="comment_create"),
+    path("evidence/<int:pk>/", alerts.evidence_download, name="evidence"),
+    path("notices/<int:pk>/", alerts.notice_print, name="notice"),
+    path("alerts/<int:pk>/extension/", extensions.extension_request, name="extension_request"),
+    path("extensions/", extensions.extension_queue, name="extensions"),
+    path("extensions/<int:pk>/decide/", extensions.extension_decide, name="extension_decide"),
+    path("orders/<int:pk>/feedback/", extensions.feedback_record, name="feedback"),
+]

@@ -1,0 +1,377 @@
+"""Screens every role shares: home, the alert list and its exports, the alert detail with the
+actions this user may take now, comments, evidence downloads and printable notices."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from alerts.selectors import alert_list_for, alerts_visible_to
+from cases.models import Comment, Evidence, ResultAction
+from cases.services import comment_add
+from web.access import HOME_BY_ROLE, alert_or_404, can_see_full_pii, safe_next
+from web.filters import AlertFilterForm
+from web.forms import (
+    TRANSITION_FORMS,
+    AssignForm,
+    CommentForm,
+    FindingForm,
+    ResultActionFormSet,
+)
+from web.templatetags.huoyan import mask
+from workflow.deadlines import is_overdue, timeliness_of
+from workflow.exceptions import WorkflowError
+from workflow.lifecycle import TRANSITIONS, transitions_available_to
+from workflow.services import ActionInput, alert_transition, alert_transition_precheck
+from workflow.states import ActionKind
+
+PAGE_SIZE = 25
+PRINTABLE_KINDS = {
+    ActionKind.WORK_NOTICE,
+    ActionKind.INTEGRITY_NOTICE,
+    ActionKind.RECOMMENDATION,
+    ActionKind.RECTIFICATION_ORDER,
+}
+
+
+def paginate(request: HttpRequest, qs: Any, size: int = PAGE_SIZE) -> Any:
+    return Paginator(qs, size).get_page(request.GET.get("page"))
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    return redirect(HOME_BY_ROLE.get(request.user.role, "web:alert_list"))
+
+
+# ----- list and exports -----
+
+
+def _filtered(request: HttpRequest) -> tuple[AlertFilterForm, Any]:
+    form = AlertFilterForm(request.GET or None, user=request.user)
+    qs = form.filter(alert_list_for(request.user)) if form.is_bound else alert_list_for(request.user)
+    return form, qs.order_by("-created_at", "-id")
+
+
+@login_required
+def alert_list(request: HttpRequest) -> HttpResponse:
+    form, qs = _filtered(request)
+    page = paginate(request, qs)
+    return render(request, "web/alert_list.html", {"form": form, "page": page, "tab": "list"})
+
+
+EXPORT_LIMIT = 100_000
+
+
+def _export_rows(request: HttpRequest) -> tuple[list[str], Any]:
+    _form, qs = _filtered(request)
+    header = [
+        _("No."),
+        _("Title"),
+        _("Stage"),
+        _("Risk level"),
+        _("Timeliness"),
+        _("Unit"),
+        _("Domain"),
+        _("Source"),
+        _("Rule"),
+        _("Subject"),
+        _("ID number"),
+        _("Amount (yuan)"),
+        _("Assignee"),
+        _("Conclusion"),
+        _("Raised at"),
+        _("Due at"),
+        _("Closed at"),
+    ]
+    tz = timezone.get_current_timezone()
+
+    def fmt(dt: Any) -> str:
+        return dt.astimezone(tz).strftime("%Y-%m-%d %H:%M") if dt else ""
+
+    labels = {"green": _("In time"), "yellow": _("Due soon"), "red": _("Overdue")}
+
+    def rows() -> Any:
+        for a in qs[:EXPORT_LIMIT].iterator(chunk_size=2000):
+            yield [
+                a.pk,
+                a.title,
+                a.get_status_display(),
+                a.get_risk_level_display(),
+                labels[timeliness_of(a)],
+                a.org_unit.name,
+                a.get_domain_display(),
+                a.source.name,
+                a.rule_code,
+                a.subject_name,
+                mask(a.subject_id_number),
+                a.amount if a.amount is not None else "",
+                a.assignee.display_name if a.assignee else "",
+                a.get_conclusion_display() if a.conclusion else "",
+                fmt(a.created_at),
+                fmt(a.due_at),
+                fmt(a.closed_at),
+            ]
+
+    return header, rows()
+
+
+def _export_name(ext: str) -> str:
+    return f"huoyan-alerts-{timezone.localtime():%Y%m%d-%H%M}.{ext}"
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+@login_required
+def alert_export_csv(request: HttpRequest) -> StreamingHttpResponse:
+    header, rows = _export_rows(request)
+    writer = csv.writer(_Echo())
+
+    def lines() -> Any:
+        yield "\ufeff".encode()  # BOM: Excel then reads the Chinese text as UTF-8
+        yield writer.writerow(header).encode("utf-8")
+        for row in rows:
+            yield writer.writerow(row).encode("utf-8")
+
+    # Streamed: a large export neither waits for nor holds the whole file.
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{_export_name("csv")}"'
+    return response
+
+
+@login_required
+def alert_export_xlsx(request: HttpRequest) -> HttpResponse:
+    from openpyxl import Workbook
+
+    header, rows = _export_rows(request)
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(_("Alerts"))
+    ws.append(header)
+    for row in rows:
+        ws.append(row)
+    out = io.BytesIO()
+    wb.save(out)
+    response = HttpResponse(
+        out.getvalue(),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    response["Content-Disposition"] = f'attachment; filename="{_export_name("xlsx")}"'
+    return response
+
+
+# ----- detail and actions -----
+
+
+def _action_forms(request: HttpRequest, alert: Any, names: list[str], bound: dict | None = None) -> dict:
+    forms: dict[str, Any] = {}
+    for name in names:
+        if bound and name in bound:
+            forms[name] = bound[name]
+        elif name == "assign":
+            forms[name] = AssignForm(user=request.user, alert=alert, prefix="assign")
+        elif name == "apply_results":
+            forms[name] = ResultActionFormSet(prefix="actions")
+        else:
+            forms[name] = TRANSITION_FORMS[name](prefix=name)
+    return forms
+
+
+def detail_context(request: HttpRequest, alert: Any, bound: dict | None = None) -> dict[str, Any]:
+    from web.views.extensions import extension_context
+
+    names = transitions_available_to(alert, request.user)
+    actions = [(n, TRANSITIONS[n].label) for n in names]
+    return {
+        **extension_context(request, alert),
+        "alert": alert,
+        "actions": actions,
+        "forms": _action_forms(request, alert, names, bound),
+        "full_pii": can_see_full_pii(request.user, alert),
+        "timeliness": timeliness_of(alert),
+        "overdue": is_overdue(alert),
+        "timeline": alert.timeline.select_related("actor").order_by("at", "id"),
+        "comments": alert.comments.select_related("author"),
+        "comment_form": CommentForm(),
+        "findings": alert.findings.select_related("author").prefetch_related("evidence"),
+        "assignments": alert.assignments.select_related("assignee", "assigned_by"),
+        "verifications": alert.verifications.select_related("verifier"),
+        "dispositions": alert.dispositions.select_related("decided_by"),
+        "result_actions": alert.result_actions.select_related("issued_by"),
+        "evaluations": alert.evaluations.select_related("evaluator"),
+        "dismissals": alert.dismissals.select_related("dismissed_by"),
+        "printable_kinds": PRINTABLE_KINDS,
+        "finding_form": FindingForm() if request.user.pk == alert.assignee_id else None,
+    }
+
+
+@login_required
+def alert_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    alert = alert_or_404(request.user, pk)
+    return render(request, "web/alert_detail.html", detail_context(request, alert))
+
+
+def _service_data(name: str, form: Any) -> dict[str, Any]:
+    if name == "apply_results":
+        return {
+            "actions": [
+                ActionInput(
+                    kind=f.cleaned_data["kind"],
+                    recipient=f.cleaned_data["recipient"],
+                    text=f.cleaned_data["text"],
+                    due_date=f.cleaned_data.get("due_date"),
+                )
+                for f in form.forms
+                if f.cleaned_data.get("kind")
+            ]
+        }
+    if name == "accept":
+        return {}
+    return dict(form.cleaned_data)
+
+
+def _add_service_errors(form: Any, exc: ValidationError) -> None:
+    target = form.forms[0] if hasattr(form, "forms") and form.forms else form
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            for message in errors:
+                if hasattr(target, "fields") and field in target.fields:
+                    target.add_error(field, message)
+                elif hasattr(form, "non_form_errors"):
+                    form._non_form_errors = form.error_class([*form.non_form_errors(), message])
+                else:
+                    target.add_error(None, message)
+    else:
+        for message in exc.messages:
+            if hasattr(form, "non_form_errors"):
+                form._non_form_errors = form.error_class([*form.non_form_errors(), message])
+            else:
+                form.add_error(None, message)
+
+
+def workflow_error_response(request: HttpRequest, exc: WorkflowError) -> HttpResponse:
+    if exc.status_code == 404:
+        raise Http404
+    return render(request, "web/error.html", {"message": exc.message}, status=exc.status_code)
+
+
+@login_required
+@require_POST
+def alert_action(request: HttpRequest, pk: int, name: str) -> HttpResponse:
+    alert = alert_or_404(request.user, pk)
+    if name not in TRANSITIONS:
+        raise Http404
+    try:
+        alert_transition_precheck(alert=alert, name=name, by=request.user)
+    except WorkflowError as exc:
+        return workflow_error_response(request, exc)
+
+    if name == "assign":
+        form: Any = AssignForm(request.POST, user=request.user, alert=alert, prefix="assign")
+    elif name == "apply_results":
+        form = ResultActionFormSet(request.POST, prefix="actions")
+    else:
+        form = TRANSITION_FORMS[name](request.POST, prefix=name)
+
+    if form.is_valid():
+        data = _service_data(name, form)
+        if name == "apply_results" and not data["actions"]:
+            form._non_form_errors = form.error_class([_("Issue at least one notice, recommendation or order.")])
+        else:
+            try:
+                alert_transition(alert_id=alert.pk, name=name, by=request.user, data=data)
+            except ValidationError as exc:
+                _add_service_errors(form, exc)
+            except WorkflowError as exc:
+                return workflow_error_response(request, exc)
+            else:
+                messages.success(request, _("Done: %(action)s.") % {"action": TRANSITIONS[name].label})
+                return redirect(safe_next(request, reverse("web:alert_detail", args=[alert.pk])))
+    ctx = detail_context(request, alert, bound={name: form})
+    ctx["open_action"] = name
+    return render(request, "web/alert_detail.html", ctx, status=400)
+
+
+@login_required
+def alert_action_form(request: HttpRequest, pk: int, name: str) -> HttpResponse:
+    """One action's form as a fragment, for boards that open it in place with htmx."""
+    alert = alert_or_404(request.user, pk)
+    if name not in TRANSITIONS:
+        raise Http404
+    try:
+        alert_transition_precheck(alert=alert, name=name, by=request.user)
+    except WorkflowError as exc:
+        return workflow_error_response(request, exc)
+    form = _action_forms(request, alert, [name])[name]
+    ctx = {
+        "alert": alert, "name": name, "label": TRANSITIONS[name].label, "f": form,
+        "action_next": safe_next(request, reverse("web:alert_detail", args=[alert.pk])),
+    }
+    if not request.htmx:
+        return redirect(reverse("web:alert_detail", args=[alert.pk]) + f"#act-{name}")
+    return render(request, "web/_action_one.html", ctx)
+
+
+@login_required
+@require_POST
+def comment_create(request: HttpRequest, pk: int) -> HttpResponse:
+    alert = alert_or_404(request.user, pk)
+    form = CommentForm(request.POST)
+    if form.is_valid():
+        try:
+            comment_add(alert_id=alert.pk, author=request.user, text=form.cleaned_data["text"])
+        except WorkflowError as exc:
+            return workflow_error_response(request, exc)
+        form = CommentForm()
+    if request.htmx:
+        comments = Comment.objects.filter(alert=alert).select_related("author")
+        return render(request, "web/_comments.html", {"alert": alert, "comments": comments, "comment_form": form})
+    return redirect(reverse("web:alert_detail", args=[alert.pk]) + "#comments")
+
+
+@login_required
+def evidence_download(request: HttpRequest, pk: int) -> FileResponse:
+    """Evidence is served only here, after the scope check; never from a public media URL."""
+    evidence = (
+        Evidence.objects.select_related("finding")
+        .filter(pk=pk, finding__alert__in=alerts_visible_to(request.user))
+        .first()
+    )
+    if evidence is None:
+        raise Http404
+    inline = evidence.content_type.startswith("image/") or evidence.content_type == "application/pdf"
+    response = FileResponse(
+        evidence.file.open("rb"),
+        content_type=evidence.content_type,
+        as_attachment=not inline,
+        filename=evidence.original_name,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+def notice_print(request: HttpRequest, pk: int) -> HttpResponse:
+    action = (
+        ResultAction.objects.select_related("alert", "alert__org_unit", "issued_by", "issued_by__org_unit")
+        .filter(pk=pk, alert__in=alerts_visible_to(request.user), kind__in=PRINTABLE_KINDS)
+        .first()
+    )
+    if action is None:
+        raise Http404
+    return render(request, "web/notice_print.html", {"action": action, "alert": action.alert})
+

@@ -1,0 +1,180 @@
+"""Each role's working screens: the supervisor's dispatch board and disposal tab, the verifier's
+my-work list and verification page, the leader's evaluation queue."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import F, OuterRef, Prefetch, Subquery
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts.models import Role
+from alerts.selectors import alert_list_for
+from cases.models import Assignment, Disposition, ResultAction, Verification
+from cases.services import finding_add
+from web.access import alert_or_404, role_required, safe_next
+from web.filters import AlertFilterForm
+from web.forms import BulkDispatchForm, FindingForm
+from web.views.alerts import detail_context, paginate, workflow_error_response
+from workflow.exceptions import WorkflowError
+from workflow.services import alert_assign, alert_dismiss
+from workflow.states import Status
+
+BOARD_HIDDEN = ("state", "status", "conclusion", "outcome", "disposition", "created_from", "created_to")
+
+
+def _last_return(field: str) -> Subquery:
+    return Subquery(
+        Assignment.objects.filter(alert=OuterRef("pk"), returned_at__isnull=False)
+        .order_by("-returned_at", "-id")
+        .values(field)[:1]
+    )
+
+
+def _returned_by_name() -> Subquery:
+    return Subquery(
+        Assignment.objects.filter(alert=OuterRef("pk"), returned_at__isnull=False)
+        .order_by("-returned_at", "-id")
+        .values("assignee__full_name")[:1]
+    )
+
+
+def dispatch_queryset(request: HttpRequest) -> tuple[AlertFilterForm, Any]:
+    form = AlertFilterForm(request.GET or None, user=request.user, hide=BOARD_HIDDEN)
+    qs = alert_list_for(request.user).filter(status=Status.WARNING)
+    if form.is_bound:
+        qs = form.filter(qs)
+    qs = qs.annotate(
+        returned_at=_last_return("returned_at"),
+        return_reason=_last_return("return_reason"),
+        returned_by=_returned_by_name(),
+    ).order_by("risk_rank", "created_at", "id")
+    return form, qs
+
+
+@role_required(Role.SUPERVISOR)
+def dispatch_board(request: HttpRequest) -> HttpResponse:
+    form, qs = dispatch_queryset(request)
+    page = paginate(request, qs)
+    bulk = BulkDispatchForm(user=request.user, alert_ids=[])
+    return render(request, "web/dispatch.html", {"form": form, "page": page, "bulk": bulk, "tab": "dispatch"})
+
+
+@role_required(Role.SUPERVISOR)
+@require_POST
+def dispatch_bulk(request: HttpRequest) -> HttpResponse:
+    ids = [int(i) for i in request.POST.getlist("alert_ids") if i.isdigit()]
+    form = BulkDispatchForm(request.POST, user=request.user, alert_ids=ids)
+    back = safe_next(request, reverse("web:dispatch"))
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect(back)
+    d = form.cleaned_data
+    done, failed = 0, []
+    for alert_id in d["alert_ids"]:
+        try:
+            if d["action"] == "assign":
+                alert_assign(alert_id=alert_id, by=request.user, assignee=d["assignee"], note=d["note"])
+            else:
+                alert_dismiss(alert_id=alert_id, by=request.user, reason=d["reason"], note=d["note"])
+            done += 1
+        except ValidationError as exc:
+            failed.append(f"#{alert_id}: {' '.join(exc.messages)}")
+        except WorkflowError as exc:
+            failed.append(f"#{alert_id}: {exc.message}")
+    if done:
+        if d["action"] == "assign":
+            messages.success(
+                request, _("%(n)d alert(s) assigned to %(who)s.") % {"n": done, "who": d["assignee"].display_name}
+            )
+        else:
+            messages.success(request, _("%(n)d alert(s) dismissed.") % {"n": done})
+    for failure in failed:
+        messages.error(request, failure)
+    return redirect(back)
+
+
+@role_required(Role.SUPERVISOR)
+def disposal_board(request: HttpRequest) -> HttpResponse:
+    qs = (
+        alert_list_for(request.user)
+        .filter(status__in=[Status.DISPOSING, Status.APPLYING])
+        .order_by(F("due_at").asc(nulls_last=True), "risk_rank", "stage_entered_at", "id")
+        .prefetch_related(
+            Prefetch("verifications", queryset=Verification.objects.order_by("-created_at", "-id")),
+            Prefetch("dispositions", queryset=Disposition.objects.order_by("-created_at", "-id")),
+        )
+    )
+    page = paginate(request, qs)
+    return render(request, "web/disposal.html", {"page": page, "tab": "disposal"})
+
+
+@role_required(Role.VERIFIER)
+def my_work(request: HttpRequest) -> HttpResponse:
+    qs = (
+        alert_list_for(request.user)
+        .filter(assignee=request.user, status__in=[Status.ASSIGNED, Status.VERIFYING])
+        .order_by(F("due_at").asc(nulls_last=True), "risk_rank", "stage_entered_at", "id")
+    )
+    page = paginate(request, qs)
+    return render(request, "web/my_work.html", {"page": page, "tab": "my_work"})
+
+
+@role_required(Role.VERIFIER)
+def verify(request: HttpRequest, pk: int) -> HttpResponse:
+    alert = alert_or_404(request.user, pk)
+    if alert.assignee_id != request.user.pk:
+        raise PermissionDenied
+    ctx = detail_context(request, alert)
+    status = 200
+    if request.method == "POST":
+        form = FindingForm(request.POST, request.FILES)
+        if form.is_valid():
+            files = [*form.cleaned_data["photos"], *form.cleaned_data["files"]]
+            try:
+                finding_add(
+                    alert_id=alert.pk,
+                    author=request.user,
+                    text=form.cleaned_data["text"],
+                    method=form.cleaned_data["method"],
+                    files=files,
+                )
+            except ValidationError as exc:
+                for field, errors in exc.message_dict.items():
+                    for e in errors:
+                        form.add_error("files" if field == "files" else None, e)
+            except WorkflowError as exc:
+                return workflow_error_response(request, exc)
+            else:
+                messages.success(request, _("Finding recorded."))
+                return redirect("web:verify", pk=alert.pk)
+        ctx["finding_form"] = form
+        status = 400
+    return render(request, "web/verify.html", ctx, status=status)
+
+
+@role_required(Role.LEADER)
+def evaluation_queue(request: HttpRequest) -> HttpResponse:
+    qs = (
+        alert_list_for(request.user)
+        .filter(status=Status.EVALUATING)
+        .order_by("stage_entered_at", "id")
+        .prefetch_related(
+            Prefetch(
+                "verifications", queryset=Verification.objects.select_related("verifier").order_by("-created_at", "-id")
+            ),
+            Prefetch("dispositions", queryset=Disposition.objects.order_by("-created_at", "-id")),
+            Prefetch("result_actions", queryset=ResultAction.objects.order_by("created_at", "id")),
+        )
+    )
+    page = paginate(request, qs)
+    return render(request, "web/evaluation.html", {"page": page, "tab": "evaluation"})
+

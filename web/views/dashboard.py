@@ -1,0 +1,129 @@
+"""The leadership dashboard: figures for the leader's scope and a chosen period, each linking to
+the alert list behind it; charts drawn in the browser by ECharts from data in json_script."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.http.request import QueryDict
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Role
+from alerts.dashboard import Period, dashboard_for
+from alerts.models import Domain
+from web.access import role_required
+from web.forms import PeriodForm
+from workflow.states import Outcome, Status
+
+
+def period_from(request: HttpRequest) -> tuple[PeriodForm, Period, str]:
+    form = PeriodForm(request.GET or {"period": "365"})
+    today = timezone.localdate()
+    preset = "365"
+    start: date | None = today - timedelta(days=364)
+    end: date | None = today
+    if form.is_valid():
+        preset = form.cleaned_data["period"] or "365"
+        if preset == "all":
+            start = end = None
+        elif preset == "custom":
+            start, end = form.cleaned_data["start"], form.cleaned_data["end"]
+        else:
+            start, end = today - timedelta(days=int(preset) - 1), today
+    return form, Period(start, end), preset
+
+
+@role_required(Role.LEADER, Role.ADMIN, Role.SUPERVISOR)
+def dashboard(request: HttpRequest) -> HttpResponse:
+    form, period, _preset = period_from(request)
+    data = dashboard_for(request.user, period)
+    list_url = reverse("web:alert_list")
+
+    def link(**kw: Any) -> str:
+        params = QueryDict(mutable=True)
+        if period.start:
+            params["created_from"] = period.start.isoformat()
+        if period.end:
+            params["created_to"] = period.end.isoformat()
+        for k, v in kw.items():
+            if v not in (None, ""):
+                params[k] = v
+        return f"{list_url}?{params.urlencode()}"
+
+    for row in data["by_unit"]:
+        row["url"] = link(unit=row["code"])
+        row["closed_url"] = link(unit=row["code"], state="closed")
+        row["overdue_url"] = link(unit=row["code"], state="overdue")
+    for row in data["by_domain"]:
+        row["label"] = str(Domain(row["domain"]).label) if row["domain"] in Domain.values else row["domain"]
+        row["url"] = link(domain=row["domain"])
+    for row in data["by_source"]:
+        row["url"] = link(source=row["source_id"])
+    for row in data["outcomes"]:
+        row["label"] = str(Outcome(row["outcome"]).label)
+        row["url"] = link(outcome=row["outcome"])
+    tz = timezone.get_current_timezone()
+    for row in data["trend"]:
+        b = row["bucket"].astimezone(tz).date() if hasattr(row["bucket"], "astimezone") else row["bucket"]
+        row["label"] = b.strftime("%Y-%m") if row["unit"] == "month" else b.isoformat()
+        if row["unit"] == "month":
+            nxt = (b.replace(day=28) + timedelta(days=4)).replace(day=1)
+        else:
+            nxt = b + timedelta(days=7)
+        params = QueryDict(mutable=True)
+        params["created_from"] = b.isoformat()
+        params["created_to"] = (nxt - timedelta(days=1)).isoformat()
+        row["url"] = f"{list_url}?{params.urlencode()}"
+    stage_days = [
+        {"status": s, "label": str(Status(s).label), "days": data["stage_days"].get(s)}
+        for s in Status.values
+        if s != Status.CLOSED
+    ]
+    links = {
+        "total": link(),
+        "open": link(state="open"),
+        "closed": link(state="closed"),
+        "overdue": link(state="overdue"),
+        "substantiated": link(conclusion="substantiated_any"),
+        "disposed": link(disposition="any"),
+        "case_filed": link(disposition="case_filed"),
+    }
+    charts = {
+        "labels": {
+            "raised": _("Raised"),
+            "closed": _("Closed"),
+            "closure_rate": _("Closure rate"),
+            "alerts": _("Alerts"),
+            "days": _("Days"),
+            "recovered": _("Amount recovered (yuan)"),
+        },
+        "units": [
+            {"name": r["name"], "rate": float(r["closure_rate"]) * 100, "total": r["total"], "url": r["url"]}
+            for r in data["by_unit"]
+        ],
+        "domains": [{"name": r["label"], "value": r["total"], "url": r["url"]} for r in data["by_domain"]],
+        "sources": [{"name": r["source__name"], "value": r["total"], "url": r["url"]} for r in data["by_source"]],
+        "outcomes": [{"name": r["label"], "value": r["n"], "url": r["url"]} for r in data["outcomes"]],
+        "trend": [
+            {"name": r["label"], "raised": r["raised"], "closed": r["closed"], "url": r["url"]} for r in data["trend"]
+        ],
+        "stages": [{"name": r["label"], "value": r["days"] or 0} for r in stage_days],
+    }
+    return render(
+        request,
+        "web/dashboard.html",
+        {
+            "form": form,
+            "period": period,
+            "data": data,
+            "links": links,
+            "charts": charts,
+            "stage_days": stage_days,
+            "tab": "dashboard",
+        },
+    )

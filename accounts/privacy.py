@@ -1,17 +1,20 @@
 """Personal data (ID numbers, phone numbers): masked for every role that does not need it.
 
-Lists always show masked values; a detail view shows full values only to the roles that handle
-cases (supervisors and verifiers), and every such full view is written to the audit log.
+Lists and exports always show masked values; a detail view shows full values only to those who
+handle the case — supervisors in scope and the verifier it is assigned to — and every such full
+view is written to the audit log.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from accounts.models import Role, User
 
-FULL_PII_ROLES = frozenset({Role.SUPERVISOR, Role.VERIFIER})
+if TYPE_CHECKING:
+    from alerts.models import Alert
+
 
 # 18-character resident ID (or the old 15-digit form) and mainland mobile numbers, as whole
 # tokens: digits glued to other digits are some other number and are left alone.
@@ -19,8 +22,13 @@ _ID_RE = re.compile(r"(?<!\d)(\d{6})(\d{8}|\d{6})(\d{3}[\dXx]|\d)(?!\d)")
 _PHONE_RE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
 
 
-def may_view_full_pii(user: User) -> bool:
-    return bool(getattr(user, "is_authenticated", False)) and getattr(user, "role", None) in FULL_PII_ROLES
+def may_view_full_pii(user: User, alert: Alert | None = None) -> bool:
+    """Supervisors (the alert is already known to be in their scope), and the assigned verifier."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if user.role == Role.SUPERVISOR:
+        return True
+    return alert is not None and user.role == Role.VERIFIER and alert.assignee_id == user.pk
 
 
 def mask_id_number(value: str) -> str:

@@ -82,7 +82,7 @@ class AlertViewSet(viewsets.ReadOnlyModelViewSet):
 
 def full_pii_context(request: Request, alert: Alert, values: list[Any]) -> dict[str, bool]:
     """Full personal data for roles that need it, and an audit entry whenever it is shown."""
-    if not may_view_full_pii(request.user) or not any(
+    if not may_view_full_pii(request.user, alert) or not any(
         (v and isinstance(v, str) and v == alert.subject_id_number) or contains_pii(v) for v in values
     ):
         return {"full_pii": False}

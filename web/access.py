@@ -45,13 +45,6 @@ def alert_or_404(user: User, pk: int) -> Alert:
     return alert
 
 
-def can_see_full_pii(user: User, alert: Alert | None = None) -> bool:
-    """Full ID numbers only for the supervisor handling the case and its assigned verifier."""
-    if user.role == Role.SUPERVISOR:
-        return True
-    return alert is not None and user.role == Role.VERIFIER and alert.assignee_id == user.pk
-
-
 def safe_next(request: HttpRequest, default: str) -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
     if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):

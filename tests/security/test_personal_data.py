@@ -47,3 +47,35 @@ def test_comments_and_timeline_mask_numbers_for_roles_without_need(api, people, 
     for path in ("comments", "timeline"):
         text = str(api(people.city_leader).get(f"/api/v1/alerts/{pii_alert.pk}/{path}/").json())
         assert "13812345678" not in text and "138****5678" in text
+
+
+def test_exports_are_masked_for_everyone_and_audited(client, people, pii_alert):
+    client.force_login(people.kunshan_supervisor)
+    r = client.get("/alerts/export.csv?risk_level=orange")
+    body = b"".join(r.streaming_content).decode("utf-8-sig")
+    assert "3205**********123X" in body and ID not in body
+    event = AuditEvent.objects.get(action="export")
+    assert event.actor == "kunshan_supervisor" and event.data == {"format": "csv", "filters": {"risk_level": "orange"}}
+    client.get("/alerts/export.xlsx")
+    assert AuditEvent.objects.filter(action="export", data__format="xlsx").count() == 1
+
+
+@pytest.mark.parametrize(
+    ("who", "full"),
+    [("kunshan_supervisor", True), ("city_leader", False), ("kunshan_verifier", False)],
+)
+def test_the_detail_screen_shows_full_values_only_to_case_handlers_and_audits_them(client, people, pii_alert,
+                                                                                    who, full):
+    client.force_login(getattr(people, who))
+    html = client.get(f"/alerts/{pii_alert.pk}/").content.decode()
+    assert (ID in html) is full and ("13812345678" in html) is full
+    assert "3205**********123X" in html or full
+    assert AuditEvent.objects.filter(action="pii_view", actor=who).exists() is full
+
+
+def test_the_assigned_verifier_sees_full_values(client, people, pii_alert):
+    from tests.api.helpers import drive
+
+    drive(pii_alert, "verifying", supervisor=people.kunshan_supervisor, verifier=people.kunshan_verifier)
+    client.force_login(people.kunshan_verifier)
+    assert ID in client.get(f"/alerts/{pii_alert.pk}/").content.decode()

@@ -15,9 +15,6 @@ from workflow.states import Status
 ARTIFACTS = Path("test-artifacts")
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 128
 
-# Playwright's event loop may be running when the session's test database is created; the ORM is
-# only ever used from this thread and the live server's, never concurrently from the loop.
-
 
 # The heading of each role's home page, per language: proves the screens are translated.
 HOME_HEADINGS = {

@@ -7,6 +7,7 @@ from django import template
 from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
+from accounts.privacy import mask_id_number, mask_value
 from workflow.deadlines import is_overdue, timeliness_of
 
 register = template.Library()
@@ -31,15 +32,14 @@ def overdue(alert: Any) -> bool:
 
 @register.filter
 def mask(value: str | None) -> str:
-    """`320583199001011234` → `3205**********1234`; short values keep only their ends."""
-    if not value:
-        return ""
-    value = str(value)
-    if len(value) <= 4:
-        return "*" * len(value)
-    if len(value) <= 8:
-        return value[:1] + "*" * (len(value) - 2) + value[-1:]
-    return value[:4] + "*" * (len(value) - 8) + value[-4:]
+    """`320583199001011234` → `3205**********1234` (see accounts.privacy)."""
+    return mask_id_number(str(value)) if value else ""
+
+
+@register.filter
+def mask_pii(value: object) -> object:
+    """ID and phone numbers inside text or a data snapshot, masked."""
+    return mask_value(value)
 
 
 @register.filter

@@ -18,10 +18,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from accounts.privacy import contains_pii, mask_id_number, mask_text, may_view_full_pii
 from alerts.selectors import alert_list_for, alerts_visible_to
+from audit.models import AuditEvent
+from audit.services import audit_record
 from cases.models import Comment, Evidence, ResultAction
 from cases.services import comment_add
-from web.access import HOME_BY_ROLE, alert_or_404, can_see_full_pii, safe_next
+from web.access import HOME_BY_ROLE, alert_or_404, safe_next
 from web.filters import AlertFilterForm
 from web.forms import (
     TRANSITION_FORMS,
@@ -30,7 +33,6 @@ from web.forms import (
     FindingForm,
     ResultActionFormSet,
 )
-from web.templatetags.huoyan import mask
 from workflow.deadlines import is_overdue, timeliness_of
 from workflow.exceptions import WorkflowError
 from workflow.lifecycle import TRANSITIONS, transitions_available_to
@@ -74,8 +76,11 @@ def alert_list(request: HttpRequest) -> HttpResponse:
 EXPORT_LIMIT = 100_000
 
 
-def _export_rows(request: HttpRequest) -> tuple[list[str], Any]:
+def _export_rows(request: HttpRequest, fmt_name: str) -> tuple[list[str], Any]:
     _form, qs = _filtered(request)
+    # Exports are always masked, and each one is on the audit record with its filters.
+    audit_record(action=AuditEvent.Action.EXPORT, actor=request.user, request=request,
+                 object_type="alert_list", data={"format": fmt_name, "filters": request.GET.dict()})
     header = [
         _("No."),
         _("Title"),
@@ -106,7 +111,7 @@ def _export_rows(request: HttpRequest) -> tuple[list[str], Any]:
         for a in qs[:EXPORT_LIMIT].iterator(chunk_size=2000):
             yield [
                 a.pk,
-                a.title,
+                mask_text(a.title),
                 a.get_status_display(),
                 a.get_risk_level_display(),
                 labels[timeliness_of(a)],
@@ -115,7 +120,7 @@ def _export_rows(request: HttpRequest) -> tuple[list[str], Any]:
                 a.source.name,
                 a.rule_code,
                 a.subject_name,
-                mask(a.subject_id_number),
+                mask_id_number(a.subject_id_number) if a.subject_id_number else "",
                 a.amount if a.amount is not None else "",
                 a.assignee.display_name if a.assignee else "",
                 a.get_conclusion_display() if a.conclusion else "",
@@ -138,7 +143,7 @@ class _Echo:
 
 @login_required
 def alert_export_csv(request: HttpRequest) -> StreamingHttpResponse:
-    header, rows = _export_rows(request)
+    header, rows = _export_rows(request, "csv")
     writer = csv.writer(_Echo())
 
     def lines() -> Any:
@@ -157,7 +162,7 @@ def alert_export_csv(request: HttpRequest) -> StreamingHttpResponse:
 def alert_export_xlsx(request: HttpRequest) -> HttpResponse:
     from openpyxl import Workbook
 
-    header, rows = _export_rows(request)
+    header, rows = _export_rows(request, "xlsx")
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(_("Alerts"))
     ws.append(header)
@@ -190,6 +195,16 @@ def _action_forms(request: HttpRequest, alert: Any, names: list[str], bound: dic
     return forms
 
 
+def _full_pii_shown(request: HttpRequest, alert: Any) -> bool:
+    """Full personal data for those handling the case; each time it is shown, an audit entry."""
+    if not may_view_full_pii(request.user, alert):
+        return False
+    if alert.subject_id_number or contains_pii(alert.details) or contains_pii(alert.title):
+        audit_record(action=AuditEvent.Action.PII_VIEW, actor=request.user, request=request,
+                     object_type="alert", object_id=alert.pk, data={"path": request.path})
+    return True
+
+
 def detail_context(request: HttpRequest, alert: Any, bound: dict | None = None) -> dict[str, Any]:
     from web.views.extensions import extension_context
 
@@ -200,7 +215,7 @@ def detail_context(request: HttpRequest, alert: Any, bound: dict | None = None) 
         "alert": alert,
         "actions": actions,
         "forms": _action_forms(request, alert, names, bound),
-        "full_pii": can_see_full_pii(request.user, alert),
+        "full_pii": _full_pii_shown(request, alert),
         "timeliness": timeliness_of(alert),
         "overdue": is_overdue(alert),
         "timeline": alert.timeline.select_related("actor").order_by("at", "id"),

@@ -147,8 +147,8 @@ class IntakeItemSerializer(serializers.Serializer):
             raise serializers.ValidationError(_("The data snapshot is too large."))
         return value
 
-    def to_item(self) -> IntakeItem:
-        data = self.validated_data
+    @staticmethod
+    def to_item(data: dict[str, Any]) -> IntakeItem:
         subject = data.get("subject") or {}
         return IntakeItem(
             dedup_key=data["dedup_key"], title=data["title"], domain=data["domain"],

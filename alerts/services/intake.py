@@ -72,15 +72,28 @@ def _new_alert(source: SourceSystem, item: IntakeItem, count: int, now: datetime
     return alert
 
 
+def _columns() -> list[Any]:
+    return [f for f in Alert._meta.concrete_fields if not f.primary_key]
+
+
 def _upsert_sql(n_rows: int) -> str:
-    meta = Alert._meta
-    columns = [f.column for f in meta.concrete_fields if not f.primary_key]
+    """One INSERT … ON CONFLICT … RETURNING for `n_rows` alerts.
+
+    On PostgreSQL the rows travel as one array per column (`unnest`), so the statement text is
+    the same for every batch: psycopg and the server parse it once instead of a fresh
+    statement with thousands of placeholders per request. SQLite gets a multi-row VALUES list.
+    """
+    fields = _columns()
     qn = connection.ops.quote_name
-    row = "(" + ", ".join(["%s"] * len(columns)) + ")"
-    table = qn(meta.db_table)
-    sql = (
-        f"INSERT INTO {table} ({', '.join(qn(c) for c in columns)}) VALUES "
-        + ", ".join([row] * n_rows)
+    table = qn(Alert._meta.db_table)
+    if connection.vendor == "postgresql":
+        arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in fields)
+        source = f"SELECT * FROM unnest({arrays})"
+    else:
+        row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+        source = "VALUES " + ", ".join([row] * n_rows)
+    return (
+        f"INSERT INTO {table} ({', '.join(qn(f.column) for f in fields)}) {source}"
         # The conflict target names the partial unique index `alert_open_dedup_key_uniq`.
         # The predicate is a literal: SQLite matches it against the index's own text.
         + f" ON CONFLICT ({qn('source_id')}, {qn('dedup_key')})"
@@ -91,15 +104,14 @@ def _upsert_sql(n_rows: int) -> str:
         + f" {qn('updated_at')} = EXCLUDED.{qn('updated_at')}"
         + f" RETURNING {qn('id')}, {qn('dedup_key')}, {qn('occurrence_count')}"
     )
-    return sql
 
 
-def _row_params(alert: Alert) -> list[Any]:
-    return [
-        f.get_db_prep_save(getattr(alert, f.attname), connection)
-        for f in Alert._meta.concrete_fields
-        if not f.primary_key
-    ]
+def _upsert_params(alerts: list[Alert]) -> list[Any]:
+    fields = _columns()
+    rows = [[f.get_db_prep_save(getattr(a, f.attname), connection) for f in fields] for a in alerts]
+    if connection.vendor == "postgresql":
+        return [list(column) for column in zip(*rows, strict=True)]
+    return [value for row in rows for value in row]
 
 
 def alerts_ingest(*, source: SourceSystem, items: Sequence[IntakeItem]) -> list[IntakeResult]:
@@ -124,7 +136,7 @@ def alerts_ingest(*, source: SourceSystem, items: Sequence[IntakeItem]) -> list[
             chunk = keys[start:start + _CHUNK]
             alerts = [_new_alert(source, first[k], counts[k], now) for k in chunk]
             sql = _upsert_sql(len(alerts))
-            params = [p for a in alerts for p in _row_params(a)]
+            params = _upsert_params(alerts)
             with connection.cursor() as cursor:
                 cursor.execute(sql, params)
                 for pk, key, occurrences in cursor.fetchall():

@@ -143,7 +143,12 @@ class AlertFindingsView(_AlertChildView):
     @extend_schema(request={"multipart/form-data": FindingCreateSerializer}, responses={201: FindingSerializer})
     def post(self, request: Request, pk: str) -> Response:
         alert = self.alert()
-        body = FindingCreateSerializer(data=request.data)
+        data = request.data
+        if hasattr(data, "getlist") and "file" in request.FILES and "files" not in request.FILES:
+            # Accept a single `file` part too, as many upload clients name it.
+            data = data.copy()
+            data.setlist("files", request.FILES.getlist("file"))
+        body = FindingCreateSerializer(data=data)
         body.is_valid(raise_exception=True)
         finding = finding_add(
             alert_id=alert.pk, author=request.user, text=body.validated_data["text"],

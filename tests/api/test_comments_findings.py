@@ -100,3 +100,11 @@ def test_findings_list_shows_evidence_without_a_query_per_row(api, people, verif
     with django_assert_max_num_queries(8):
         r = api(people.kunshan_verifier).get(f"/api/v1/alerts/{verifying.pk}/findings/")
     assert len(r.json()["results"]) == 5
+
+
+def test_a_single_part_named_file_is_accepted_too(api, people, verifying):
+    r = api(people.kunshan_verifier).post(
+        f"/api/v1/alerts/{verifying.pk}/findings/",
+        {"text": "单个附件", "file": SimpleUploadedFile("a.png", PNG, content_type="image/png")}, format="multipart",
+    )
+    assert r.status_code == 201 and len(r.json()["evidence"]) == 1

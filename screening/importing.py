@@ -123,10 +123,11 @@ def _xlsx_to_csv(src: Path, workdir: Path) -> Path:
     import zipfile
 
     from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
 
     try:
-        wb = load_workbook(src, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        wb = load_workbook(open(src, "rb"), read_only=True, data_only=True)  # noqa: SIM115 - closed by wb.close()
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, InvalidFileException) as exc:
         raise ImportError_(_("The file is not a readable XLSX workbook (%(err)s).") % {"err": exc}) from None
     out = workdir / "xlsx.csv"
     try:
@@ -230,7 +231,8 @@ def import_file(src: Path, filename: str, workdir: Path) -> Imported:
                 [str(csv_path)],
             )
         except duckdb.Error as exc:
-            raise ImportError_(_("The file could not be read as CSV: %(err)s") % {"err": str(exc).splitlines()[0]}) from None
+            first = str(exc).splitlines()[0]
+            raise ImportError_(_("The file could not be read as CSV: %(err)s") % {"err": first}) from None
         _check_header([r[0] for r in con.execute("DESCRIBE txt").fetchall()])
         names = [r[0] for r in con.execute("DESCRIBE txt").fetchall()]
         reject = con.execute(

@@ -327,11 +327,8 @@ def append_rows(src_parquet: Path, columns: list[dict[str, str]], rows: Iterable
 
     con = connect()
     try:
-        sql_types = {
-            c["name"]: con.execute(f"SELECT typeof({qi(c['name'])}) FROM read_parquet(?) LIMIT 1",
-                                   [str(src_parquet)]).fetchone()[0]
-            for c in columns
-        }
+        rel = con.read_parquet(str(src_parquet))
+        sql_types = {name: str(kind) for name, kind in zip(rel.columns, rel.types, strict=True)}
         rows = list(rows)
         arrays = {}
         for c in columns:

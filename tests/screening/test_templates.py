@@ -112,7 +112,8 @@ def test_contract_splitting_finds_pairs_below_threshold_summing_to_it(make_datas
 def test_related_party_hits_each_award_whose_pair_is_listed(make_dataset, run_model):
     awards = make_dataset("采购人,中标人,金额\n水务局,甲公司,100\n水务局,乙公司,200\n交通局,甲公司,300\n,甲公司,1\n",
                           name="中标")
-    relations = make_dataset("单位,关联企业,关系人\n水务局,甲公司,局长配偶\n水务局,甲公司,局长之子\n交通局,丙公司,科长\n",
+    relations = make_dataset("单位,关联企业,关系人\n水务局,甲公司,局长配偶\n水务局,甲公司,局长之子\n"
+                             "交通局,丙公司,科长\n",
                              name="关系")
     params = {"award_unit_field": "采购人", "award_company_field": "中标人", "relation_unit_field": "单位",
               "relation_company_field": "关联企业"}

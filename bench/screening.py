@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 N_ROWS = int(os.environ.get("HUOYAN_BENCH_ROWS", "1000000"))
-REPEATS = int(os.environ.get("HUOYAN_BENCH_REPEATS", "3"))
+REPEATS = int(os.environ.get("HUOYAN_BENCH_REPEATS", "5"))
 RESULTS = Path(__file__).resolve().parent / "results"
 
 RW = {"buyer_field": "采购人", "winner_field": "中标人", "date_field": "中标日期", "window_days": 90, "min_count": 5}

@@ -66,9 +66,11 @@ def connect() -> duckdb.DuckDBPyConnection:
 
 
 def date_expr(col: str) -> str:
-    """A DuckDB expression turning a text column in any accepted date form into a DATE (or NULL)."""
-    norm = f"regexp_replace(regexp_replace(trim({col}), '[年月/]', '-', 'g'), '日$', '')"
-    return f"CAST(try_strptime({norm}, '%Y-%m-%d') AS DATE)"
+    """A DuckDB expression turning a text column in any accepted date form into a DATE (or NULL).
+
+    DuckDB's own cast reads `2024-03-05` and `2024/3/5`; only `2024年3月5日` needs rewriting."""
+    zh = f"replace(replace(replace({col}, '年', '-'), '月', '-'), '日', '')"
+    return f"coalesce(try_cast({col} AS DATE), CAST(try_strptime({zh}, '%Y-%m-%d') AS DATE))"
 
 
 def sniff_encoding(path: Path) -> str:
@@ -165,36 +167,74 @@ def _check_header(names: list[str]) -> list[str]:
     return clean
 
 
-def infer_types(con: duckdb.DuckDBPyConnection, relation: str, names: list[str]) -> list[dict[str, str]]:
-    """Decide every column's type with one aggregate query over the text relation."""
+def _type_stats(con: duckdb.DuckDBPyConnection, relation: str, names: list[str]) -> list[tuple]:
     parts = []
     for i, name in enumerate(names):
         c = f"NULLIF(trim({qi(name)}), '')"
+        dec = f"regexp_matches({c}, '{DEC_RE}')"
         parts += [
             f"count({c}) AS n{i}",
             f"count(*) FILTER (WHERE regexp_matches({c}, '{INT_RE}')) AS i{i}",
-            f"count(*) FILTER (WHERE regexp_matches({c}, '{DEC_RE}')) AS d{i}",
+            f"count(*) FILTER (WHERE {dec}) AS d{i}",
             f"count(*) FILTER (WHERE regexp_matches({c}, '{DATE_RE}') AND {date_expr(c)} IS NOT NULL) AS t{i}",
-            f"coalesce(max(length(split_part({c}, '.', 2))) FILTER (WHERE regexp_matches({c}, '{DEC_RE}')), 0) AS s{i}",
-            f"coalesce(max(length(split_part(ltrim({c}, '+-'), '.', 1))) "
-            f"FILTER (WHERE regexp_matches({c}, '{DEC_RE}')), 0) AS w{i}",
+            f"coalesce(max(length(split_part({c}, '.', 2))) FILTER (WHERE {dec}), 0) AS s{i}",
+            f"coalesce(max(length(split_part(ltrim({c}, '+-'), '.', 1))) FILTER (WHERE {dec}), 0) AS w{i}",
         ]
     row = con.execute(f"SELECT {', '.join(parts)} FROM {relation}").fetchone()
-    columns = []
-    for i, name in enumerate(names):
-        n, ints, decs, dates, scale, width = row[i * 6:(i + 1) * 6]
-        if n and ints == n:
-            kind, sql = "integer", "BIGINT"
-        elif n and decs == n:
-            scale = min(int(scale), 10)
-            kind = "decimal"
-            sql = f"DECIMAL(18,{scale})" if int(width) + scale <= 18 else "DOUBLE"
-        elif n and dates == n:
-            kind, sql = "date", "DATE"
+    return [tuple(row[i * 6:(i + 1) * 6]) for i in range(len(names))]
+
+
+def _decide(stats: tuple) -> dict[str, str]:
+    n, ints, decs, dates, scale, width = stats
+    if n and ints == n:
+        return {"type": "integer", "sql": "BIGINT"}
+    if n and decs == n:
+        scale = min(int(scale), 10)
+        return {"type": "decimal", "sql": f"DECIMAL(18,{scale})" if int(width) + scale <= 18 else "DOUBLE"}
+    if n and dates == n:
+        return {"type": "date", "sql": "DATE"}
+    return {"type": "text", "sql": "VARCHAR"}
+
+
+def infer_types(con: duckdb.DuckDBPyConnection, relation: str, names: list[str]) -> list[dict[str, str]]:
+    """Decide every column's type. A sample of rows rules out most text columns cheaply; one
+    aggregate query over all rows then checks each remaining column for its candidate type only;
+    a column failing its check gets the full analysis."""
+    sample = _type_stats(con, f"(SELECT * FROM {relation} LIMIT 2000)", names)
+    guess = {name: _decide(st)["type"] if st[0] else "any" for name, st in zip(names, sample, strict=True)}
+    checks, plan = [], []
+    for name in names:
+        if guess[name] in ("text", "any"):
+            continue
+        c = f"NULLIF(trim({qi(name)}), '')"
+        i = len(plan)
+        if guess[name] == "integer":
+            ok = f"regexp_matches({c}, '{INT_RE}')"
+            extra = ["0", "0"]
+        elif guess[name] == "decimal":
+            ok = f"regexp_matches({c}, '{DEC_RE}')"
+            extra = [f"coalesce(max(length(split_part({c}, '.', 2))), 0)",
+                     f"coalesce(max(length(split_part(ltrim({c}, '+-'), '.', 1))), 0)"]
         else:
-            kind, sql = "text", "VARCHAR"
-        columns.append({"name": name, "type": kind, "sql": sql})
-    return columns
+            ok = f"regexp_matches({c}, '{DATE_RE}') AND {date_expr(c)} IS NOT NULL"
+            extra = ["0", "0"]
+        checks += [f"count({c}) AS n{i}", f"count(*) FILTER (WHERE {ok}) AS ok{i}", *extra]
+        plan.append(name)
+    verified: dict[str, dict[str, str]] = {}
+    if plan:
+        row = con.execute(f"SELECT {', '.join(checks)} FROM {relation}").fetchone()
+        for i, name in enumerate(plan):
+            n, ok, scale, width = row[i * 4:(i + 1) * 4]
+            if n == ok:
+                kind = guess[name]
+                stats = (n, ok if kind == "integer" else 0, ok if kind == "decimal" else 0,
+                         ok if kind == "date" else 0, scale, width)
+                verified[name] = _decide(stats)
+    redo = [n for n in names if n not in verified and guess[n] != "text"]
+    if redo:
+        for name, st in zip(redo, _type_stats(con, relation, redo), strict=True):
+            verified[name] = _decide(st)
+    return [{"name": n, **verified.get(n, {"type": "text", "sql": "VARCHAR"})} for n in names]
 
 
 def cast_expr(name: str, column: dict[str, str]) -> str:

@@ -431,7 +431,9 @@ class _Compiler:
             raise SpecError(_("the last step must be emit"))
         elif upto is not None:
             final = f"SELECT * FROM ({final}) LIMIT {self.bind(int(limit or 50))}"
-        with_sql = ", ".join(f"{self.cte(sid)} AS ({sql})" for sid, sql in self.ctes)
+        # NOT MATERIALIZED: a source read twice (a window's evidence rows) is scanned twice with
+        # projection pushdown, which is cheaper than copying every column of every row once.
+        with_sql = ", ".join(f"{self.cte(sid)} AS NOT MATERIALIZED ({sql})" for sid, sql in self.ctes)
         sql = (f"WITH {with_sql} " if with_sql else "") + final
         return Compiled(sql=sql, params=self.params, emit=emit, columns=self.cols)
 

@@ -13,9 +13,8 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts.selectors import units_visible_to
@@ -47,8 +46,8 @@ def _spec_steps(spec: dict[str, Any]) -> list[dict[str, Any]]:
     steps = []
     for s in spec.get("steps", []) if isinstance(spec, dict) else []:
         detail = {k: v for k, v in s.items() if k not in ("id", "type")}
-        steps.append({"id": s.get("id"), "type": s.get("type"), "label": str(STEP_LABELS.get(s.get("type"), s.get("type"))),
-                      "detail": detail})
+        label = str(STEP_LABELS.get(s.get("type"), s.get("type")))
+        steps.append({"id": s.get("id"), "type": s.get("type"), "label": label, "detail": detail})
     return steps
 
 
@@ -164,7 +163,8 @@ def factory(request: HttpRequest, pk: int | None = None) -> HttpResponse:
             "templates": [{"code": t.code, "name": t.name_zh if lang.startswith("zh") else t.name_en}
                           for t in TEMPLATES.values()],
             "i18n": {
-                "preview": _("Preview"), "remove": _("Remove"), "input": _("Input"), "add_condition": _("Add condition"),
+                "preview": _("Preview"), "remove": _("Remove"), "input": _("Input"),
+                "add_condition": _("Add condition"),
                 "add_key": _("Add key"), "saved": _("Saved."), "no_rows": _("No rows."), "dataset": _("Dataset"),
                 "role": _("Role"), "field": _("Column"), "value": _("Value"), "words": _("Words (comma-separated)"),
                 "left": _("Left"), "right": _("Right"), "how": _("Join type"), "partition_by": _("Group by"),

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -145,6 +146,65 @@ class HitSerializer(serializers.ModelSerializer):
                   "alert", "alert_created"]
 
 
+class RowsAppendedSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    row_count = serializers.IntegerField()
+
+
+class RunCreatedSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.CharField()
+
+
+class CopySerializer(serializers.Serializer):
+    name = serializers.CharField(required=False, max_length=128)
+    org_unit = serializers.CharField(required=False, max_length=64)
+    datasets = serializers.JSONField(required=False)
+
+
+class ResultsSerializer(serializers.Serializer):
+    hits = serializers.IntegerField()
+    alerts_raised = serializers.IntegerField()
+    concluded = serializers.IntegerField()
+    substantiated = serializers.IntegerField()
+    substantiation_rate = serializers.FloatField(allow_null=True)
+
+
+class TemplateSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    name_zh = serializers.CharField()
+    name_en = serializers.CharField()
+    description = serializers.CharField()
+    description_zh = serializers.CharField()
+    description_en = serializers.CharField()
+    domain = serializers.CharField()
+    roles = serializers.ListField(child=serializers.CharField())
+    params = serializers.DictField(child=serializers.CharField())
+    one_hit_per = serializers.CharField()
+    example_params = serializers.JSONField()
+    spec = serializers.JSONField()
+
+
+class SpecPreviewRequestSerializer(serializers.Serializer):
+    spec = serializers.JSONField()
+    datasets = serializers.JSONField()
+    step = serializers.CharField(required=False)
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=200)
+    sample = serializers.IntegerField(required=False, min_value=1, max_value=1_000_000)
+
+
+class SpecPreviewResponseSerializer(serializers.Serializer):
+    columns = serializers.ListField(child=serializers.CharField())
+    rows = serializers.ListField(child=serializers.DictField())
+    step_columns = serializers.JSONField()
+
+
+class DatasetPreviewSerializer(serializers.Serializer):
+    columns = ColumnSerializer(many=True)
+    rows = serializers.ListField(child=serializers.DictField())
+
+
 # ----- views -----
 
 class DatasetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -154,6 +214,7 @@ class DatasetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     def get_queryset(self):  # noqa: ANN201
         return selectors.datasets_visible_to(self.request.user)
 
+    @extend_schema(request={"multipart/form-data": DatasetUploadSerializer}, responses={201: DatasetSerializer})
     def create(self, request: Any, *args: Any, **kwargs: Any) -> Response:
         form = DatasetUploadSerializer(data=request.data)
         form.is_valid(raise_exception=True)
@@ -162,6 +223,7 @@ class DatasetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
                                      upload=form.validated_data["file"], by=request.user)
         return Response(DatasetSerializer(ds).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(responses=DatasetPreviewSerializer)
     @action(detail=True, methods=["get"])
     def preview(self, request: Any, pk: str | None = None) -> Response:
         from pathlib import Path
@@ -178,6 +240,8 @@ class DatasetRowsView(APIView):
     authentication_classes = [ApiKeyAuthentication]
     permission_classes = [IsSourceSystem]
 
+    @extend_schema(request=serializers.ListField(child=serializers.DictField()),
+                   responses={201: RowsAppendedSerializer})
     def post(self, request: Any, pk: int) -> Response:
         rows = request.data.get("rows") if isinstance(request.data, dict) else request.data
         ds = services.dataset_rows_append(dataset_id=pk, rows=rows, source=request.auth)
@@ -195,6 +259,7 @@ class ScreeningModelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vi
                 status=params.get("status", ""), q=params.get("q", "")).prefetch_related("dataset_links")
         return selectors.models_visible_to(self.request.user).prefetch_related("dataset_links")
 
+    @extend_schema(request=ScreeningModelWriteSerializer, responses={201: ScreeningModelSerializer})
     def create(self, request: Any, *args: Any, **kwargs: Any) -> Response:
         form = ScreeningModelWriteSerializer(data=request.data)
         form.is_valid(raise_exception=True)
@@ -208,6 +273,7 @@ class ScreeningModelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vi
         )
         return Response(ScreeningModelSerializer(model).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(request=ScreeningModelUpdateSerializer, responses=ScreeningModelSerializer)
     def partial_update(self, request: Any, *args: Any, **kwargs: Any) -> Response:
         model = self.get_object()
         form = ScreeningModelUpdateSerializer(data=request.data)
@@ -218,6 +284,7 @@ class ScreeningModelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vi
                                                   datasets=datasets)
         return Response(ScreeningModelSerializer(updated).data)
 
+    @extend_schema(request=CopySerializer, responses={201: ScreeningModelSerializer})
     @action(detail=True, methods=["post"])
     def copy(self, request: Any, pk: str | None = None) -> Response:
         model = self.get_object()
@@ -227,6 +294,8 @@ class ScreeningModelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vi
                                             name=request.data.get("name", ""), datasets=datasets)
         return Response(ScreeningModelSerializer(new).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(methods=["POST"], request=None, responses={202: RunCreatedSerializer})
+    @extend_schema(methods=["GET"], responses=RunSerializer(many=True))
     @action(detail=True, methods=["get", "post"])
     def runs(self, request: Any, pk: str | None = None) -> Response:
         model = self.get_object()
@@ -239,6 +308,7 @@ class ScreeningModelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vi
         run.refresh_from_db()
         return Response({"id": run.pk, "status": run.status}, status=status.HTTP_202_ACCEPTED)
 
+    @extend_schema(responses=ResultsSerializer)
     @action(detail=True, methods=["get"])
     def results(self, request: Any, pk: str | None = None) -> Response:
         model = self.get_object()
@@ -251,6 +321,7 @@ class ScreeningRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
     def get_queryset(self):  # noqa: ANN201
         return selectors.runs_visible_to(self.request.user)
 
+    @extend_schema(responses=HitSerializer(many=True))
     @action(detail=True, methods=["get"])
     def hits(self, request: Any, pk: str | None = None) -> Response:
         run = self.get_object()
@@ -259,6 +330,7 @@ class ScreeningRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
 
 
 class TemplateListView(APIView):
+    @extend_schema(responses=TemplateSerializer(many=True))
     def get(self, request: Any) -> Response:
         return Response([describe(t, get_language() or "zh-hans") for t in TEMPLATES.values()])
 
@@ -267,6 +339,8 @@ class SpecPreviewView(APIView):
     """The factory's preview: `{spec, datasets: {role: id}, step, limit}` → the step's first rows,
     computed on a sample of each dataset. Also validates: a bad spec is a 400 naming the step."""
 
+    @extend_schema(request=SpecPreviewRequestSerializer,
+                   responses={200: SpecPreviewResponseSerializer, 400: OpenApiResponse(description="invalid spec")})
     def post(self, request: Any) -> Response:
         data = request.data if isinstance(request.data, dict) else {}
         datasets = datasets_for(request.user, data.get("datasets") or {})

@@ -68,7 +68,9 @@ def hits_from(compiled: Compiled, rows: list[tuple], names: list[str], *, code: 
         metrics = {k: best[k] for k in METRIC_KEYS if k in best and best[k] is not None}
         if emit.group_by:
             group = [rec[g] for g in emit.group_by]
-            evidence = [_clean(r) for r in rec["_rows"]]
+            # Evidence arrives as JSON text (cheaper to fetch than nested structs); decimals stay exact
+            # strings, dates ISO strings, like `json_safe` makes them.
+            evidence = [_clean(r) for r in json.loads(rec["_rows"], parse_float=str)]
             dedup = _key(code, group)
         else:
             group = [best[ROW_COLUMN]]
@@ -87,7 +89,7 @@ def hits_from(compiled: Compiled, rows: list[tuple], names: list[str], *, code: 
         hits.append(HitData(
             group_key=json_safe(group), dedup_key=dedup, title=title or code,
             subject="" if subject is None else str(subject)[:255], amount=amount,
-            rows=json_safe(evidence), metrics=json_safe(metrics),
+            rows=evidence if emit.group_by else json_safe(evidence), metrics=json_safe(metrics),
         ))
     return hits
 

@@ -373,7 +373,7 @@ class _Compiler:
             join = " AND ".join(f"e.{qi(g)} = b.{qi(g)}" for g in groups)
             sql = (
                 f"SELECT {keys}, any_value(b) AS _hit, "
-                f"list(e ORDER BY e.{date}, e.{qi(ROW_COLUMN)})[1:{EVIDENCE_LIMIT}] AS _rows, "
+                f"to_json(list(e ORDER BY e.{date}, e.{qi(ROW_COLUMN)})[1:{EVIDENCE_LIMIT}]) AS _rows, "
                 f"{amount_sql} AS _amount, count(*) AS _n, min(e.{date}) AS _first, max(e.{date}) AS _last "
                 f"FROM ({best}) b JOIN {self.cte(window['source'])} e ON {join} "
                 f"AND e.{date} BETWEEN b._window_start AND b.{date} "
@@ -384,7 +384,7 @@ class _Compiler:
         not_null = " AND ".join(f"e.{qi(g)} IS NOT NULL" for g in groups)
         sql = (
             f"SELECT {gkeys}, first(e ORDER BY e.{qi(ROW_COLUMN)}) AS _hit, "
-            f"list(e ORDER BY e.{qi(ROW_COLUMN)})[1:{EVIDENCE_LIMIT}] AS _rows, "
+            f"to_json(list(e ORDER BY e.{qi(ROW_COLUMN)})[1:{EVIDENCE_LIMIT}]) AS _rows, "
             f"{amount_sql} AS _amount, count(*) AS _n, NULL AS _first, NULL AS _last "
             f"FROM {self.cte(src)} e WHERE {not_null} GROUP BY {gkeys} ORDER BY {gkeys}"
         )

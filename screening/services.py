@@ -84,6 +84,9 @@ def dataset_create(*, name: str, org_unit: OrgUnit, upload: Any, by: User | None
     if not name or len(name) > 128:
         raise ValidationError({"name": _("Give the dataset a name of at most 128 characters.")})
     filename = Path(getattr(upload, "name", "") or "upload.csv").name
+    limit = getattr(settings, "HUOYAN_DATASET_MAX_BYTES", 512 * 1024 * 1024)
+    if (getattr(upload, "size", 0) or 0) > limit:
+        raise ValidationError({"file": _("The file is larger than %(mb)d MB.") % {"mb": limit // (1024 * 1024)}})
     with importing.new_workdir() as tmp:
         work = Path(tmp)
         src = work / "upload.bin"

@@ -72,3 +72,11 @@ def test_it_imports_xlsx_with_date_cells(make_dataset):
     ds = make_dataset(buf.getvalue(), filename="p.xlsx")
     assert ds.row_count == 2
     assert ds.column_types == {"企业": "text", "处罚日期": "date", "金额": "decimal"}
+
+
+def test_a_file_over_the_size_limit_is_refused(make_dataset, settings):
+    settings.HUOYAN_DATASET_MAX_BYTES = 10
+    with pytest.raises(ValidationError) as err:
+        make_dataset("a,b\n1,2\n3,4\n")
+    assert "MB" in err.value.message_dict["file"][0]
+    assert Dataset.objects.count() == 0

@@ -301,7 +301,13 @@ def _dispatch(run_id: int) -> None:
         return
     from screening.tasks import screening_run_task
 
-    screening_run_task.delay(run_id)
+    try:
+        screening_run_task.apply_async((run_id,), retry=False)
+    except Exception as exc:  # noqa: BLE001 - an unreachable broker must not leave the run queued forever
+        log.warning("could not queue screening run %s: %s", run_id, type(exc).__name__)
+        ScreeningRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
+            status=RunStatus.FAILED, finished_at=timezone.now(),
+            error=_("The run could not be queued (%(err)s); try again.") % {"err": type(exc).__name__})
 
 
 def screening_run_start(*, model: ScreeningModel, by: User | None, scheduled: bool = False) -> ScreeningRun:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import translation
 
 from screening import services
 from screening.models import RunStatus
@@ -13,7 +14,9 @@ from screening.models import RunStatus
 def screening_settings(settings, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path / "media")
     settings.CELERY_BROKER_URL = ""  # the embedded default: runs execute inline after commit
-    return settings
+    settings.LANGUAGE_CODE = "en"  # assertions read English messages (zh-hans is tested on its own)
+    with translation.override("en"):
+        yield settings
 
 
 @pytest.fixture

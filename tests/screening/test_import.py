@@ -80,3 +80,11 @@ def test_a_file_over_the_size_limit_is_refused(make_dataset, settings):
         make_dataset("a,b\n1,2\n3,4\n")
     assert "MB" in err.value.message_dict["file"][0]
     assert Dataset.objects.count() == 0
+
+
+def test_errors_are_translated_to_chinese(make_dataset):
+    from django.utils import translation
+
+    with translation.override("zh-hans"), pytest.raises(ValidationError) as err:
+        make_dataset("a,b,c\n1,2,3\n4,5\n")
+    assert err.value.message_dict["file"][0].startswith("第 3 行")

@@ -115,3 +115,24 @@ def test_results_count_substantiated_alerts_from_the_loop(make_dataset, run_mode
     assert results == {"hits": 2, "alerts_raised": 2, "concluded": 2, "substantiated": 1,
                        "substantiation_rate": 0.5}
     assert list(selectors.typical_cases(model)) == [Alert.objects.get(pk=a.pk)]
+
+
+def test_with_a_broker_the_run_is_queued_as_a_celery_task(make_dataset, people, org, settings, monkeypatch,
+                                                         django_capture_on_commit_callbacks):
+    from screening import tasks
+
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:6379/4"
+    sent = []
+    monkeypatch.setattr(tasks.screening_run_task, "apply_async", lambda args, **kw: sent.append(args))
+    ds = make_dataset(CSV)
+    m = services.screening_model_create(by=people.kunshan_supervisor, name="队列", org_unit=org.kunshan,
+                                        datasets={"awards": ds}, template="repeat_winner", params=PARAMS)
+    with django_capture_on_commit_callbacks(execute=True):
+        run = services.screening_run_start(model=m, by=people.kunshan_supervisor)
+    assert sent == [(run.pk,)]
+    run.refresh_from_db()
+    assert run.status == RunStatus.QUEUED
+    tasks.screening_run_task(run.pk)  # what the worker does
+    run.refresh_from_db()
+    assert run.status == RunStatus.SUCCEEDED and run.hit_count == 1
+    assert services.screening_run_execute(run_id=run.pk) is None  # a redelivered task does nothing

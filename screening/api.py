@@ -35,7 +35,10 @@ def unit_for(user: Any, value: Any) -> OrgUnit:
     unit = None
     if value not in (None, ""):
         text = str(value)
-        unit = units.filter(pk=int(text)).first() if text.isdigit() else units.filter(code=text).first()
+        if text.isdigit():
+            unit = units.filter(pk=int(text)).first() if len(text) <= 18 else None
+        else:
+            unit = units.filter(code=text[:64]).first()
     if unit is None:
         raise ValidationError({"org_unit": _("Unknown org unit.")})
     return unit
@@ -47,7 +50,8 @@ def datasets_for(user: Any, value: Any) -> dict[str, Dataset]:
     visible = selectors.datasets_visible_to(user)
     out = {}
     for role, pk in value.items():
-        ds = visible.filter(pk=pk).first() if isinstance(pk, int) or str(pk).isdigit() else None
+        text = str(pk)
+        ds = visible.filter(pk=int(text)).first() if text.isdigit() and len(text) <= 18 else None
         if ds is None:
             raise ValidationError({"datasets": _("Unknown dataset for role %(r)s.") % {"r": role}})
         out[str(role)[:32]] = ds
@@ -342,14 +346,15 @@ class SpecPreviewView(APIView):
     @extend_schema(request=SpecPreviewRequestSerializer,
                    responses={200: SpecPreviewResponseSerializer, 400: OpenApiResponse(description="invalid spec")})
     def post(self, request: Any) -> Response:
-        data = request.data if isinstance(request.data, dict) else {}
+        form = SpecPreviewRequestSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        data = form.validated_data
         datasets = datasets_for(request.user, data.get("datasets") or {})
         refs = {role: DatasetRef(path=services.dataset_local_path(ds), columns=ds.columns, name=ds.name)
                 for role, ds in datasets.items()}
-        limit = min(max(int(data.get("limit") or 20), 1), 200)
         try:
-            compiled = compile_spec(data.get("spec"), refs, upto=data.get("step") or None, limit=limit,
-                                    sample=int(data.get("sample") or 10_000))
+            compiled = compile_spec(data.get("spec"), refs, upto=data.get("step") or None,
+                                    limit=data.get("limit") or 20, sample=data.get("sample") or 10_000)
         except SpecError as exc:
             return Response({"spec": [str(exc)], "step": exc.step}, status=status.HTTP_400_BAD_REQUEST)
         columns, rows = engine.preview_rows(compiled)

@@ -226,7 +226,8 @@ class _Compiler:
                 raise SpecError(_("each condition must be an object"), step=s["id"])
             name = self.col({"id": s["id"], "field": cond.get("field")}, "field", src, types=("text",))
             mode = "all_of" if cond.get("all_of") else "any_of"
-            words = [w for w in (cond.get(mode) or []) if isinstance(w, str) and w.strip()]
+            raw = cond.get(mode)
+            words = [w for w in raw if isinstance(w, str) and w.strip()] if isinstance(raw, list) else []
             if not words or len(words) > 200:
                 raise SpecError(_("give 1 to 200 words for '%(name)s'") % {"name": name}, step=s["id"])
             joiner = " AND " if mode == "all_of" else " OR "
@@ -441,7 +442,13 @@ class _Compiler:
 def compile_spec(spec: Any, datasets: dict[str, DatasetRef], *, upto: str | None = None,
                  limit: int | None = None, sample: int | None = None) -> Compiled:
     """Validate `spec` against the datasets' columns and compile it (raises SpecError)."""
-    return _Compiler(spec, datasets, sample=sample).compile(upto=upto, limit=limit)
+    if upto is not None and not isinstance(upto, str):
+        raise SpecError(_("no step '%(id)s' to preview") % {"id": upto})
+    try:
+        return _Compiler(spec, datasets, sample=sample).compile(upto=upto, limit=limit)
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        # A value of the wrong JSON type somewhere the checks above did not expect it.
+        raise SpecError(_("the spec is malformed (%(err)s)") % {"err": type(exc).__name__}) from None
 
 
 def roles_of(spec: Any) -> list[str]:

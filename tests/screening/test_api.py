@@ -160,3 +160,23 @@ def test_editing_an_active_model_through_the_api_makes_version_2(api, people):
     assert r.status_code == 200 and r.json()["version"] == 2 and r.json()["id"] != m["id"]
     r = client.post(f"/api/v1/screening-models/{m['id']}/copy/", {}, format="json")
     assert r.status_code == 201 and r.json()["origin"] == m["id"]
+
+
+@pytest.mark.parametrize("body", [
+    {"spec": {"steps": [{"id": "s", "type": "source", "dataset": "d"},
+                        {"id": "k", "type": "keyword", "input": "s",
+                         "conditions": [{"field": "中标人", "any_of": 5}]}]}},
+    {"spec": {"steps": [{"id": "s", "type": "source", "dataset": "d"}, {"id": "f", "type": "filter", "input": "s",
+                                                                      "conditions": [{"field": ["x"], "op": "="}]}]}},
+    {"spec": {"steps": "nope"}},
+    {"spec": {"steps": [{"id": "s", "type": "source", "dataset": "d"}]}, "step": ["s"]},
+    {"spec": {"steps": [{"id": "s", "type": "source", "dataset": "d"}]}, "limit": "abc"},
+    {"spec": [1, 2], "datasets": [1]},
+])
+def test_hostile_specs_are_400s_never_500s(api, people, body):
+    client = api(people.kunshan_supervisor)
+    ds_id = upload(client).json()["id"]
+    payload = {"datasets": {"d": ds_id}, **body}
+    assert client.post("/api/v1/screening-specs/preview/", payload, format="json").status_code == 400
+    model = {"name": "x", "org_unit": "kunshan", "spec": body["spec"], "datasets": body.get("datasets", {"d": ds_id})}
+    assert client.post("/api/v1/screening-models/", model, format="json").status_code == 400

@@ -70,7 +70,7 @@ def hits_from(compiled: Compiled, rows: list[tuple], names: list[str], *, code: 
             group = [rec[g] for g in emit.group_by]
             # Evidence arrives as JSON text (cheaper to fetch than nested structs); decimals stay exact
             # strings, dates ISO strings, like `json_safe` makes them.
-            evidence = [_clean(r) for r in json.loads(rec["_rows"], parse_float=str)]
+            evidence = json.loads(rec["_rows"], parse_float=str)  # already only `_row` + data columns
             dedup = _key(code, group)
         else:
             group = [best[ROW_COLUMN]]

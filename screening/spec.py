@@ -336,6 +336,11 @@ class _Compiler:
             f"FROM {self.cte(src)} WHERE {not_null}) WHERE {v} > {self.bind(factor)} * _peer_value"
         )
 
+    def evidence(self, step_id: str) -> str:
+        """The evidence row of alias `e` as a struct of `_row` and the data columns (no computed `_` ones)."""
+        names = [ROW_COLUMN] + [n for n in self.cols[step_id] if not n.startswith("_")]
+        return "struct_pack(" + ", ".join(f"{qi(n)} := e.{qi(n)}" for n in names) + ")"
+
     def step_emit(self, s: dict[str, Any]) -> tuple[str, Emit]:
         src = self.input_of(s)
         groups = self.col_list(s, "group_by", src, allow_empty=True)
@@ -374,7 +379,8 @@ class _Compiler:
             join = " AND ".join(f"e.{qi(g)} = b.{qi(g)}" for g in groups)
             sql = (
                 f"SELECT {keys}, any_value(b) AS _hit, "
-                f"to_json(list(e ORDER BY e.{date}, e.{qi(ROW_COLUMN)})[1:{EVIDENCE_LIMIT}]) AS _rows, "
+                f"to_json(list({self.evidence(window['source'])} ORDER BY e.{date}, e.{qi(ROW_COLUMN)})"
+                f"[1:{EVIDENCE_LIMIT}]) AS _rows, "
                 f"{amount_sql} AS _amount, count(*) AS _n, min(e.{date}) AS _first, max(e.{date}) AS _last "
                 f"FROM ({best}) b JOIN {self.cte(window['source'])} e ON {join} "
                 f"AND e.{date} BETWEEN b._window_start AND b.{date} "
@@ -385,7 +391,7 @@ class _Compiler:
         not_null = " AND ".join(f"e.{qi(g)} IS NOT NULL" for g in groups)
         sql = (
             f"SELECT {gkeys}, first(e ORDER BY e.{qi(ROW_COLUMN)}) AS _hit, "
-            f"to_json(list(e ORDER BY e.{qi(ROW_COLUMN)})[1:{EVIDENCE_LIMIT}]) AS _rows, "
+            f"to_json(list({self.evidence(src)} ORDER BY e.{qi(ROW_COLUMN)})[1:{EVIDENCE_LIMIT}]) AS _rows, "
             f"{amount_sql} AS _amount, count(*) AS _n, NULL AS _first, NULL AS _last "
             f"FROM {self.cte(src)} e WHERE {not_null} GROUP BY {gkeys} ORDER BY {gkeys}"
         )

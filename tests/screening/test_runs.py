@@ -136,3 +136,16 @@ def test_with_a_broker_the_run_is_queued_as_a_celery_task(make_dataset, people, 
     run.refresh_from_db()
     assert run.status == RunStatus.SUCCEEDED and run.hit_count == 1
     assert services.screening_run_execute(run_id=run.pk) is None  # a redelivered task does nothing
+
+
+def test_the_demo_seed_creates_models_with_hits_once(people, org):
+    from screening.demo import seed_screening_demo
+
+    models = seed_screening_demo(unit=org.kunshan, user=people.kunshan_supervisor)
+    assert len(models) == 3
+    runs = {r.model.code: r for r in ScreeningRun.objects.select_related("model")}
+    assert all(r.status == RunStatus.SUCCEEDED for r in runs.values())
+    assert runs["demo-keyword-travel"].hit_count == 2 and runs["demo-contract-splitting"].hit_count >= 1
+    assert runs["demo-repeat-winner"].hit_count >= 1
+    assert len(seed_screening_demo(unit=org.kunshan, user=people.kunshan_supervisor)) == 3
+    assert ScreeningModel.objects.count() == 3

@@ -72,3 +72,16 @@ def test_an_analyst_builds_previews_and_saves_a_model_by_dragging(browser_ready,
     assert [s["type"] for s in model.spec["steps"]] == ["source", "filter", "emit"]
     assert model.spec["steps"][1]["input"] == "source1" and model.spec["steps"][2]["input"] == "filter1"
     assert model.dataset_links.get().dataset_id == ds.pk
+
+
+def test_a_built_in_model_opens_as_its_pipeline_in_the_canvas(browser_ready, page, people):
+    assert VENDOR.exists(), "run scripts/vendor_assets.sh (npm ci + copy) before the browser tests"
+    client = Client()
+    client.force_login(people.kunshan_supervisor)
+    session = client.cookies[settings.SESSION_COOKIE_NAME].value
+    page.context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": browser_ready.url}])
+    page.goto(f"{browser_ready.url}/screening/factory/?template=contract_splitting")
+    cards = page.locator("[data-testid=canvas] > li")
+    cards.first.wait_for()
+    assert [c.get_attribute("data-testid") for c in cards.all()] == [
+        "step-src", "step-below", "step-win", "step-thr", "step-out"]

@@ -12,6 +12,8 @@ from typing import Any
 from screening.importing import ROW_COLUMN, connect, json_safe
 from screening.spec import Compiled, render_title
 
+# Evidence arrives as JSON text; decimals stay exact strings (as `json_safe` makes them).
+_EVIDENCE = json.JSONDecoder(parse_float=str)
 METRIC_KEYS = ("_window_count", "_window_sum", "_window_start", "_peer_value", "_peer_count", "_ratio")
 
 
@@ -68,9 +70,7 @@ def hits_from(compiled: Compiled, rows: list[tuple], names: list[str], *, code: 
         metrics = {k: best[k] for k in METRIC_KEYS if k in best and best[k] is not None}
         if emit.group_by:
             group = [rec[g] for g in emit.group_by]
-            # Evidence arrives as JSON text (cheaper to fetch than nested structs); decimals stay exact
-            # strings, dates ISO strings, like `json_safe` makes them.
-            evidence = json.loads(rec["_rows"], parse_float=str)  # already only `_row` + data columns
+            evidence = _EVIDENCE.raw_decode(rec["_rows"])[0]  # already only `_row` + data columns
             dedup = _key(code, group)
         else:
             group = [best[ROW_COLUMN]]

@@ -346,7 +346,13 @@ def coerce(value: Any, kind: str) -> Any:
     raise ValueError(kind)
 
 
+_PLAIN = (str, int, bool, type(None))
+
+
 def json_safe(value: Any) -> Any:
+    """Decimals → exact strings, dates → ISO strings, integral floats → ints; recursively."""
+    if type(value) in _PLAIN:
+        return value
     if isinstance(value, decimal.Decimal):
         return str(value)
     if isinstance(value, (dt.date, dt.datetime)):

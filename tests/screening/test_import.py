@@ -88,3 +88,11 @@ def test_errors_are_translated_to_chinese(make_dataset):
     with translation.override("zh-hans"), pytest.raises(ValidationError) as err:
         make_dataset("a,b,c\n1,2,3\n4,5\n")
     assert err.value.message_dict["file"][0].startswith("第 3 行")
+
+
+def test_a_path_traversal_file_name_is_stored_under_a_generated_name(make_dataset, settings):
+    ds = make_dataset("a,b\n1,2\n", filename="../../etc/passwd.csv")
+    assert ds.original_filename == "passwd.csv"
+    assert ds.file.name.startswith("datasets/") and ".." not in ds.file.name
+    files = media_files(settings)
+    assert len(files) == 1 and files[0].parent == Path(settings.MEDIA_ROOT) / "datasets"

@@ -36,6 +36,7 @@ urlpatterns = [
         for name in TRANSITION_BODIES
     ],
     path("", include("workflow.urls")),
+    path("", include("screening.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves its start-up script as a file, so the docs work under a strict CSP.
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),

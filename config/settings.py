@@ -190,7 +190,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"AlertStatusEnum": "workflow.states.Status"},
+    "ENUM_NAME_OVERRIDES": {
+        "AlertStatusEnum": "workflow.states.Status",
+        "ScreeningModelStatusEnum": "screening.models.ModelStatus",
+        "ScreeningRunStatusEnum": "screening.models.RunStatus",
+    },
 }
 
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="")

@@ -1,0 +1,336 @@
+"""Screening benchmark (not a test): 1,000,000 generated awards and contracts.
+
+    python -m bench.screening            # prints a table, writes bench/results/screening.{json,md}
+
+Figures, all measured in the same run on the same files:
+- import: the project's CSV → typed Parquet path vs DuckDB's own `read_csv` → Parquet;
+- `repeat_winner` and `contract_splitting`: the project's run (compile the spec, one DuckDB
+  query, build the hits with their evidence rows) vs the same logic written by hand in DuckDB SQL
+  vs a straightforward pandas version;
+- peak memory (max RSS) of each variant, each run in a fresh process.
+
+`run()` returns rows `{name, value, unit, baseline, ratio}` for the `python -m bench` runner.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+N_ROWS = int(os.environ.get("HUOYAN_BENCH_ROWS", "1000000"))
+REPEATS = int(os.environ.get("HUOYAN_BENCH_REPEATS", "7"))
+RESULTS = Path(__file__).resolve().parent / "results"
+
+RW = {"buyer_field": "采购人", "winner_field": "中标人", "date_field": "中标日期", "window_days": 90, "min_count": 5}
+CS = {"buyer_field": "采购人", "supplier_field": "供应商", "date_field": "签订日期", "amount_field": "金额",
+      "threshold": 1000000, "window_days": 90}
+
+
+def _setup() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+
+
+def _generate(workdir: Path) -> dict[str, Path]:
+    """1M awards and 1M contracts as CSV: 2,000 buyers; one company in ten is the buyer's favourite."""
+    import duckdb
+
+    con = duckdb.connect()
+    awards, contracts = workdir / "awards.csv", workdir / "contracts.csv"
+    con.execute(f"""
+        COPY (SELECT
+            '采购单位' || lpad(CAST(b AS VARCHAR), 4, '0') AS 采购人,
+            '公司' || lpad(CAST(CASE WHEN h % 10 = 0 THEN (b * 7919) % 20000 ELSE (h // 10) % 20000 END
+                                AS VARCHAR), 5, '0') AS 中标人,
+            strftime(DATE '2022-01-01' + CAST((h // 7) % 1095 AS INTEGER), '%Y-%m-%d') AS 中标日期,
+            CAST(round(((h // 13) % 2000000) / 100.0 + 1000, 2) AS DECIMAL(12,2)) AS 金额
+        FROM (SELECT i, i % 2000 AS b, hash(i) AS h FROM range({N_ROWS}) t(i)))
+        TO '{awards}' (HEADER, DELIMITER ',')""")
+    con.execute(f"""
+        COPY (SELECT
+            '采购单位' || lpad(CAST(b AS VARCHAR), 4, '0') AS 采购人,
+            '供应商' || lpad(CAST(CASE WHEN h % 10 = 0 THEN (b * 7919) % 20000 ELSE (h // 10) % 20000 END
+                                 AS VARCHAR), 5, '0') AS 供应商,
+            strftime(DATE '2022-01-01' + CAST((h // 7) % 1095 AS INTEGER), '%Y/%m/%d') AS 签订日期,
+            CAST(round(((h // 13) % 120000000) / 100.0 + 50000, 2) AS DECIMAL(14,2)) AS 金额
+        FROM (SELECT i, i % 2000 AS b, hash(i + 7) AS h FROM range({N_ROWS}) t(i)))
+        TO '{contracts}' (HEADER, DELIMITER ',')""")
+    con.close()
+    return {"awards": awards, "contracts": contracts}
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _best(fn: Any, repeats: int = REPEATS) -> tuple[float, Any]:
+    best, out = float("inf"), None
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - t0)
+    return best, out
+
+
+# ----- variants (each runs in a fresh process: its max RSS is its own) -----
+
+def v_import_project(csv: str, workdir: str) -> dict[str, Any]:
+    _setup()
+    from screening.importing import import_file
+
+    def go() -> Any:
+        out = Path(tempfile.mkdtemp(dir=workdir))
+        return import_file(Path(csv), Path(csv).name, out)
+
+    secs, result = _best(go, 1)
+    return {"seconds": secs, "peak_mb": _peak_mb(), "path": str(result.path), "rows": result.row_count,
+            "columns": result.columns}
+
+
+def v_import_duckdb(csv: str, workdir: str) -> dict[str, Any]:
+    import duckdb
+
+    def go() -> None:
+        con = duckdb.connect()
+        out = Path(tempfile.mkdtemp(dir=workdir)) / "plain.parquet"
+        con.execute("COPY (SELECT * FROM read_csv(?, header=true)) TO ? (FORMAT parquet, COMPRESSION zstd)",
+                    [csv, str(out)])
+        con.close()
+
+    secs, _ = _best(go, 1)
+    return {"seconds": secs, "peak_mb": _peak_mb()}
+
+
+def v_project(template: str, role: str, path: str, columns: list[dict[str, str]], params: dict,
+              repeats: int = REPEATS) -> dict[str, Any]:
+    _setup()
+    from screening import engine
+    from screening.spec import DatasetRef, compile_spec
+    from screening.templates import expand
+
+    def go() -> Any:
+        compiled = compile_spec(expand(template, params), {role: DatasetRef(path, columns)})
+        return engine.execute(compiled, code=template)[0]
+
+    secs, hits = _best(go, repeats)
+    return {"seconds": secs, "peak_mb": _peak_mb(), "hits": len(hits)}
+
+
+HAND_SQL = {
+    "repeat_winner": """
+        SELECT 采购人, 中标人, max(n) AS n FROM (
+            SELECT 采购人, 中标人, count(*) OVER (PARTITION BY 采购人, 中标人 ORDER BY 中标日期
+                   RANGE BETWEEN INTERVAL 89 DAYS PRECEDING AND CURRENT ROW) AS n
+            FROM read_parquet(?) WHERE 中标日期 IS NOT NULL)
+        GROUP BY 采购人, 中标人 HAVING max(n) >= 5""",
+    "contract_splitting": """
+        SELECT 采购人, 供应商, max(s) AS s FROM (
+            SELECT 采购人, 供应商,
+                   count(*) OVER w AS n, sum(金额) OVER w AS s
+            FROM read_parquet(?) WHERE 金额 < 1000000 AND 签订日期 IS NOT NULL
+            WINDOW w AS (PARTITION BY 采购人, 供应商 ORDER BY 签订日期
+                         RANGE BETWEEN INTERVAL 89 DAYS PRECEDING AND CURRENT ROW))
+        WHERE n >= 2 AND s >= 1000000 GROUP BY 采购人, 供应商""",
+}
+
+
+# The same logic with the same output as the project's run: one row per group with the rows of its
+# best window as evidence (a like-for-like baseline; HAND_SQL above is the minimal query).
+HAND_SQL_EVIDENCE = {
+    "repeat_winner": """
+        WITH w AS (
+            SELECT *, count(*) OVER (PARTITION BY 采购人, 中标人 ORDER BY 中标日期
+                   RANGE BETWEEN INTERVAL 89 DAYS PRECEDING AND CURRENT ROW) AS n
+            FROM read_parquet($p) WHERE 采购人 IS NOT NULL AND 中标人 IS NOT NULL AND 中标日期 IS NOT NULL),
+        best AS (SELECT 采购人, 中标人, arg_max(中标日期, n) AS d_end FROM w GROUP BY ALL HAVING max(n) >= 5)
+        SELECT b.采购人, b.中标人, to_json(list(a ORDER BY a.中标日期, a._row)) AS evidence
+        FROM best b JOIN read_parquet($p) a ON a.采购人 = b.采购人 AND a.中标人 = b.中标人
+             AND a.中标日期 BETWEEN CAST(b.d_end - INTERVAL 89 DAYS AS DATE) AND b.d_end
+        GROUP BY ALL""",
+    "contract_splitting": """
+        WITH c AS (SELECT * FROM read_parquet($p) WHERE 金额 < 1000000),
+        w AS (
+            SELECT *, count(*) OVER win AS n, sum(金额) OVER win AS s FROM c
+            WHERE 采购人 IS NOT NULL AND 供应商 IS NOT NULL AND 签订日期 IS NOT NULL
+            WINDOW win AS (PARTITION BY 采购人, 供应商 ORDER BY 签订日期
+                           RANGE BETWEEN INTERVAL 89 DAYS PRECEDING AND CURRENT ROW)),
+        best AS (SELECT 采购人, 供应商, arg_max(签订日期, s) AS d_end FROM w
+                 WHERE n >= 2 AND s >= 1000000 GROUP BY ALL)
+        SELECT b.采购人, b.供应商, sum(a.金额) AS amount, to_json(list(a ORDER BY a.签订日期, a._row)) AS evidence
+        FROM best b JOIN c a ON a.采购人 = b.采购人 AND a.供应商 = b.供应商
+             AND a.签订日期 BETWEEN CAST(b.d_end - INTERVAL 89 DAYS AS DATE) AND b.d_end
+        GROUP BY ALL""",
+}
+
+
+def v_hand_evidence(template: str, path: str, repeats: int = REPEATS) -> dict[str, Any]:
+    _setup()
+    from screening.importing import connect
+
+    def go() -> Any:
+        con = connect()
+        rows = con.execute(HAND_SQL_EVIDENCE[template], {"p": path}).fetchall()
+        con.close()
+        return rows
+
+    secs, rows = _best(go, repeats)
+    return {"seconds": secs, "peak_mb": _peak_mb(), "hits": len(rows)}
+
+
+def v_hand(template: str, path: str, repeats: int = REPEATS) -> dict[str, Any]:
+    _setup()
+    from screening.importing import connect  # same DuckDB settings as the project
+
+    def go() -> Any:
+        con = connect()
+        rows = con.execute(HAND_SQL[template], [path]).fetchall()
+        con.close()
+        return rows
+
+    secs, rows = _best(go, repeats)
+    return {"seconds": secs, "peak_mb": _peak_mb(), "hits": len(rows)}
+
+
+def v_pandas(template: str, path: str) -> dict[str, Any]:
+    import pandas as pd
+
+    def repeat_winner() -> Any:
+        df = pd.read_parquet(path, columns=["采购人", "中标人", "中标日期"]).dropna()
+        df["中标日期"] = pd.to_datetime(df["中标日期"])
+        df = df.sort_values(["采购人", "中标人", "中标日期"])
+        df["one"] = 1
+        counts = (df.groupby(["采购人", "中标人"]).rolling("90D", on="中标日期")["one"].sum())
+        best = counts.groupby(level=[0, 1]).max()
+        return best[best >= 5]
+
+    def contract_splitting() -> Any:
+        df = pd.read_parquet(path, columns=["采购人", "供应商", "签订日期", "金额"]).dropna()
+        df["金额"] = df["金额"].astype(float)
+        df = df[df["金额"] < 1_000_000].copy()
+        df["签订日期"] = pd.to_datetime(df["签订日期"])
+        df = df.sort_values(["采购人", "供应商", "签订日期"])
+        df["one"] = 1
+        roll = df.groupby(["采购人", "供应商"]).rolling("90D", on="签订日期")[["one", "金额"]].sum()
+        hits = roll[(roll["one"] >= 2) & (roll["金额"] >= 1_000_000)]
+        return hits.groupby(level=[0, 1]).size()
+
+    fn = repeat_winner if template == "repeat_winner" else contract_splitting
+    secs, out = _best(fn, 1)
+    return {"seconds": secs, "peak_mb": _peak_mb(), "hits": len(out)}
+
+
+def v_interleaved(template: str, role: str, path: str, columns: list[dict[str, str]], params: dict,
+                  rounds: int) -> dict[str, float]:
+    """Best-of-`rounds` times of the project, the minimal hand query and the hand query with
+    evidence, run in turn in one process, so a load spike on a shared machine hits all three alike."""
+    _setup()
+    from screening import engine
+    from screening.importing import connect
+    from screening.spec import DatasetRef, compile_spec
+    from screening.templates import expand
+
+    def project() -> Any:
+        compiled = compile_spec(expand(template, params), {role: DatasetRef(path, columns)})
+        return engine.execute(compiled, code=template)[0]
+
+    def hand() -> Any:
+        con = connect()
+        try:
+            return con.execute(HAND_SQL[template], [path]).fetchall()
+        finally:
+            con.close()
+
+    def hand_evidence() -> Any:
+        con = connect()
+        try:
+            return con.execute(HAND_SQL_EVIDENCE[template], {"p": path}).fetchall()
+        finally:
+            con.close()
+
+    best = {"project": float("inf"), "hand": float("inf"), "hand_evidence": float("inf")}
+    for _ in range(rounds):
+        for name, fn in (("project", project), ("hand", hand), ("hand_evidence", hand_evidence)):
+            t0 = time.perf_counter()
+            fn()
+            best[name] = min(best[name], time.perf_counter() - t0)
+    return best
+
+
+def _in_fresh_process(fn: Any, *args: Any) -> dict[str, Any]:
+    with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
+        return pool.submit(fn, *args).result()
+
+
+def _row(name: str, value: float, unit: str, baseline: float) -> dict[str, Any]:
+    return {"name": name, "value": round(value, 3), "unit": unit, "baseline": round(baseline, 3),
+            "ratio": round(value / baseline, 2) if baseline else None}
+
+
+def run() -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="huoyan-bench-") as tmp:
+        work = Path(tmp)
+        t0 = time.perf_counter()
+        files = _generate(work)
+        print(f"generated 2 × {N_ROWS:,} rows in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
+        for template, role, params in (("repeat_winner", "awards", RW), ("contract_splitting", "contracts", CS)):
+            csv = str(files[role])
+            imp = _in_fresh_process(v_import_project, csv, tmp)
+            plain = _in_fresh_process(v_import_duckdb, csv, tmp)
+            rows.append(_row(f"screening: import {N_ROWS:,} {role} (project vs plain DuckDB CSV→Parquet)",
+                             imp["seconds"], "s", plain["seconds"]))
+            # Peak memory (and hit counts) from one run of each variant in a fresh process …
+            proj = _in_fresh_process(v_project, template, role, imp["path"], imp["columns"], params, 1)
+            hand = _in_fresh_process(v_hand, template, imp["path"], 1)
+            hand_ev = _in_fresh_process(v_hand_evidence, template, imp["path"], 1)
+            pand = _in_fresh_process(v_pandas, template, imp["path"])
+            # … times from the three DuckDB variants interleaved in one process.
+            times = _in_fresh_process(v_interleaved, template, role, imp["path"], imp["columns"], params, REPEATS)
+            proj["seconds"], hand["seconds"], hand_ev["seconds"] = (
+                times["project"], times["hand"], times["hand_evidence"])
+            if len({proj["hits"], hand["hits"], hand_ev["hits"], pand["hits"]}) != 1:
+                print(f"WARNING {template}: hits differ: project {proj['hits']}, hand {hand['hits']}, "
+                      f"hand+evidence {hand_ev['hits']}, pandas {pand['hits']}", file=sys.stderr)
+            rows += [
+                _row(f"screening: {template} run, project vs hand-written DuckDB SQL ({proj['hits']} hits)",
+                     proj["seconds"], "s", hand["seconds"]),
+                _row(f"screening: {template} run, project vs hand-written SQL that also returns the evidence rows",
+                     proj["seconds"], "s", hand_ev["seconds"]),
+                _row(f"screening: {template} run, pandas vs project", pand["seconds"], "s", proj["seconds"]),
+                _row(f"screening: {template} peak memory, project vs hand SQL", proj["peak_mb"], "MB",
+                     hand["peak_mb"]),
+                _row(f"screening: {template} peak memory, pandas vs project", pand["peak_mb"], "MB",
+                     proj["peak_mb"]),
+                _row(f"screening: import {role} peak memory, project vs plain DuckDB", imp["peak_mb"], "MB",
+                     plain["peak_mb"]),
+            ]
+    return rows
+
+
+def _markdown(rows: list[dict[str, Any]]) -> str:
+    lines = ["| benchmark | value | unit | baseline | ratio |", "|---|---:|---|---:|---:|"]
+    lines += [f"| {r['name']} | {r['value']} | {r['unit']} | {r['baseline']} | {r['ratio']} |" for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    rows = run()
+    table = _markdown(rows)
+    print(table)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "screening.json").write_text(json.dumps(rows, ensure_ascii=False, indent=2), encoding="utf-8")
+    (RESULTS / "screening.md").write_text(table, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

@@ -14,6 +14,7 @@ from accounts.services import org_unit_upsert, user_upsert
 from alerts.models import Alert, Domain, RiskLevel, SourceSystem
 from alerts.services.intake import IntakeItem, alerts_ingest
 from alerts.services.sources import source_key_assign, source_system_create
+from screening.demo import seed_screening_demo
 from workflow import services as wf
 from workflow.states import ActionKind, Conclusion, DismissReason, Outcome
 
@@ -114,6 +115,8 @@ def seed_demo(*, password: str, source_key: str | None = None, alerts: int = 36)
         )
     elif source_key:
         key = source_key_assign(source, source_key)
+    # Screening models with their datasets and first runs (idempotent on its own).
+    seed_screening_demo(unit=units["kunshan"], user=users["kunshan_supervisor"])
     if source.alerts.exists():
         return DemoResult(source, key, 0)
 

@@ -250,6 +250,12 @@ CELERY_BEAT_SCHEDULE = {
         # A sweep nobody ran within a minute is superseded by the next one.
         "options": {"expires": 55},
     },
+    # Scheduled screening models (daily / weekly embedded indicators) whose time has come.
+    "screening-scheduled-runs": {
+        "task": "screening.run_due_scheduled_models",
+        "schedule": env.float("HUOYAN_SCHEDULED_RUNS_EVERY_SECONDS", default=300.0),
+        "options": {"expires": 290},
+    },
 }
 
 # Upload limits for findings' evidence.

@@ -174,12 +174,13 @@ def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
     }
 
 
+# Playwright's sync API runs an event loop in the test thread for the rest of the session (the
+# browser is session-scoped), and the test database may be set up or flushed beside it. The ORM
+# is only ever used from this thread and the live server's, never from the loop itself.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
 @pytest.fixture
 def browser_ready(live_server, settings):
-    """Use in browser tests: the live server, with the ORM usable beside Playwright's event loop.
-
-    Process-wide on purpose: Playwright's loop outlives the test (the browser is session-scoped),
-    and later tests' database teardown runs beside it.
-    """
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    """Use in browser tests: the live server the page talks to."""
     yield live_server

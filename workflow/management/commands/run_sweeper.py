@@ -5,13 +5,15 @@ from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 from django.utils.translation import gettext as _
 
+from screening.services import run_due_scheduled_models
 from workflow.sweep import sweep
 
 
 class Command(BaseCommand):
     help = _(
-        "Sweep deadlines every N seconds in the foreground: the embedded default's stand-in for "
-        "Celery beat + worker (no Redis needed). Production runs `celery -A config beat` instead."
+        "Sweep deadlines and start scheduled screening runs every N seconds in the foreground: the "
+        "embedded default's stand-in for Celery beat + worker (no Redis needed). Production runs "
+        "`celery -A config beat` instead."
     )
 
     def add_arguments(self, parser):  # type: ignore[no-untyped-def]
@@ -37,6 +39,14 @@ class Command(BaseCommand):
                 if report.approaching or any(report.steps.values()) or report.deliveries.get("sent"):
                     for line in report.lines():
                         self.stdout.write(line)
+            try:
+                # Scheduled screening models too: beat's other job when there is no beat.
+                started = run_due_scheduled_models()
+            except Exception as exc:  # noqa: BLE001 - keep going; the next round retries
+                self.stderr.write(_("scheduled screening runs failed: %(error)s") % {"error": exc})
+            else:
+                if started:
+                    self.stdout.write(_("%(n)d scheduled screening runs started") % {"n": len(started)})
             if options["once"]:
                 break
             deadline = time.monotonic() + options["interval"]

@@ -19,7 +19,7 @@ REDIS_START = ["redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "--p
                "--save", "", "--appendonly", "no"]
 
 
-def _redis_up() -> bool:
+def redis_is_up() -> bool:
     try:
         return bool(redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=1).ping())
     except redis.RedisError:
@@ -30,17 +30,17 @@ def redis_stop() -> None:
     subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p", "6379", "shutdown", "nosave"],
                    capture_output=True, timeout=10, check=False)
     for _ in range(50):
-        if not _redis_up():
+        if not redis_is_up():
             return
         time.sleep(0.1)
     raise AssertionError("Redis did not stop")
 
 
 def redis_start() -> None:
-    if not _redis_up():
+    if not redis_is_up():
         subprocess.run(REDIS_START, check=True, timeout=20, capture_output=True)
     for _ in range(100):
-        if _redis_up():
+        if redis_is_up():
             return
         time.sleep(0.1)
     raise AssertionError("Redis did not come back")

@@ -17,7 +17,7 @@ from rest_framework.authtoken.models import Token
 
 from alerts.models import Alert
 from tests.conftest import SOURCE_KEY
-from tests.faults.conftest import postgres_restart
+from tests.faults.conftest import postgres_restart, redis_is_up
 from workflow.models import Notification
 from workflow.sweep import sweep
 
@@ -78,6 +78,7 @@ def test_redis_stopped_while_alerts_are_taken_in_and_dispatched_loses_nothing(
         t.start()
     time.sleep(0.2)
     stop()  # Redis goes away mid-stream: enqueues after commit fail
+    assert not redis_is_up()
     time.sleep(1.0)
     start()
     for t in threads:
@@ -97,10 +98,17 @@ def test_redis_stopped_while_alerts_are_taken_in_and_dispatched_loses_nothing(
                  f"Api-Key {SOURCE_KEY}") == 201
 
 
+def _postmaster_start():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_postmaster_start_time()")
+        return cursor.fetchone()[0]
+
+
 def test_postgresql_restarted_under_load_loses_no_accepted_alert_and_recovers(live_server, source, people):
     base = live_server.url
     accepted: set[str] = set()
     lock = threading.Lock()
+    started_before = _postmaster_start()
     threads = _feeders(base, 3, 30, accepted, lock, pause=0.05)
     for t in threads:
         t.start()
@@ -109,6 +117,7 @@ def test_postgresql_restarted_under_load_loses_no_accepted_alert_and_recovers(li
     for t in threads:
         t.join(180)
     connection.close()  # this test's own connection died with the server; reconnect
+    assert _postmaster_start() > started_before  # the server really restarted under the load
 
     stored = list(Alert.objects.filter(dedup_key__in=accepted).values_list("dedup_key", flat=True))
     assert accepted and set(stored) == accepted

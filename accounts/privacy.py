@@ -53,6 +53,8 @@ def mask_text(text: str) -> str:
 
 
 def contains_pii(value: Any) -> bool:
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
     if isinstance(value, str):
         return bool(_ID_RE.search(value) or _PHONE_RE.search(value))
     if isinstance(value, dict):
@@ -66,6 +68,11 @@ def mask_value(value: Any) -> Any:
     """Mask every string inside a JSON-like value (a data snapshot, a dataset row)."""
     if isinstance(value, str):
         return mask_text(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        # A phone number in a dataset column inferred as integer is still a phone number.
+        text = str(value)
+        masked = mask_text(text)
+        return masked if masked != text else value
     if isinstance(value, dict):
         return {k: mask_value(v) for k, v in value.items()}
     if isinstance(value, list):

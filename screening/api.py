@@ -20,6 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import OrgUnit
+from accounts.privacy import mask_value
 from accounts.selectors import units_visible_to
 from alerts.models import Domain, RiskLevel
 from config.api import ApiKeyAuthentication, IsSourceSystem
@@ -149,6 +150,11 @@ class HitSerializer(serializers.ModelSerializer):
         fields = ["id", "group_key", "dedup_key", "title", "subject", "amount", "risk_level", "rows", "metrics",
                   "alert", "alert_created"]
 
+    def to_representation(self, hit: ScreeningHit) -> dict[str, Any]:
+        # Hit lists are lists: ID and phone numbers masked for everyone (full values are on the
+        # alert's detail page, for those handling the case).
+        return mask_value(super().to_representation(hit))
+
 
 class RowsAppendedSerializer(serializers.Serializer):
     id = serializers.IntegerField()
@@ -235,7 +241,8 @@ class DatasetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         from screening.importing import preview
 
         ds = self.get_object()
-        return Response({"columns": ds.columns, "rows": preview(Path(services.dataset_local_path(ds)))})
+        rows = preview(Path(services.dataset_local_path(ds)))
+        return Response({"columns": ds.columns, "rows": mask_value(rows)})
 
 
 class DatasetRowsView(APIView):
@@ -368,4 +375,4 @@ class SpecPreviewView(APIView):
         columns, rows = engine.preview_rows(compiled)
         step_columns = {sid: [{"name": n, "type": t} for n, t in cols.items()]
                         for sid, cols in compiled.columns.items()}
-        return Response({"columns": columns, "rows": rows, "step_columns": step_columns})
+        return Response({"columns": columns, "rows": mask_value(rows), "step_columns": step_columns})

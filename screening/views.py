@@ -17,6 +17,7 @@ from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from accounts.privacy import mask_value
 from accounts.selectors import units_visible_to
 from alerts.models import Domain, RiskLevel
 from screening import importing, selectors, services
@@ -124,7 +125,7 @@ def dataset_list(request: HttpRequest) -> HttpResponse:
 def dataset_detail(request: HttpRequest, pk: int) -> HttpResponse:
     ds = get_object_or_404(selectors.datasets_visible_to(request.user), pk=pk)
     try:
-        rows = [[r.get(c["name"]) for c in ds.columns]
+        rows = [[mask_value(r.get(c["name"])) for c in ds.columns]
                 for r in importing.preview(Path(services.dataset_local_path(ds)), limit=20)]
     except Exception:  # noqa: BLE001 - a missing file still shows the card
         rows = []

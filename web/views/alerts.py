@@ -283,16 +283,24 @@ def workflow_error_response(request: HttpRequest, exc: WorkflowError) -> HttpRes
     return render(request, "web/error.html", {"message": exc.message}, status=exc.status_code)
 
 
-@login_required
-@require_POST
-def alert_action(request: HttpRequest, pk: int, name: str) -> HttpResponse:
+def _action_checked(request: HttpRequest, pk: int, name: str) -> tuple[Any, HttpResponse | None]:
+    """The alert in scope (404 otherwise) and, if the user may not take `name` now, the refusal."""
     alert = alert_or_404(request.user, pk)
     if name not in TRANSITIONS:
         raise Http404
     try:
         alert_transition_precheck(alert=alert, name=name, by=request.user)
     except WorkflowError as exc:
-        return workflow_error_response(request, exc)
+        return alert, workflow_error_response(request, exc)
+    return alert, None
+
+
+@login_required
+@require_POST
+def alert_action(request: HttpRequest, pk: int, name: str) -> HttpResponse:
+    alert, refused = _action_checked(request, pk, name)
+    if refused:
+        return refused
 
     if name == "assign":
         form: Any = AssignForm(request.POST, user=request.user, alert=alert, prefix="assign")
@@ -323,13 +331,9 @@ def alert_action(request: HttpRequest, pk: int, name: str) -> HttpResponse:
 @login_required
 def alert_action_form(request: HttpRequest, pk: int, name: str) -> HttpResponse:
     """One action's form as a fragment, for boards that open it in place with htmx."""
-    alert = alert_or_404(request.user, pk)
-    if name not in TRANSITIONS:
-        raise Http404
-    try:
-        alert_transition_precheck(alert=alert, name=name, by=request.user)
-    except WorkflowError as exc:
-        return workflow_error_response(request, exc)
+    alert, refused = _action_checked(request, pk, name)
+    if refused:
+        return refused
     form = _action_forms(request, alert, [name])[name]
     ctx = {
         "alert": alert, "name": name, "label": TRANSITIONS[name].label, "f": form,

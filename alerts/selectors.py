@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, QuerySet
 
 from accounts.models import OrgUnit, User
 from accounts.selectors import units_visible_to
@@ -36,34 +36,31 @@ def _rate(part: int, whole: int) -> Decimal:
 def stats_overview(user: User) -> dict[str, Any]:
     """Totals for the user's scope and a breakdown for the user's unit and its direct children.
 
-    Two grouped queries whatever the number of alerts or units: one by status, one by unit
-    path; each row of `by_unit` rolls up that unit's whole subtree from the second.
+    One grouped query whatever the number of alerts or units — counts by (unit, status), which
+    PostgreSQL answers from the (org_unit, status) index alone — rolled up here: every row of
+    `by_unit` is that unit and everything below it, like the scope rule itself.
     """
-    scoped = alerts_visible_to(user)
     by_status = {s: 0 for s in Status.values}
-    for row in scoped.values("status").annotate(n=Count("id")).order_by():
-        by_status[row["status"]] = row["n"]
+    if not user.is_authenticated or user.org_unit_id is None:
+        return {"total": 0, "open": 0, "closed": 0, "closure_rate": _rate(0, 0), "by_status": by_status,
+                "by_unit": []}
+    paths = dict(units_visible_to(user).values_list("id", "path"))
+    counts = list(
+        alerts_visible_to(user).values_list("org_unit_id", "status").annotate(n=Count("*")).order_by()
+    )
+    for _unit, status, n in counts:
+        by_status[status] += n
     total = sum(by_status.values())
     closed = by_status[Status.CLOSED]
 
+    own: OrgUnit = user.org_unit
     by_unit: list[dict[str, Any]] = []
-    if user.is_authenticated and user.org_unit_id is not None:
-        own: OrgUnit = user.org_unit
-        rows = list(
-            scoped.values("org_unit__path")
-            .annotate(total=Count("id"), closed=Count("id", filter=Q(status=Status.CLOSED)))
-            .order_by()
-        )
-        heads = [own, *OrgUnit.objects.filter(parent=own).order_by("code")]
-        for unit in heads:
-            # Every row is that unit and everything below it, like the scope rule itself.
-            mine = [r for r in rows if r["org_unit__path"].startswith(unit.path)]
-            t = sum(r["total"] for r in mine)
-            c = sum(r["closed"] for r in mine)
-            by_unit.append(
-                {"unit": unit.code, "name": unit.name, "total": t, "open": t - c,
-                 "closed": c, "closure_rate": _rate(c, t)}
-            )
+    for unit in [own, *OrgUnit.objects.filter(parent=own).order_by("code")]:
+        mine = [(status, n) for unit_id, status, n in counts if paths[unit_id].startswith(unit.path)]
+        t = sum(n for _status, n in mine)
+        c = sum(n for status, n in mine if status == Status.CLOSED)
+        by_unit.append({"unit": unit.code, "name": unit.name, "total": t, "open": t - c, "closed": c,
+                        "closure_rate": _rate(c, t)})
     return {
         "total": total,
         "open": total - closed,

@@ -83,7 +83,9 @@ def ensure_loaded(out: Callable[[str], None]) -> None:
              "total": TOTAL},
         )
     with connection.cursor() as cur:
-        cur.execute("ANALYZE alerts_alert")
+        # VACUUM as autovacuum would soon after such a load: it sets the visibility map, so
+        # counts can use index-only scans, as they do on a settled production table.
+        cur.execute("VACUUM ANALYZE alerts_alert")
     out(f"loaded in {time.perf_counter() - started:.1f} s")
 
 

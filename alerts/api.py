@@ -63,7 +63,8 @@ class AlertViewSet(viewsets.ReadOnlyModelViewSet):
         return get_object_or_404(alerts_visible_to(self.request.user), pk=self.kwargs["pk"])
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        alert = self.get_object()
+        # Not get_object(): the list's filters (?status=…) must not turn a detail into a 404.
+        alert = get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
         context = {
             **self.get_serializer_context(),
             **full_pii_context(request, alert, [alert.subject_id_number, alert.title, alert.details]),

@@ -6,6 +6,7 @@ from django_filters import rest_framework as filters
 
 from accounts.selectors import filter_by_unit_code
 from alerts.models import Alert, Domain, RiskLevel
+from alerts.validation import validate_sane_datetime
 from workflow.states import Status
 
 
@@ -21,8 +22,12 @@ class AlertFilter(filters.FilterSet):
     rule = filters.CharFilter(field_name="rule_code")
     supervised = filters.BooleanFilter()
     q = filters.CharFilter(method="filter_q", help_text=_("Search in title and subject."))
-    created_after = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = filters.IsoDateTimeFilter(
+        field_name="created_at", lookup_expr="gte", validators=[validate_sane_datetime]
+    )
+    created_before = filters.IsoDateTimeFilter(
+        field_name="created_at", lookup_expr="lt", validators=[validate_sane_datetime]
+    )
     ordering = filters.OrderingFilter(
         fields=(
             ("created_at", "created_at"),

@@ -11,7 +11,7 @@ from accounts.models import OrgUnit
 from accounts.privacy import mask_id_number, mask_text, mask_value
 from alerts.models import Alert, Domain, RiskLevel
 from alerts.services.intake import IntakeItem, source_may_raise_for
-from alerts.validation import validate_id_number
+from alerts.validation import validate_id_number, validate_sane_datetime
 from workflow import deadlines
 from workflow.lifecycle import transitions_available_to
 from workflow.states import Conclusion
@@ -115,19 +115,32 @@ class SubjectField(_SubjectField):
     pass
 
 
+class SaneDateTimeField(serializers.DateTimeField):
+    """A date-time whose time-zone conversion cannot overflow (year 1, year 9999) into a 500."""
+
+    def to_internal_value(self, value: Any) -> Any:
+        try:
+            return super().to_internal_value(value)
+        except OverflowError:
+            raise serializers.ValidationError(_("Give a date between 1900 and 2100.")) from None
+
+
 class IntakeItemSerializer(serializers.Serializer):
     dedup_key = serializers.CharField(max_length=255, help_text=_("Same key while open = same alert."))
-    title = serializers.CharField(max_length=255)
+    title = serializers.CharField(
+        max_length=255, required=False, help_text=_("Defaults to the source system's name and the dedup key.")
+    )
     domain = serializers.ChoiceField(choices=Domain.choices, default=Domain.OTHER)
-    risk_level = serializers.ChoiceField(choices=RiskLevel.choices)
+    risk_level = serializers.ChoiceField(choices=RiskLevel.choices, default=RiskLevel.YELLOW)
     org_unit = serializers.CharField(
-        max_length=64, help_text=_("Unit code; must be the source system's unit or below it.")
+        max_length=64, required=False,
+        help_text=_("Unit code; must be the source system's unit or below it. Defaults to the source's unit."),
     )
     subject = SubjectField(required=False)
     amount = serializers.DecimalField(
         max_digits=18, decimal_places=2, required=False, allow_null=True, min_value=0
     )
-    occurred_at = serializers.DateTimeField(required=False, allow_null=True)
+    occurred_at = SaneDateTimeField(required=False, allow_null=True, validators=[validate_sane_datetime])
     details = serializers.DictField(required=False, default=dict, help_text=_("Data snapshot (JSON object)."))
     rule = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
 
@@ -141,6 +154,13 @@ class IntakeItemSerializer(serializers.Serializer):
         if unit is None or not source_may_raise_for(source, unit):
             raise serializers.ValidationError(_("Unknown unit, or outside this source system's unit."))
         return unit
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # Only dedup_key is required: a source without units or titles of its own still reports.
+        source = self.context["source"]
+        attrs.setdefault("org_unit", source.org_unit)
+        attrs.setdefault("title", f"{source.name}: {attrs['dedup_key']}"[:255])
+        return attrs
 
     def validate_details(self, value: dict[str, Any]) -> dict[str, Any]:
         if len(repr(value)) > settings.HUOYAN_INTAKE_MAX_DETAILS_CHARS:

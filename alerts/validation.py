@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
@@ -24,3 +25,9 @@ def id_number_is_valid(value: str) -> bool:
 def validate_id_number(value: str) -> None:
     if value and not id_number_is_valid(value):
         raise ValidationError(_("Not a valid 18-character resident ID number."))
+
+
+def validate_sane_datetime(value: datetime | None) -> None:
+    """Dates far outside the system's life overflow time-zone arithmetic later: refuse them."""
+    if value is not None and not 1900 <= value.year <= 2100:
+        raise ValidationError(_("Give a date between 1900 and 2100."))

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from accounts.privacy import mask_text
+from accounts.privacy import mask_text, mask_value
 from cases.models import Comment, Evidence, Finding, TimelineEntry
 from workflow.states import Status
 
@@ -15,6 +15,9 @@ class MaskedTextMixin:
         data = super().to_representation(instance)  # type: ignore[misc]
         if not self.context.get("full_pii"):  # type: ignore[attr-defined]
             data["text"] = mask_text(data.get("text") or "")
+            if "data" in data:
+                # Stage records copy free text (a return reason) into `data` too.
+                data["data"] = mask_value(data["data"])
         return data
 
 

@@ -22,7 +22,25 @@ class SafeJSONParser(JSONParser):
             raise exceptions.ParseError(_("JSON nested too deeply.")) from None
         if _depth_exceeds(data, self.max_depth):
             raise exceptions.ParseError(_("JSON nested too deeply."))
+        if _has_nul(data):
+            # PostgreSQL cannot store U+0000 in text or jsonb: refuse it here as bad input.
+            raise exceptions.ParseError(_("Text may not contain NUL characters (U+0000)."))
         return data
+
+
+def _has_nul(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def _depth_exceeds(value: Any, limit: int) -> bool:

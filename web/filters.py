@@ -6,7 +6,7 @@ filter can only narrow that scope, never widen it.
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django import forms
 from django.db.models import Q, QuerySet
@@ -64,6 +64,12 @@ def _blank(label):  # noqa: ANN001, ANN202
     return [("", label)]
 
 
+def validate_sane_date(value: date) -> None:
+    """Dates far outside the system's life would overflow date arithmetic (a 500): refuse them."""
+    if not 1900 <= value.year <= 2100:
+        raise forms.ValidationError(_("Give a date between 1900 and 2100."))
+
+
 class AlertFilterForm(forms.Form):
     q = forms.CharField(label=_("Search"), required=False, max_length=100)
     state = forms.ChoiceField(label=_("Open / closed"), choices=STATE_CHOICES, required=False)
@@ -77,11 +83,15 @@ class AlertFilterForm(forms.Form):
     outcome = forms.ChoiceField(label=_("Outcome"), required=False)
     disposition = forms.ChoiceField(label=_("Disposition"), choices=DISPOSITION_CHOICES, required=False)
     created_from = forms.DateField(
-        label=_("Raised from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Raised from"), required=False, widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[validate_sane_date],
     )
     created_to = forms.DateField(
-        label=_("Raised to"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Raised to"), required=False, widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[validate_sane_date],
     )
+    # Set by the dashboard's "own unit only" row: that unit exactly, not the units below it.
+    unit_only = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, user: User, hide: tuple[str, ...] = (), **kwargs) -> None:  # noqa: ANN002, ANN003
         super().__init__(*args, **kwargs)
@@ -126,7 +136,12 @@ class AlertFilterForm(forms.Form):
             qs = qs.filter(status=d["status"])
         if d.get("unit"):
             unit = units_visible_to(self.user).filter(code=d["unit"]).first()
-            qs = qs.filter(org_unit__path__startswith=unit.path) if unit else qs.none()
+            if unit is None:
+                qs = qs.none()
+            elif d.get("unit_only"):
+                qs = qs.filter(org_unit=unit)
+            else:
+                qs = qs.filter(org_unit__path__startswith=unit.path)
         if d.get("risk"):
             qs = qs.filter(risk_level=d["risk"])
         if d.get("domain"):

@@ -12,6 +12,7 @@ from accounts.selectors import users_visible_to
 from alerts.models import Alert
 from cases.evidence import ALLOWED_EXTENSIONS
 from cases.models import Finding
+from web.filters import validate_sane_date
 from workflow.states import SEND_BACK_STAGES, ActionKind, Conclusion, DismissReason, Outcome, Status
 
 
@@ -177,8 +178,10 @@ class PeriodForm(forms.Form):
         ("custom", _("Custom")),
     ]
     period = forms.ChoiceField(label=_("Period"), choices=PRESETS, required=False)
-    start = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}),
+                            validators=[validate_sane_date])
+    end = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}),
+                          validators=[validate_sane_date])
 
 
 TRANSITION_FORMS: dict[str, type[forms.Form]] = {

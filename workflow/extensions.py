@@ -80,10 +80,14 @@ def extension_request(*, alert_id: int, by: User, days: int, reason: str) -> Ext
 
 def _decide(*, extension_id: int, by: User, approve: bool, note: str) -> Extension:
     with transaction.atomic():
-        ext = Extension.objects.filter(pk=extension_id).only("alert_id").first()
+        # Scoped in the look-up itself: another county's request and a missing one are the same
+        # 404 with the same words, so nobody learns which ids exist elsewhere.
+        ext = (
+            Extension.objects.filter(pk=extension_id, alert__in=alerts_visible_to(by)).only("alert_id").first()
+        )
         if ext is None:
             raise AlertNotFound(_("Extension not found."))
-        alert = _lock(alert_id=ext.alert_id, user=by)  # out of scope → 404, like the alert
+        alert = _lock(alert_id=ext.alert_id, user=by)
         ext = Extension.objects.select_for_update().select_related("requested_by").get(pk=extension_id)
         if by.role != Role.SUPERVISOR:
             raise TransitionForbidden(_("Only a supervisor can decide on an extension."))

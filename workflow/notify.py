@@ -20,11 +20,12 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import OrgUnit, Role, User
+from accounts.privacy import mask_text
 from alerts.models import Alert
 from workflow.models import Delivery, Notification, OrgUnitWebhook
 
@@ -118,9 +119,11 @@ def notify_many(messages: Sequence[Message], *, now: datetime | None = None) -> 
                 continue
             seen.add(user.pk)
             notes.append(
+                # Inbox, email and webhook text is masked: it leaves the case file (mail logs,
+                # other systems) and reaches people who may not handle the case.
                 Notification(
-                    recipient=user, alert=msg.alert, kind=msg.kind, title=str(msg.title)[:255],
-                    body=str(msg.body), key=msg.key, created_at=now,
+                    recipient=user, alert=msg.alert, kind=msg.kind, title=mask_text(str(msg.title))[:255],
+                    body=mask_text(str(msg.body)), key=msg.key, created_at=now,
                 )
             )
             owners.append(msg)
@@ -137,7 +140,9 @@ def notify_many(messages: Sequence[Message], *, now: datetime | None = None) -> 
         owners = [m for _, m in keep]
     if not notes:
         return []
-    Notification.objects.bulk_create(notes)
+    notes, owners = _insert_skipping_duplicates(notes, owners)
+    if not notes:
+        return []
     deliveries: list[Delivery] = []
     for note in notes:
         if note.recipient.email:
@@ -156,9 +161,9 @@ def notify_many(messages: Sequence[Message], *, now: datetime | None = None) -> 
         if hook is None:
             continue
         payload = {
-            "event": msg.kind, "title": str(msg.title), "body": str(msg.body),
+            "event": msg.kind, "title": mask_text(str(msg.title)), "body": mask_text(str(msg.body)),
             "alert": {
-                "id": msg.alert.pk, "title": msg.alert.title, "status": msg.alert.status,
+                "id": msg.alert.pk, "title": mask_text(msg.alert.title), "status": msg.alert.status,
                 "risk_level": msg.alert.risk_level, "unit": msg.alert.org_unit.code,
                 "due_at": msg.alert.due_at.isoformat() if msg.alert.due_at else None,
                 "escalation_level": msg.alert.escalation_level, "supervised": msg.alert.supervised,
@@ -178,6 +183,27 @@ def notify_many(messages: Sequence[Message], *, now: datetime | None = None) -> 
     if ids:
         transaction.on_commit(lambda: enqueue_deliveries(ids))
     return ids
+
+
+def _insert_skipping_duplicates(
+    notes: list[Notification], owners: list[Message]
+) -> tuple[list[Notification], list[Message]]:
+    """Insert the notifications; a keyed one that a concurrent sweep inserted first (the unique
+    key check above cannot see uncommitted rows) is skipped instead of failing the whole sweep."""
+    try:
+        with transaction.atomic():
+            Notification.objects.bulk_create(notes)
+        return notes, owners
+    except IntegrityError:
+        kept: list[tuple[Notification, Message]] = []
+        for note, owner in zip(notes, owners, strict=True):
+            try:
+                with transaction.atomic():
+                    note.save()
+            except IntegrityError:
+                continue
+            kept.append((note, owner))
+        return [n for n, _ in kept], [m for _, m in kept]
 
 
 def notify(message: Message) -> list[int]:

@@ -37,6 +37,12 @@ def mask(value: str | None) -> str:
 
 
 @register.filter
+def pii(value: object, full: object = False) -> object:
+    """`{{ text|pii:full_pii }}`: the value itself for those handling the case, else masked."""
+    return value if full else mask_value(value)
+
+
+@register.filter
 def mask_pii(value: object) -> object:
     """ID and phone numbers inside text or a data snapshot, masked."""
     return mask_value(value)

@@ -357,7 +357,10 @@ def comment_create(request: HttpRequest, pk: int) -> HttpResponse:
         form = CommentForm()
     if request.htmx:
         comments = Comment.objects.filter(alert=alert).select_related("author")
-        return render(request, "web/_comments.html", {"alert": alert, "comments": comments, "comment_form": form})
+        return render(request, "web/_comments.html", {
+            "alert": alert, "comments": comments, "comment_form": form,
+            "full_pii": _full_pii_shown(request, alert),
+        })
     return redirect(reverse("web:alert_detail", args=[alert.pk]) + "#comments")
 
 

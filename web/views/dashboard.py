@@ -56,9 +56,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         return f"{list_url}?{params.urlencode()}"
 
     for row in data["by_unit"]:
-        row["url"] = link(unit=row["code"])
-        row["closed_url"] = link(unit=row["code"], state="closed")
-        row["overdue_url"] = link(unit=row["code"], state="overdue")
+        # The "own unit only" row counts that unit exactly; its links must list the same alerts.
+        only = "1" if row.get("own") else None
+        row["url"] = link(unit=row["code"], unit_only=only)
+        row["closed_url"] = link(unit=row["code"], state="closed", unit_only=only)
+        row["overdue_url"] = link(unit=row["code"], state="overdue", unit_only=only)
     for row in data["by_domain"]:
         row["label"] = str(Domain(row["domain"]).label) if row["domain"] in Domain.values else row["domain"]
         row["url"] = link(domain=row["domain"])

@@ -34,10 +34,15 @@ def _markdown(rows: list[dict], meta: dict) -> str:
     for r in rows:
         baseline = "" if r["baseline"] is None else f"{r['baseline']:,.2f}"
         ratio = "" if r["ratio"] is None else f"{r['ratio']:.2f}"
-        lines.append(f"| {r['name'].strip()} | {r['value']:,.2f} | {r['unit']} | {baseline} | {ratio} |")
-    worst = max((r for r in rows if r["ratio"]), key=lambda r: r["ratio"], default=None)
+        mark = " *" if r.get("context") else ""
+        lines.append(f"| {r['name'].strip()}{mark} | {r['value']:,.2f} | {r['unit']} | {baseline} | {ratio} |")
+    lines += ["", "Rows marked * are context: their baseline is a floor (a bare SELECT that writes nothing) or"
+              " the project itself (pandas vs project); they are not targets."]
+    targets = [r for r in rows if r["ratio"] and not r.get("context")]
+    worst = max(targets, key=lambda r: r["ratio"], default=None)
     if worst:
-        lines += ["", f"Slowest ratio: **{worst['name'].strip()}** ({worst['ratio']:.2f}x)."]
+        lines += ["", f"Slowest ratio against a like-for-like baseline: **{worst['name'].strip()}**"
+                      f" ({worst['ratio']:.2f}x) — the next thing to improve."]
     return "\n".join(lines) + "\n"
 
 

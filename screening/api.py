@@ -10,10 +10,10 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
@@ -30,13 +30,18 @@ from screening.spec import DatasetRef, SpecError, compile_spec
 from screening.templates import TEMPLATES, describe
 
 
+def _is_id(text: str) -> bool:
+    """ASCII digits only ("²".isdigit() is True, but int("²") fails), at most 18 of them."""
+    return text.isascii() and text.isdigit() and len(text) <= 18
+
+
 def unit_for(user: Any, value: Any) -> OrgUnit:
     """An org unit the user may see, by code or id; otherwise a field error (no hint it exists)."""
     units = units_visible_to(user)
     unit = None
-    if value not in (None, ""):
+    if value not in (None, "") and isinstance(value, (str, int)) and "\x00" not in str(value):
         text = str(value)
-        if text.isdigit():
+        if text.isascii() and text.isdigit():
             unit = units.filter(pk=int(text)).first() if len(text) <= 18 else None
         else:
             unit = units.filter(code=text[:64]).first()
@@ -46,17 +51,35 @@ def unit_for(user: Any, value: Any) -> OrgUnit:
 
 
 def datasets_for(user: Any, value: Any) -> dict[str, Dataset]:
+    """{role: dataset} for datasets the user sees. Whether they may be bound to a model (the
+    model's unit or below) is the service's check."""
     if not isinstance(value, dict):
         raise ValidationError({"datasets": _("Give datasets as {role: dataset id}.")})
     visible = selectors.datasets_visible_to(user)
     out = {}
     for role, pk in value.items():
         text = str(pk)
-        ds = visible.filter(pk=int(text)).first() if text.isdigit() and len(text) <= 18 else None
-        if ds is None:
+        ds = visible.filter(pk=int(text)).first() if _is_id(text) and isinstance(pk, (str, int)) else None
+        if ds is None or "\x00" in role:
             raise ValidationError({"datasets": _("Unknown dataset for role %(r)s.") % {"r": role}})
         out[str(role)[:32]] = ds
     return out
+
+
+class RolePermission(permissions.IsAuthenticated):
+    """Maps each endpoint to an action of `services.PERMISSIONS` (the one role map): a view's
+    `role_actions` says which action each of its actions needs; unlisted actions are reads."""
+
+    message = gettext_lazy("Only supervisors and administrators may change the model warehouse; "
+                           "your role can only read it.")
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        if not super().has_permission(request, view):
+            return False
+        actions = getattr(view, "role_actions", {})
+        name = getattr(view, "action", None) or request.method.lower()
+        needed = actions.get((name, request.method)) or actions.get(name) or getattr(view, "read_action", "model.read")
+        return services.can(request.user, needed)
 
 
 # ----- serializers (output) -----
@@ -219,6 +242,9 @@ class DatasetPreviewSerializer(serializers.Serializer):
 
 class DatasetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = DatasetSerializer
+    permission_classes = [RolePermission]
+    read_action = "dataset.read"
+    role_actions = {"create": "dataset.upload"}
     parser_classes = [MultiPartParser, FormParser, JSONParser]
 
     def get_queryset(self):  # noqa: ANN201
@@ -269,6 +295,10 @@ class DatasetRowsView(APIView):
 
 class ScreeningModelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = ScreeningModelSerializer
+    permission_classes = [RolePermission]
+    read_action = "model.read"
+    role_actions = {"create": "model.create", "partial_update": "model.update", "copy": "model.copy",
+                    ("runs", "POST"): "run.start", ("runs", "GET"): "run.read", "results": "run.read"}
 
     def get_queryset(self):  # noqa: ANN201
         params = self.request.query_params
@@ -307,10 +337,13 @@ class ScreeningModelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vi
     @action(detail=True, methods=["post"])
     def copy(self, request: Any, pk: str | None = None) -> Response:
         model = self.get_object()
-        unit = unit_for(request.user, request.data.get("org_unit") or getattr(request.user.org_unit, "code", ""))
-        datasets = datasets_for(request.user, request.data["datasets"]) if request.data.get("datasets") else None
+        form = CopySerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        d = form.validated_data
+        unit = unit_for(request.user, d.get("org_unit") or getattr(request.user.org_unit, "code", ""))
+        datasets = datasets_for(request.user, d["datasets"]) if d.get("datasets") else None
         new = services.screening_model_copy(model=model, by=request.user, org_unit=unit,
-                                            name=request.data.get("name", ""), datasets=datasets)
+                                            name=d.get("name", ""), datasets=datasets)
         return Response(ScreeningModelSerializer(new).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(methods=["POST"], request=None, responses={202: RunCreatedSerializer})
@@ -336,6 +369,8 @@ class ScreeningModelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vi
 
 class ScreeningRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = RunSerializer
+    permission_classes = [RolePermission]
+    read_action = "run.read"
 
     def get_queryset(self):  # noqa: ANN201
         return selectors.runs_visible_to(self.request.user)
@@ -349,6 +384,9 @@ class ScreeningRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
 
 
 class TemplateListView(APIView):
+    permission_classes = [RolePermission]
+    read_action = "model.read"
+
     @extend_schema(responses=TemplateSerializer(many=True))
     def get(self, request: Any) -> Response:
         return Response([describe(t, get_language() or "zh-hans") for t in TEMPLATES.values()])
@@ -357,6 +395,9 @@ class TemplateListView(APIView):
 class SpecPreviewView(APIView):
     """The factory's preview: `{spec, datasets: {role: id}, step, limit}` → the step's first rows,
     computed on a sample of each dataset. Also validates: a bad spec is a 400 naming the step."""
+
+    permission_classes = [RolePermission]
+    read_action = "spec.preview"
 
     @extend_schema(request=SpecPreviewRequestSerializer,
                    responses={200: SpecPreviewResponseSerializer, 400: OpenApiResponse(description="invalid spec")})

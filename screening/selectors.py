@@ -28,6 +28,8 @@ def models_visible_to(user: User, *, latest_only: bool = False) -> QuerySet[Scre
 
 def warehouse_list(user: User, *, domain: str = "", unit: str = "", status: str = "", q: str = "",
                    ) -> QuerySet[ScreeningModel]:
+    # Query-string text may hold NUL characters, which PostgreSQL text cannot: drop them.
+    domain, unit, q = (str(v or "").replace("\x00", "").strip() for v in (domain, unit, q))
     qs = models_visible_to(user, latest_only=True)
     if domain:
         qs = qs.filter(domain=domain)

@@ -22,10 +22,11 @@ from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import OrgUnit, User
+from accounts.models import OrgUnit, Role, User
 from alerts.models import Domain, RiskLevel, SourceSystem
 from alerts.services.intake import IntakeItem, alerts_ingest
 from alerts.services.sources import source_system_create
@@ -55,6 +56,64 @@ class NotFound(WorkflowError):
     code = "not_found"
 
 
+class Forbidden(WorkflowError):
+    status_code = 403
+    code = "forbidden"
+
+
+# ----- who may do what -----
+#
+# The one permission map of the warehouse. Scope (own unit and below) is applied on top by the
+# selectors: a permission never widens what a user sees. Supervisors and administrators build and
+# run models; verifiers and leaders read (lists, cards, datasets, runs, hits, results, the factory's
+# preview). Source systems append rows with their API key (checked by unit in dataset_rows_append).
+
+WRITERS = frozenset({Role.SUPERVISOR, Role.ADMIN})
+READERS = frozenset(Role.values)
+
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "dataset.read": READERS,
+    "dataset.upload": WRITERS,
+    "model.read": READERS,
+    "model.create": WRITERS,
+    "model.update": WRITERS,  # edits, activate / retire / back to draft, schedule
+    "model.copy": WRITERS,
+    "run.read": READERS,  # runs, hits, results
+    "run.start": WRITERS,
+    "spec.preview": READERS,  # read-only, masked, on datasets the user already sees
+}
+
+
+def can(user: Any, action: str) -> bool:
+    """True when `user` may do `action` (a key of PERMISSIONS); superusers count as administrators."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    if getattr(user, "is_superuser", False):
+        return True
+    return getattr(user, "role", None) in PERMISSIONS[action]
+
+
+def require(user: Any, action: str) -> None:
+    """Raise Forbidden unless `user` may do `action`. `None` is the system (schedule, demo seed)."""
+    if user is not None and not can(user, action):
+        raise Forbidden(_("Only supervisors and administrators may change the model warehouse; "
+                          "your role can only read it."))
+
+
+def check_units(org_unit: OrgUnit, datasets: dict[str, Dataset], *, field: str = "datasets") -> None:
+    """Every dataset of a model must belong to the model's unit or below, so running it never
+    reads (and raises alerts from) another unit's rows."""
+    outside = sorted(role for role, ds in datasets.items() if not org_unit.contains(ds.org_unit))
+    if outside:
+        raise ValidationError({field: _("The dataset(s) of role(s) %(r)s do not belong to the model's unit "
+                                        "or a unit below it.") % {"r": ", ".join(outside)}})
+
+
+def clean_text(value: Any) -> str:
+    """Query text without NUL characters (PostgreSQL text cannot hold them)."""
+    return str(value or "").replace("\x00", "")
+
+
 # ----- datasets -----
 
 def dataset_local_path(dataset: Dataset) -> str:
@@ -80,7 +139,8 @@ def _store_parquet(path: Path) -> str:
 
 def dataset_create(*, name: str, org_unit: OrgUnit, upload: Any, by: User | None) -> Dataset:
     """Import an uploaded CSV/XLSX as a typed Parquet dataset; a bad file stores nothing."""
-    name = (name or "").strip()
+    require(by, "dataset.upload")
+    name = clean_text(name).strip()
     if not name or len(name) > 128:
         raise ValidationError({"name": _("Give the dataset a name of at most 128 characters.")})
     filename = Path(getattr(upload, "name", "") or "upload.csv").name
@@ -189,6 +249,7 @@ def screening_model_create(
     supervision_points: str = "", description: str = "", schedule: str = "",
     origin: ScreeningModel | None = None,
 ) -> ScreeningModel:
+    require(by, "model.create")
     if template and template not in TEMPLATES:
         raise ValidationError({"template": _("Unknown template %(t)s.") % {"t": template}})
     try:
@@ -196,6 +257,7 @@ def screening_model_create(
     except SpecError as exc:
         raise ValidationError({"params" if template else "spec": str(exc)}) from None
     spec_validate(full_spec, datasets)
+    check_units(org_unit, datasets)
     if template and not description:
         t = TEMPLATES[template]
         description = f"{t.description_zh}\n\n{t.description_en}"
@@ -206,13 +268,20 @@ def screening_model_create(
         risk_level=risk_level, status=status, supervision_points=supervision_points, description=description,
         schedule=schedule or "", next_run_at=timezone.now() if schedule else None, origin=origin, created_by=by,
     )
-    model.full_clean(exclude=["spec", "params"])
+    # Codes are unique across all units: a clash says only "unavailable", never whose code it is
+    # (the constraints are checked by the database, not by full_clean's revealing messages).
+    model.full_clean(exclude=["spec", "params"], validate_constraints=False)
     with transaction.atomic():
-        try:
-            with transaction.atomic():
-                model.save()
-        except IntegrityError:
-            raise ValidationError({"code": _("A model with this code already exists.")}) from None
+        for attempt in range(3):
+            try:
+                with transaction.atomic():
+                    model.save()
+                break
+            except IntegrityError:
+                if code or attempt == 2:
+                    raise ValidationError({"code": _("This code is unavailable; choose another one or leave it "
+                                                     "empty to have one generated.")}) from None
+                model.code = _new_code(template)
         ModelDataset.objects.bulk_create(ModelDataset(model=model, role=r, dataset=d) for r, d in datasets.items())
     return model
 
@@ -229,6 +298,7 @@ def screening_model_update(*, model_id: int, by: User, changes: dict[str, Any],
                            datasets: dict[str, Dataset] | None = None) -> ScreeningModel:
     """Edit a model. A draft is edited in place; an active model gets a new version (the old one
     is retired and keeps its runs); a retired one cannot be edited except by changing status."""
+    require(by, "model.update")
     with transaction.atomic():
         model = ScreeningModel.objects.select_for_update().filter(pk=model_id, is_latest=True).first()
         if model is None:
@@ -245,6 +315,8 @@ def screening_model_update(*, model_id: int, by: User, changes: dict[str, Any],
                 raise ValidationError({"params" if template else "spec": str(exc)}) from None
         if content or datasets is not None:
             spec_validate(content.get("spec", model.spec), links)
+        if content or datasets is not None or new_status != ModelStatus.RETIRED:
+            check_units(model.org_unit, links)  # retiring is always possible, even a model bound wrongly
         if model.status == ModelStatus.ACTIVE and (content or datasets is not None):
             old_pk = model.pk
             ScreeningModel.objects.filter(pk=old_pk).update(is_latest=False, status=ModelStatus.RETIRED)
@@ -258,7 +330,7 @@ def screening_model_update(*, model_id: int, by: User, changes: dict[str, Any],
                 setattr(model, k, v)
             if new_status:
                 model.status = new_status
-            model.full_clean(exclude=["spec", "params", "code"])
+            model.full_clean(exclude=["spec", "params", "code"], validate_constraints=False)
             model.save()
             ModelDataset.objects.bulk_create(ModelDataset(model=model, role=r, dataset=d) for r, d in links.items())
             return model
@@ -270,7 +342,7 @@ def screening_model_update(*, model_id: int, by: User, changes: dict[str, Any],
             model.status = new_status
         if "schedule" in content:
             model.next_run_at = timezone.now() if model.schedule else None
-        model.full_clean(exclude=["spec", "params", "code"])
+        model.full_clean(exclude=["spec", "params", "code"], validate_constraints=False)
         model.save()
         if datasets is not None:
             model.dataset_links.all().delete()
@@ -280,7 +352,9 @@ def screening_model_update(*, model_id: int, by: User, changes: dict[str, Any],
 
 def screening_model_copy(*, model: ScreeningModel, by: User, org_unit: OrgUnit, name: str = "",
                          datasets: dict[str, Dataset] | None = None) -> ScreeningModel:
-    """A new model (version 1, draft) recording where it came from."""
+    """A new model (version 1, draft) recording where it came from. The datasets (the original's
+    unless others are given) are checked against the new unit like on create."""
+    require(by, "model.copy")
     return screening_model_create(
         by=by, name=name or _("Copy of %(name)s") % {"name": model.name}, org_unit=org_unit,
         datasets=datasets if datasets is not None else model_datasets(model), template=model.template,
@@ -311,8 +385,10 @@ def _dispatch(run_id: int) -> None:
 
 
 def screening_run_start(*, model: ScreeningModel, by: User | None, scheduled: bool = False) -> ScreeningRun:
+    require(by, "run.start")
     if model.status == ModelStatus.RETIRED:
         raise ValidationError({"status": _("A retired model cannot be run.")})
+    check_units(model.org_unit, model_datasets(model))
     run = ScreeningRun.objects.create(model=model, triggered_by=by, scheduled=scheduled, spec=model.spec)
     transaction.on_commit(partial(_dispatch, run.pk))
     return run
@@ -335,19 +411,35 @@ def screening_source_for(unit: OrgUnit) -> SourceSystem:
         return SourceSystem.objects.get(code=code)
 
 
-def _progress(run_id: int, value: int) -> None:
-    ScreeningRun.objects.filter(pk=run_id).update(progress=value)
+def _progress(run_id: int, value: int, started_at: dt.datetime) -> None:
+    ScreeningRun.objects.filter(pk=run_id, status=RunStatus.RUNNING, started_at=started_at).update(progress=value)
+
+
+def stale_before(now: dt.datetime | None = None) -> dt.datetime:
+    """A run claimed before this moment cannot still be executing: Celery's hard time limit
+    (CELERY_TASK_TIME_LIMIT) has killed its worker by then (a minute of grace on top)."""
+    limit = int(getattr(settings, "CELERY_TASK_TIME_LIMIT", 300) or 300)
+    return (now or timezone.now()) - dt.timedelta(seconds=limit + 60)
+
+
+class _ClaimLost(Exception):
+    """Another worker took over this run (ours was presumed dead); drop our work."""
 
 
 def screening_run_execute(*, run_id: int) -> ScreeningRun | None:
     """Run a queued run: compile, query, write hits and alerts in one transaction. A failure
-    records why and creates nothing. Claimed with a conditional UPDATE: a second worker (or a
-    retried task) finds it no longer queued and does nothing."""
+    records why and creates nothing. Claimed with a conditional UPDATE (one statement, atomic on
+    its own) that stamps `started_at`: a second worker finds it no longer queued and does nothing,
+    but a redelivered task (acks_late after a SIGKILL or the hard time limit) takes over a run whose
+    claim is older than the time limit. Every later write is conditional on our claim, so a worker
+    that was taken over commits nothing."""
     now = timezone.now()
-    claimed = ScreeningRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
-        status=RunStatus.RUNNING, started_at=now, progress=5)
+    claimed = ScreeningRun.objects.filter(
+        Q(status=RunStatus.QUEUED) | Q(status=RunStatus.RUNNING, started_at__lt=stale_before(now)), pk=run_id,
+    ).update(status=RunStatus.RUNNING, started_at=now, progress=5, error="")
     if not claimed:
         return None
+    ours = ScreeningRun.objects.filter(pk=run_id, status=RunStatus.RUNNING, started_at=now)
     run = ScreeningRun.objects.select_related("model", "model__org_unit").get(pk=run_id)
     model = run.model
     try:
@@ -356,13 +448,13 @@ def screening_run_execute(*, run_id: int) -> ScreeningRun | None:
                 for role, ds in datasets.items()}
         run.datasets = {role: {"id": ds.pk, "name": ds.name, "rows": ds.row_count} for role, ds in datasets.items()}
         compiled = compile_spec(run.spec, refs)
-        _progress(run_id, 20)
+        _progress(run_id, 20, now)
         t0 = time.perf_counter()
         hits, query_ms = engine.execute(compiled, code=model.code)
         if len(hits) > MAX_HITS:
             raise SpecError(_("%(n)d hits: more than %(max)d, so the rule is too broad to raise alerts.")
                             % {"n": len(hits), "max": MAX_HITS})
-        _progress(run_id, 60)
+        _progress(run_id, 60, now)
         risk = compiled.emit.risk_level or model.risk_level
         with transaction.atomic():
             source = screening_source_for(model.org_unit)
@@ -383,17 +475,21 @@ def screening_run_execute(*, run_id: int) -> ScreeningRun | None:
                  for h, r in zip(hits, results, strict=True)],
                 batch_size=1000,
             )
-            ScreeningRun.objects.filter(pk=run_id).update(
+            done = ours.update(
                 status=RunStatus.SUCCEEDED, progress=100, hit_count=len(hits),
                 alerts_created=sum(1 for r in results if r.created), finished_at=timezone.now(),
                 datasets=run.datasets, error="",
                 duration_ms=query_ms or int((time.perf_counter() - t0) * 1000),
             )
+            if not done:
+                raise _ClaimLost
+    except _ClaimLost:
+        log.warning("screening run %s was taken over by another worker; discarding this result", run_id)
     except Exception as exc:  # noqa: BLE001 - a failed run records why instead of vanishing
         message = str(exc) if isinstance(exc, (SpecError, ValidationError, OSError)) else (
             f"{type(exc).__name__}: {exc}")
         log.warning("screening run %s of model %s failed: %s", run_id, model.code, type(exc).__name__)
-        ScreeningRun.objects.filter(pk=run_id).update(
+        ours.update(
             status=RunStatus.FAILED, error=message[:2000], finished_at=timezone.now(), hit_count=0, alerts_created=0)
     run.refresh_from_db()
     return run
@@ -402,10 +498,21 @@ def screening_run_execute(*, run_id: int) -> ScreeningRun | None:
 SCHEDULE_STEP = {Schedule.DAILY: dt.timedelta(days=1), Schedule.WEEKLY: dt.timedelta(days=7)}
 
 
+def fail_stale_runs(now: dt.datetime | None = None) -> int:
+    """Mark failed every run still `running` although its claim is older than the hard time limit
+    (its worker was killed and the task was not redelivered). Returns how many."""
+    return ScreeningRun.objects.filter(status=RunStatus.RUNNING, started_at__lt=stale_before(now)).update(
+        status=RunStatus.FAILED, finished_at=now or timezone.now(), hit_count=0, alerts_created=0,
+        error=_("The worker running this stopped (killed or over the time limit) before it finished; "
+                "nothing was created. Run the model again."))
+
+
 def run_due_scheduled_models(now: dt.datetime | None = None) -> list[ScreeningRun]:
     """Start a run of every active, scheduled model whose time has come; safe for two sweepers
-    (rows are claimed with SKIP LOCKED and the next time is moved forward in the same transaction)."""
+    (rows are claimed with SKIP LOCKED and the next time is moved forward in the same transaction).
+    Also fails runs left `running` by a dead worker (`fail_stale_runs`)."""
     now = now or timezone.now()
+    fail_stale_runs(now)
     runs = []
     with transaction.atomic():
         due = list(ScreeningModel.objects.select_for_update(skip_locked=True).filter(

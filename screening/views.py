@@ -8,7 +8,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
@@ -31,6 +31,22 @@ STEP_LABELS = {
 }
 
 
+MODEL_ACTIONS = {"run": "run.start", "copy": "model.copy", "activate": "model.update", "retire": "model.update",
+                 "draft": "model.update", "schedule": "model.update"}
+
+
+def _require(request: HttpRequest, action: str) -> None:
+    """403 (with the reason) unless the user's role may do `action` (services.PERMISSIONS)."""
+    if not services.can(request.user, action):
+        raise PermissionDenied(_("Only supervisors and administrators may change the model warehouse; "
+                                 "your role can only read it."))
+
+
+def _perms(request: HttpRequest) -> dict[str, bool]:
+    """What the screens may offer: buttons the user may not use are not shown."""
+    return {a.replace(".", "_"): services.can(request.user, a) for a in services.PERMISSIONS}
+
+
 @login_required
 def warehouse(request: HttpRequest) -> HttpResponse:
     f = {k: request.GET.get(k, "").strip() for k in ("domain", "unit", "status", "q")}
@@ -40,6 +56,7 @@ def warehouse(request: HttpRequest) -> HttpResponse:
     return render(request, "screening/warehouse.html", {
         "tab": "screening", "page": page, "filters": f, "domains": Domain.choices, "statuses": ModelStatus.choices,
         "units": units_visible_to(request.user), "templates": [describe(t, lang) for t in TEMPLATES.values()],
+        "can": _perms(request),
     })
 
 
@@ -60,7 +77,7 @@ def model_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "tab": "screening", "model": model, "datasets": services.model_datasets(model), "runs": runs,
         "results": selectors.model_results(model), "cases": selectors.typical_cases(model),
         "versions": selectors.versions_of(model).filter(org_unit__in=units_visible_to(request.user)),
-        "steps": _spec_steps(model.spec), "template": TEMPLATES.get(model.template),
+        "steps": _spec_steps(model.spec), "template": TEMPLATES.get(model.template), "can": _perms(request),
     })
 
 
@@ -69,6 +86,7 @@ def model_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def model_action(request: HttpRequest, pk: int) -> HttpResponse:
     model = get_object_or_404(selectors.models_visible_to(request.user), pk=pk)
     action = request.POST.get("action")
+    _require(request, MODEL_ACTIONS.get(str(action), "model.update"))
     try:
         if action == "run":
             with transaction.atomic():
@@ -89,7 +107,7 @@ def model_action(request: HttpRequest, pk: int) -> HttpResponse:
             updated = services.screening_model_update(model_id=model.pk, by=request.user,
                                                       changes={"schedule": request.POST.get("schedule", "")})
             return redirect("screening:model", pk=updated.pk)
-    except (ValidationError, services.NotFound) as exc:
+    except (ValidationError, services.NotFound, services.Forbidden) as exc:
         messages.error(request, "; ".join(getattr(exc, "messages", [str(exc)])))
     return redirect("screening:model", pk=model.pk)
 
@@ -98,6 +116,7 @@ def model_action(request: HttpRequest, pk: int) -> HttpResponse:
 def dataset_list(request: HttpRequest) -> HttpResponse:
     errors: list[str] = []
     if request.method == "POST":
+        _require(request, "dataset.upload")
         units = units_visible_to(request.user)
         unit = units.filter(code=request.POST.get("org_unit", "")).first()
         upload = request.FILES.get("file")
@@ -117,7 +136,7 @@ def dataset_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(selectors.datasets_visible_to(request.user), 30).get_page(request.GET.get("page"))
     return render(request, "screening/datasets.html", {
         "tab": "screening", "page": page, "units": units_visible_to(request.user), "errors": errors,
-        "form": request.POST if request.method == "POST" else {},
+        "form": request.POST if request.method == "POST" else {}, "can": _perms(request),
     })
 
 
@@ -155,7 +174,7 @@ def factory(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         t = describe(TEMPLATES[request.GET["template"]], lang)
         start = {"spec": t["spec"], "datasets": {}, "template": t["code"], "name": t["name"], "domain": t["domain"]}
     return render(request, "screening/factory.html", {
-        "tab": "screening", "model": model,
+        "tab": "screening", "model": model, "can": _perms(request),
         "factory_data": {
             "start": start, "datasets": datasets, "steps": {k: str(v) for k, v in STEP_LABELS.items()},
             "units": [{"code": u.code, "name": u.name} for u in units_visible_to(request.user)],

@@ -25,3 +25,23 @@ def test_hits_are_masked(api, people, make_dataset, run_model):
                                               "subject_field": "身份证"}, {"records": ds})
     body = str(api(people.kunshan_supervisor).get(f"/api/v1/screening-runs/{run.pk}/hits/").json())
     assert run.hit_count == 1 and ID not in body and "3205**********123X" in body
+
+
+def test_typical_cases_on_the_model_card_are_masked(client, people, make_dataset, run_model):
+    from django.utils import timezone
+
+    from alerts.models import Alert
+    from workflow.states import Conclusion, Status
+
+    ds = make_dataset(CSV)
+    model, run = run_model("keyword_match", {"conditions": [{"field": "品名", "any_of": ["景区"]}],
+                                             "subject_field": "身份证"}, {"records": ds})
+    assert run.hit_count == 1
+    alert = Alert.objects.get()
+    assert ID in alert.title  # the alert itself keeps the full value for those handling the case
+    Alert.objects.filter(pk=alert.pk).update(status=Status.CLOSED, conclusion=Conclusion.SUBSTANTIATED,
+                                             closed_at=timezone.now())
+    client.force_login(people.kunshan_supervisor)
+    html = client.get(f"/screening/models/{model.pk}/").content.decode()
+    assert f"#{alert.pk}" in html
+    assert ID not in html and "13812345678" not in html and "3205**********123X" in html

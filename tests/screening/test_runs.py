@@ -149,3 +149,71 @@ def test_the_demo_seed_creates_models_with_hits_once(people, org):
     assert runs["demo-repeat-winner"].hit_count >= 1
     assert len(seed_screening_demo(unit=org.kunshan, user=people.kunshan_supervisor)) == 3
     assert ScreeningModel.objects.count() == 3
+
+
+def _queued_run(make_dataset, people, org, settings, monkeypatch, django_capture_on_commit_callbacks):
+    from screening import tasks
+
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:6379/4"
+    monkeypatch.setattr(tasks.screening_run_task, "apply_async", lambda args, **kw: None)
+    ds = make_dataset(CSV)
+    m = services.screening_model_create(by=people.kunshan_supervisor, name="卡住", org_unit=org.kunshan,
+                                        datasets={"awards": ds}, template="repeat_winner", params=PARAMS)
+    with django_capture_on_commit_callbacks(execute=True):
+        return services.screening_run_start(model=m, by=people.kunshan_supervisor)
+
+
+def _killed_mid_run(run, *, ago: dt.timedelta) -> None:
+    """What a worker SIGKILLed (or killed at the hard time limit) after claiming leaves behind."""
+    ScreeningRun.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING, started_at=timezone.now() - ago,
+                                                  progress=20)
+
+
+def test_a_redelivered_task_takes_over_a_run_whose_worker_died(make_dataset, people, org, settings, monkeypatch,
+                                                               django_capture_on_commit_callbacks):
+    from screening import tasks
+
+    run = _queued_run(make_dataset, people, org, settings, monkeypatch, django_capture_on_commit_callbacks)
+    settings.CELERY_TASK_TIME_LIMIT = 300
+    # Claimed a minute ago: the first worker may still be at it, so a duplicate delivery does nothing.
+    _killed_mid_run(run, ago=dt.timedelta(minutes=1))
+    assert services.screening_run_execute(run_id=run.pk) is None
+    # Claimed longer ago than the hard time limit: that worker is gone; the redelivered task finishes it.
+    _killed_mid_run(run, ago=dt.timedelta(seconds=300 + 61))
+    tasks.screening_run_task(run.pk)
+    run.refresh_from_db()
+    assert run.status == RunStatus.SUCCEEDED and run.hit_count == 1 and Alert.objects.count() == 1
+
+
+def test_a_taken_over_worker_commits_nothing(make_dataset, people, org, settings, monkeypatch,
+                                             django_capture_on_commit_callbacks):
+    from screening import engine
+
+    run = _queued_run(make_dataset, people, org, settings, monkeypatch, django_capture_on_commit_callbacks)
+    real = engine.execute
+
+    def slow(*args, **kwargs):  # while this worker queries, another one takes the run over
+        out = real(*args, **kwargs)
+        ScreeningRun.objects.filter(pk=run.pk).update(started_at=timezone.now() + dt.timedelta(seconds=1))
+        return out
+
+    monkeypatch.setattr(engine, "execute", slow)
+    services.screening_run_execute(run_id=run.pk)
+    run.refresh_from_db()
+    assert run.status == RunStatus.RUNNING and run.hit_count == 0
+    assert not Alert.objects.exists() and not run.hits.exists()
+
+
+def test_the_sweeper_fails_runs_left_running_by_a_dead_worker(make_dataset, people, org, settings, monkeypatch,
+                                                              django_capture_on_commit_callbacks):
+    run = _queued_run(make_dataset, people, org, settings, monkeypatch, django_capture_on_commit_callbacks)
+    settings.CELERY_TASK_TIME_LIMIT = 300
+    _killed_mid_run(run, ago=dt.timedelta(minutes=2))
+    assert services.run_due_scheduled_models() == []
+    run.refresh_from_db()
+    assert run.status == RunStatus.RUNNING  # still within the time limit
+    _killed_mid_run(run, ago=dt.timedelta(minutes=10))
+    services.run_due_scheduled_models()
+    run.refresh_from_db()
+    assert run.status == RunStatus.FAILED and "time limit" in run.error and run.finished_at is not None
+    assert services.screening_run_execute(run_id=run.pk) is None  # a late redelivery leaves it failed

@@ -184,3 +184,16 @@ def test_a_taken_code_gives_the_same_answer_wherever_it_is_taken(api, people, ma
     assert elsewhere.json() == here.json()
     message = str(elsewhere.json())
     assert "unavailable" in message and "exists" not in message
+
+
+def test_the_new_messages_are_translated_to_chinese(make_dataset, people, org):
+    from django.utils import translation
+
+    ds = make_dataset(CSV)
+    with translation.override("zh-hans"):
+        with pytest.raises(services.Forbidden) as forbidden:
+            services.screening_run_start(model=None, by=people.kunshan_leader)  # refused before reading the model
+        with pytest.raises(ValidationError) as outside:
+            services.check_units(org.changshu, {"awards": ds})
+    assert "只有案管人员和管理员" in forbidden.value.message
+    assert "不属于模型所属单位" in outside.value.message_dict["datasets"][0]

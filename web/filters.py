@@ -9,14 +9,14 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 
 from django import forms
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from accounts.selectors import units_visible_to
 from alerts.models import Alert, Domain, RiskLevel, SourceSystem
-from cases.models import Disposition
+from cases.models import Disposition, TimelineEntry
 from workflow.states import Conclusion, Outcome, Status
 
 AGE_CHOICES = [
@@ -92,6 +92,11 @@ class AlertFilterForm(forms.Form):
     )
     # Set by the dashboard's "own unit only" row: that unit exactly, not the units below it.
     unit_only = forms.BooleanField(required=False, widget=forms.HiddenInput)
+    # Set by the dashboard's drill-downs: closed within a trend bucket; left a given stage.
+    closed_from = forms.DateField(required=False, widget=forms.HiddenInput, validators=[validate_sane_date])
+    closed_to = forms.DateField(required=False, widget=forms.HiddenInput, validators=[validate_sane_date])
+    left_stage = forms.ChoiceField(required=False, widget=forms.HiddenInput,
+                                   choices=[("", "")] + list(Status.choices))
 
     def __init__(self, *args, user: User, hide: tuple[str, ...] = (), **kwargs) -> None:  # noqa: ANN002, ANN003
         super().__init__(*args, **kwargs)
@@ -166,4 +171,12 @@ class AlertFilterForm(forms.Form):
             qs = qs.filter(created_at__gte=datetime.combine(d["created_from"], time.min, tz))
         if d.get("created_to"):
             qs = qs.filter(created_at__lt=datetime.combine(d["created_to"] + timedelta(days=1), time.min, tz))
+        if d.get("closed_from"):
+            qs = qs.filter(closed_at__gte=datetime.combine(d["closed_from"], time.min, tz))
+        if d.get("closed_to"):
+            qs = qs.filter(closed_at__lt=datetime.combine(d["closed_to"] + timedelta(days=1), time.min, tz))
+        if d.get("left_stage"):
+            # The alerts behind "average days in stage X": those with a stage change out of X.
+            qs = qs.filter(Exists(TimelineEntry.objects.filter(
+                alert=OuterRef("pk"), kind=TimelineEntry.Kind.TRANSITION, from_status=d["left_stage"])))
         return qs

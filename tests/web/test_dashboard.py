@@ -78,3 +78,24 @@ def test_every_kpi_drills_down_to_a_list_with_the_same_count(people, make_alert,
     for key in ("total", "open", "closed", "overdue"):
         page = c.get(links[key]).context["page"]
         assert page.paginator.count == totals[key], key
+
+
+def test_trend_and_stage_figures_drill_down_to_the_alerts_behind_them(people, make_alert, org, client_for):
+    from tests.api.helpers import drive
+
+    closed = drive(make_alert(org_unit=org.kunshan), "closed", supervisor=people.kunshan_supervisor,
+                   verifier=people.kunshan_verifier, leader=people.city_leader)
+    drive(make_alert(org_unit=org.kunshan), "verifying", supervisor=people.kunshan_supervisor,
+          verifier=people.kunshan_verifier)
+    make_alert(org_unit=org.kunshan)
+    c = client_for(people.city_leader)
+    r = c.get(reverse("web:dashboard"), {"period": "30"})
+    for row in r.context["data"]["trend"]:
+        assert c.get(row["url"]).context["page"].paginator.count == row["raised"]
+        assert c.get(row["closed_url"]).context["page"].paginator.count == row["closed"]
+    assert sum(row["closed"] for row in r.context["data"]["trend"]) == 1
+    stages = {s["status"]: s for s in r.context["stage_days"]}
+    left_verifying = c.get(stages["verifying"]["url"]).context["page"]
+    assert [a.pk for a in left_verifying.object_list] == [closed.pk]  # only the closed one left 核查
+    left_assigned = c.get(stages["assigned"]["url"]).context["page"]
+    assert left_assigned.paginator.count == 2

@@ -81,8 +81,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         params["created_from"] = b.isoformat()
         params["created_to"] = (nxt - timedelta(days=1)).isoformat()
         row["url"] = f"{list_url}?{params.urlencode()}"
+        # "Closed" in a bucket counts alerts raised in the period and closed in that bucket.
+        row["closed_url"] = link(closed_from=b.isoformat(), closed_to=(nxt - timedelta(days=1)).isoformat())
     stage_days = [
-        {"status": s, "label": str(Status(s).label), "days": data["stage_days"].get(s)}
+        {"status": s, "label": str(Status(s).label), "days": data["stage_days"].get(s), "url": link(left_stage=s)}
         for s in Status.values
         if s != Status.CLOSED
     ]

@@ -16,6 +16,7 @@ import segno
 from django.contrib.auth.signals import user_login_failed
 from django.db import transaction
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import Role, User
@@ -24,6 +25,9 @@ from audit.services import audit_record
 
 DEVICE_NAME = "default"
 TWO_FACTOR_ROLES = frozenset({Role.LEADER, Role.ADMIN})
+MISSING_CODE = _("Two-factor login is on for this account: enter the 6-digit code from your "
+                 "authenticator app.")
+WRONG_CODE = _("That code is not valid. Codes change every 30 seconds; enter the current one.")
 
 
 def two_factor_allowed(user: Any) -> bool:

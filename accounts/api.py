@@ -3,8 +3,9 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers, viewsets
+from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
@@ -13,6 +14,7 @@ from rest_framework.response import Response
 
 from accounts.models import Role, User
 from accounts.selectors import filter_by_unit_code, users_visible_to
+from accounts.two_factor import MISSING_CODE, WRONG_CODE, login_token_check
 
 
 class UserSerializer(serializers.ModelSerializer):
@@ -58,10 +60,32 @@ class TokenResponseSerializer(serializers.Serializer):
     token = serializers.CharField()
 
 
-class TokenView(ObtainAuthToken):
-    """Exchange a username and password for an API token (`Authorization: Token <token>`)."""
+@extend_schema_serializer(component_name="AuthToken")  # the schema name clients already use
+class TokenRequestSerializer(AuthTokenSerializer):
+    otp_token = serializers.CharField(
+        label=_("Two-factor code"), required=False, allow_blank=True, max_length=16,
+        write_only=True,
+        help_text=_("The current 6-digit TOTP code; required for users who turned on "
+                    "two-factor login."),
+    )
 
-    @extend_schema(responses={200: TokenResponseSerializer}, auth=[])
+    def validate(self, attrs: dict) -> dict:
+        attrs = super().validate(attrs)
+        token = attrs.get("otp_token", "")
+        result = login_token_check(user=attrs["user"], token=token,
+                                   request=self.context.get("request"))
+        if result is False:
+            raise ValidationError({"otp_token": [WRONG_CODE if token else MISSING_CODE]})
+        return attrs
+
+
+class TokenView(ObtainAuthToken):
+    """Exchange a username and password (and, for users with two-factor login on, a current
+    TOTP code in `otp_token`) for an API token (`Authorization: Token <token>`)."""
+
+    serializer_class = TokenRequestSerializer
+
+    @extend_schema(request=TokenRequestSerializer, responses={200: TokenResponseSerializer}, auth=[])
     def post(self, request: Request, *args: object, **kwargs: object) -> Response:
         try:
             return super().post(request, *args, **kwargs)

@@ -20,6 +20,9 @@ class AuditEvent(models.Model):
         PERMISSION_CHANGE = "permission_change", _("Permission change")
         EXPORT = "export", _("Export")
         PII_VIEW = "pii_view", _("Full personal data viewed")
+        TWO_FACTOR_ENROL = "2fa_enrol", _("Two-factor login enabled")
+        TWO_FACTOR_DISABLE = "2fa_disable", _("Two-factor login disabled")
+        TWO_FACTOR_FAILED = "2fa_failed", _("Wrong or missing two-factor code")
 
     at = models.DateTimeField(_("at"), auto_now_add=True, db_index=True)
     actor_id = models.BigIntegerField(_("actor id"), null=True, blank=True)

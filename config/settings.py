@@ -22,7 +22,8 @@ SECRET_KEY = env("SECRET_KEY", default="huoyan-insecure-embedded-default-key-cha
 ALLOWED_HOSTS = env("ALLOWED_HOSTS")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin with a site that asks for the second factor (accounts.admin_site).
+    "accounts.admin_apps.HuoyanAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -36,6 +37,8 @@ INSTALLED_APPS = [
     "django_htmx",
     "axes",
     "csp",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "accounts",
     "audit",
     "alerts",
@@ -55,6 +58,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Marks request.user verified when the session's login passed the TOTP code.
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -105,6 +110,8 @@ AUTHENTICATION_BACKENDS = [
 # ----- security -----
 # Login guessing: lock a username+IP pair after 5 failures for 30 minutes; an administrator
 # can unlock earlier (admin "Access attempts", or `manage.py axes_reset_username NAME`).
+# Optional TOTP two-factor login for leaders and admins (accounts/two_factor.py).
+OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", default="Huoyan")
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.5)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]

@@ -99,3 +99,9 @@ def test_trend_and_stage_figures_drill_down_to_the_alerts_behind_them(people, ma
     assert [a.pk for a in left_verifying.object_list] == [closed.pk]  # only the closed one left 核查
     left_assigned = c.get(stages["assigned"]["url"]).context["page"]
     assert left_assigned.paginator.count == 2
+
+
+def test_drill_down_filters_travel_hidden_in_the_filter_bar(people, client_for):
+    html = client_for(people.city_leader).get(reverse("web:alert_list"), {"left_stage": "verifying"}).content.decode()
+    assert 'type="hidden" name="left_stage" value="verifying"' in html
+    assert ">Left stage<" not in html and "Unit only" not in html

@@ -12,7 +12,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/huoyan
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 PYTEST_ARGS ?=
 
-.PHONY: venv assets run test lint bench
+.PHONY: venv assets run test lint bench audit
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -52,3 +52,7 @@ lint: venv
 
 bench: venv
 	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m bench
+
+# Known vulnerabilities in the pinned dependencies (needs PyPI's vulnerability data online).
+audit: venv
+	$(VENV)/bin/pip-audit -r requirements.txt

@@ -57,7 +57,8 @@ def _headers(people, role: str) -> dict[str, str]:
 
 @pytest.mark.parametrize("role", ROLES)
 @schema.parametrize()
-@settings(max_examples=12, deadline=None,
+# Derandomized so CI is repeatable: a failure found once is found on every run.
+@settings(max_examples=12, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                  HealthCheck.filter_too_much, HealthCheck.data_too_large])
 def test_no_operation_returns_5xx_or_breaks_its_schema(case, role, people, world):

@@ -141,6 +141,8 @@ def test_random_sequences_keep_the_lifecycle_invariants(api, people, org, make_a
 
     run_state_machine_as_test(
         Lifecycle,
-        settings=settings(max_examples=20, stateful_step_count=25, deadline=None,
+        # Derandomized: the same sequences on every run, so CI is repeatable; explore more
+        # locally by raising max_examples.
+        settings=settings(max_examples=20, stateful_step_count=25, deadline=None, derandomize=True,
                           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]),
     )

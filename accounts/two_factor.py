@@ -18,6 +18,7 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from rest_framework.authtoken.models import Token
 
 from accounts.models import Role, User
 from audit.models import AuditEvent
@@ -80,6 +81,9 @@ def two_factor_confirm(*, user: User, device: TOTPDevice, token: object,
     TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
     device.confirmed = True
     device.save(update_fields=["confirmed"])
+    # A token issued before two-factor was on never passed a code: revoke it, so the next token
+    # (POST /api/v1/auth/token/ with otp_token) does.
+    Token.objects.filter(user=user).delete()
     audit_record(action=AuditEvent.Action.TWO_FACTOR_ENROL, actor=user, request=request,
                  object_type="user", object_id=user.pk)
     return True

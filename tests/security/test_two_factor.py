@@ -197,3 +197,20 @@ def test_staff_without_a_device_use_the_admin_as_before(client, people):
     assert client.get("/admin/").status_code == 200
     r = client.get("/admin/login/")
     assert r.status_code == 302 and r.url == "/admin/"
+
+
+def test_turning_two_factor_on_revokes_the_api_token_issued_without_it(api, client, people):
+    from rest_framework.authtoken.models import Token
+
+    leader = people.kunshan_leader
+    old = api().post(TOKEN_URL, {"username": leader.username, "password": PASSWORD}, format="json").json()["token"]
+    client.force_login(leader)
+    client.get(ENROL_URL)
+    device = TOTPDevice.objects.get(user=leader, confirmed=False)
+    client.post(ENROL_URL, {"otp_token": code(device)})
+    device.refresh_from_db()
+    assert device.confirmed
+    assert not Token.objects.filter(key=old).exists()
+    stale = api()
+    stale.credentials(HTTP_AUTHORIZATION=f"Token {old}")
+    assert stale.get("/api/v1/users/me/").status_code == 401

@@ -2,12 +2,10 @@
 
 `transition_recorded` runs inside the transition's transaction and writes the inbox and outbox
 rows (so a crash right after the commit cannot lose them); `notify` schedules the sending for
-after the commit. `transition_committed` and `alerts_raised` run after the commit.
+after the commit.
 """
 
 from __future__ import annotations
-
-import logging
 
 from django.utils.translation import gettext as _
 
@@ -17,8 +15,6 @@ from cases.models import Assignment
 from workflow.models import Notification
 from workflow.notify import Message, RoleDirectory, notify_many
 from workflow.states import Status
-
-logger = logging.getLogger(__name__)
 
 
 def _messages_for(alert: Alert, name: str, by: User) -> list[Message]:
@@ -57,10 +53,3 @@ def transition_recorded(*, alert: Alert, name: str, by: User) -> None:
     """Inside the transition's transaction: write who must hear about it."""
     notify_many(_messages_for(alert, name, by))
 
-
-def transition_committed(*, alert_id: int, name: str, actor_id: int | None) -> None:
-    logger.info("alert %s: %s by user %s", alert_id, name, actor_id)
-
-
-def alerts_raised(*, alert_ids: list[int]) -> None:
-    logger.info("%d alerts raised", len(alert_ids))

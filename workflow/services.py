@@ -1,6 +1,6 @@
 """Every state change of an alert goes through `_run_transition`: one transaction that checks
-scope and permission, locks the row, transitions, writes the stage record and the timeline
-entry, and schedules side effects for after the commit.
+scope and permission, locks the row, transitions, writes the stage record, the timeline entry,
+the audit entry and the inbox/outbox rows whose sending is scheduled for after the commit.
 
 The public functions are typed and keyword-only (`alert_assign(alert_id=…, by=…, …)`);
 `alert_transition` dispatches an API/screen request to them by transition name.
@@ -12,7 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from functools import partial
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -111,9 +110,6 @@ def _run_transition(
         audit_record(
             action=AuditEvent.Action.STATE_CHANGE, actor=by, object_type="alert", object_id=alert.pk,
             data={"transition": name, "from": from_status, "to": alert.status},
-        )
-        transaction.on_commit(
-            partial(effects.transition_committed, alert_id=alert.pk, name=name, actor_id=by.pk)
         )
     return alert
 

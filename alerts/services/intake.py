@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from functools import partial
 from typing import Any
 
 from django.db import connection, transaction
@@ -23,7 +22,7 @@ from alerts.models import RISK_RANK, Alert, Domain, RiskLevel, SourceSystem
 from audit.models import AuditEvent
 from audit.services import audit_record
 from cases.models import TimelineEntry
-from workflow import deadlines, effects
+from workflow import deadlines
 from workflow.states import Status
 
 # Rows per INSERT statement: well under the bound-parameter limits of PostgreSQL and SQLite.
@@ -156,7 +155,6 @@ def alerts_ingest(*, source: SourceSystem, items: Sequence[IntakeItem]) -> list[
                 object_type="source_system", object_id=source.pk,
                 data={"created": len(created_ids), "received": len(items), "first_id": min(created_ids)},
             )
-            transaction.on_commit(partial(effects.alerts_raised, alert_ids=created_ids))
 
     results: list[IntakeResult] = []
     reported: set[str] = set()

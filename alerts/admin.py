@@ -4,7 +4,7 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
 from alerts.models import Alert, SourceSystem
-from alerts.services.sources import source_key_assign
+from alerts.sources import source_key_assign
 from cases.models import TimelineEntry
 
 

@@ -6,7 +6,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django_fsm import RETURN_VALUE, FSMField, FSMModelMixin, transition
 
-from workflow.states import SEND_BACK_STAGES, Conclusion, Status
+from alerts.states import SEND_BACK_STAGES, Conclusion, Status
 
 
 class RiskLevel(models.TextChoices):

@@ -7,17 +7,35 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import Count, QuerySet
+from django.utils.translation import gettext as _
 
 from accounts.models import OrgUnit, User
 from accounts.selectors import units_visible_to
 from alerts.models import Alert
-from workflow.states import Status
+from alerts.states import Status
+from core.errors import NotFound
 
 
 def alerts_visible_to(user: User) -> QuerySet[Alert]:
     if not user.is_authenticated or user.org_unit_id is None:
         return Alert.objects.none()
     return Alert.objects.filter(org_unit__in=units_visible_to(user))
+
+
+def alert_for_update(*, user: User, alert_id: int) -> Alert:
+    """The alert, in the user's scope, locked for the rest of the caller's transaction.
+
+    The row lock serialises two people acting on one alert: the second waits, then sees the state
+    the first left (and gets a 409 instead of overwriting it). Out of scope and missing are the
+    same NotFound.
+    """
+    alert = (
+        alerts_visible_to(user).select_for_update(of=("self",)).select_related("org_unit")
+        .filter(pk=alert_id).first()
+    )
+    if alert is None:
+        raise NotFound(_("Alert not found."))
+    return alert
 
 
 def alert_list_for(user: User) -> QuerySet[Alert]:

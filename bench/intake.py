@@ -34,7 +34,7 @@ def _reset() -> None:
 def _world() -> tuple[int, int]:
     from accounts.services import org_unit_upsert
     from alerts.models import SourceSystem
-    from alerts.services.sources import source_key_assign
+    from alerts.sources import source_key_assign
 
     city = org_unit_upsert(code="bench", name="Bench", level="city")
     county = org_unit_upsert(code="bench-county", name="County", level="county", parent=city)

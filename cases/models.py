@@ -16,7 +16,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from workflow.states import ActionKind, Conclusion, DismissReason, Outcome, Status
+from alerts.states import ActionKind, Conclusion, DismissReason, Outcome, Status
 
 USER = settings.AUTH_USER_MODEL
 

@@ -12,12 +12,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from alerts import policy
 from alerts.models import Alert
-from alerts.selectors import alerts_visible_to
+from alerts.selectors import alert_for_update
+from alerts.states import Status
 from cases.evidence import check_evidence_file
 from cases.models import Comment, Evidence, Finding, TimelineEntry
-from workflow.exceptions import AlertNotFound, TransitionConflict, TransitionForbidden
-from workflow.states import Status
+from core.errors import Conflict, Forbidden
 
 
 def timeline_append(
@@ -31,17 +32,10 @@ def timeline_append(
     )
 
 
-def _lock_in_scope(*, alert_id: int, user: User) -> Alert:
-    alert = alerts_visible_to(user).select_for_update(of=("self",)).filter(pk=alert_id).first()
-    if alert is None:
-        raise AlertNotFound(_("Alert not found."))
-    return alert
-
-
 @transaction.atomic
 def comment_add(*, alert_id: int, author: User, text: str) -> Comment:
     """Anyone who can see the alert may comment on it, at any stage."""
-    alert = _lock_in_scope(alert_id=alert_id, user=author)
+    alert = alert_for_update(user=author, alert_id=alert_id)
     comment = Comment.objects.create(alert=alert, author=author, text=text)
     timeline_append(
         alert=alert, actor=author, kind=TimelineEntry.Kind.COMMENT, text=text,
@@ -59,11 +53,11 @@ def finding_add(
     Files are checked before anything is written, so a bad file stores neither the finding
     nor any of the other files.
     """
-    alert = _lock_in_scope(alert_id=alert_id, user=author)
-    if alert.assignee_id != author.pk:
-        raise TransitionForbidden(_("Only the assigned verifier can add findings."))
+    alert = alert_for_update(user=author, alert_id=alert_id)
+    if not policy.may_add_finding(author, alert):
+        raise Forbidden(_("Only the assigned verifier can add findings."))
     if alert.status != Status.VERIFYING:
-        raise TransitionConflict(_("Findings can only be added while the alert is being verified."))
+        raise Conflict(_("Findings can only be added while the alert is being verified."))
     checked = [check_evidence_file(f) for f in files]
     finding = Finding.objects.create(alert=alert, author=author, text=text, method=method)
     for upload, content_type in zip(files, checked, strict=True):

@@ -1,16 +1,16 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from accounts.urls import login_view
+from web.urls_accounts import login_view
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("api/v1/", include("config.api_urls")),
-    path("screening/", include("screening.urls_web")),
+    path("api/v1/", include("api.urls")),
+    path("screening/", include("web.urls_screening")),
     path("i18n/", include("django.conf.urls.i18n")),
     # The login page asks for the TOTP code of users with a device; it shadows Django's "login".
     path("accounts/login/", login_view, name="login"),
-    path("accounts/", include("accounts.urls")),
+    path("accounts/", include("web.urls_accounts")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("web.urls")),
 ]

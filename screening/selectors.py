@@ -9,8 +9,8 @@ from django.db.models import Count, Q, QuerySet
 from accounts.models import User
 from accounts.selectors import units_visible_to
 from alerts.models import Alert
+from alerts.states import Conclusion, Status
 from screening.models import Dataset, ModelStatus, ScreeningHit, ScreeningModel, ScreeningRun
-from workflow.states import Conclusion, Status
 
 SUBSTANTIATED = [Conclusion.SUBSTANTIATED, Conclusion.PARTIALLY_SUBSTANTIATED]
 # Stages after verification: a conclusion there is final unless a leader sends it back.

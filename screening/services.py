@@ -1,6 +1,6 @@
 """Writes of the warehouse: datasets, models (copy, versions), runs and the schedule.
 
-A run's hits become alerts through `alerts.services.intake.alerts_ingest`, the same path business
+A run's hits become alerts through `workflow.intake.alerts_ingest`, the same path business
 systems use, so dedup holds: rerunning a model on the same data creates no new alerts.
 """
 
@@ -26,10 +26,11 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import OrgUnit, Role, User
+from accounts.models import OrgUnit, User
 from alerts.models import Domain, RiskLevel, SourceSystem
-from alerts.services.intake import IntakeItem, alerts_ingest
-from alerts.services.sources import source_system_create
+from alerts.policy import may_in_warehouse
+from alerts.sources import source_system_create
+from core.errors import AppError
 from screening import engine, importing
 from screening.models import (
     Dataset,
@@ -43,7 +44,7 @@ from screening.models import (
 )
 from screening.spec import DatasetRef, SpecError, compile_spec, roles_of
 from screening.templates import TEMPLATES, expand
-from workflow.exceptions import WorkflowError
+from workflow.intake import IntakeItem, alerts_ingest
 
 log = logging.getLogger(__name__)
 
@@ -51,51 +52,24 @@ MAX_APPEND_ROWS = 10_000
 MAX_HITS = 50_000
 
 
-class NotFound(WorkflowError):
+class NotFound(AppError):
     status_code = 404
     code = "not_found"
 
 
-class Forbidden(WorkflowError):
+class Forbidden(AppError):
     status_code = 403
     code = "forbidden"
 
 
 # ----- who may do what -----
-#
-# The one permission map of the warehouse. Scope (own unit and below) is applied on top by the
-# selectors: a permission never widens what a user sees. Supervisors and administrators build and
-# run models; verifiers and leaders read (lists, cards, datasets, runs, hits, results, the factory's
-# preview). Source systems append rows with their API key (checked by unit in dataset_rows_append).
-
-WRITERS = frozenset({Role.SUPERVISOR, Role.ADMIN})
-READERS = frozenset(Role.values)
-
-PERMISSIONS: dict[str, frozenset[str]] = {
-    "dataset.read": READERS,
-    "dataset.upload": WRITERS,
-    "model.read": READERS,
-    "model.create": WRITERS,
-    "model.update": WRITERS,  # edits, activate / retire / back to draft, schedule
-    "model.copy": WRITERS,
-    "run.read": READERS,  # runs, hits, results
-    "run.start": WRITERS,
-    "spec.preview": READERS,  # read-only, masked, on datasets the user already sees
-}
-
-
-def can(user: Any, action: str) -> bool:
-    """True when `user` may do `action` (a key of PERMISSIONS); superusers count as administrators."""
-    if user is None or not getattr(user, "is_authenticated", False):
-        return False
-    if getattr(user, "is_superuser", False):
-        return True
-    return getattr(user, "role", None) in PERMISSIONS[action]
+# The warehouse's permission map is `alerts.policy.WAREHOUSE_PERMISSIONS`; scope (own unit and
+# below) is applied on top by the selectors.
 
 
 def require(user: Any, action: str) -> None:
     """Raise Forbidden unless `user` may do `action`. `None` is the system (schedule, demo seed)."""
-    if user is not None and not can(user, action):
+    if user is not None and not may_in_warehouse(user, action):
         raise Forbidden(_("Only supervisors and administrators may change the model warehouse; "
                           "your role can only read it."))
 

@@ -16,7 +16,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import OrgUnit, Role, User
 from alerts.models import SourceSystem
-from alerts.services.sources import source_system_create
+from alerts.sources import source_system_create
 from tests.factories import AlertFactory, OrgUnitFactory, UserFactory
 from workflow.calendar import clear_calendar_cache
 from workflow.deadlines import clear_policy_cache

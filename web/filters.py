@@ -16,8 +16,8 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import User
 from accounts.selectors import units_visible_to
 from alerts.models import Alert, Domain, RiskLevel, SourceSystem
+from alerts.states import Conclusion, Outcome, Status
 from cases.models import Disposition, TimelineEntry
-from workflow.states import Conclusion, Outcome, Status
 
 AGE_CHOICES = [
     ("", _("Any age")),

@@ -10,10 +10,10 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Role, User
 from accounts.selectors import users_visible_to
 from alerts.models import Alert
+from alerts.states import SEND_BACK_STAGES, ActionKind, Conclusion, DismissReason, Outcome, Status
 from cases.evidence import ALLOWED_EXTENSIONS
 from cases.models import Finding
 from web.filters import validate_sane_date
-from workflow.states import SEND_BACK_STAGES, ActionKind, Conclusion, DismissReason, Outcome, Status
 
 
 class StyledForm(forms.Form):

@@ -11,10 +11,10 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from alerts.models import Alert
+from alerts.states import Status
 from cases.models import Assignment
 from workflow.models import Notification
 from workflow.notify import Message, RoleDirectory, notify_many
-from workflow.states import Status
 
 
 def _messages_for(alert: Alert, name: str, by: User) -> list[Message]:

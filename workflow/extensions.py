@@ -9,39 +9,18 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import Role, User
-from alerts.models import Alert
-from alerts.selectors import alerts_visible_to
+from accounts.models import User
+from alerts import policy
+from alerts.selectors import alert_for_update, alerts_visible_to
+from alerts.states import ActionKind
 from cases.models import ResultAction, TimelineEntry
 from cases.services import timeline_append
+from core.errors import Conflict, Forbidden, NotFound
 from workflow.calendar import add_working_days, current_calendar, local
-from workflow.exceptions import AlertNotFound, TransitionConflict, TransitionForbidden
 from workflow.models import Extension, Notification
 from workflow.notify import Message, RoleDirectory, notify_many
-from workflow.states import ActionKind, Status
 
 MAX_EXTENSION_DAYS = 30
-
-
-def _lock(*, alert_id: int, user: User) -> Alert:
-    alert = (
-        alerts_visible_to(user).select_for_update(of=("self",)).select_related("org_unit")
-        .filter(pk=alert_id).first()
-    )
-    if alert is None:
-        raise AlertNotFound(_("Alert not found."))
-    return alert
-
-
-def is_responsible(alert: Alert, user: User) -> bool:
-    """The person who has to act in the current stage: the assignee while it is assigned or being
-    verified, a supervisor while it is awaiting dispatch, disposal or use of results, a leader
-    while it is evaluated."""
-    if alert.status in (Status.ASSIGNED, Status.VERIFYING):
-        return alert.assignee_id == user.pk
-    if alert.status == Status.EVALUATING:
-        return user.role == Role.LEADER
-    return alert.is_open and user.role == Role.SUPERVISOR
 
 
 def extension_request(*, alert_id: int, by: User, days: int, reason: str) -> Extension:
@@ -50,14 +29,14 @@ def extension_request(*, alert_id: int, by: User, days: int, reason: str) -> Ext
     if not 1 <= days <= MAX_EXTENSION_DAYS:
         raise ValidationError({"days": [_("Ask for 1 to %(max)d working days.") % {"max": MAX_EXTENSION_DAYS}]})
     with transaction.atomic():
-        alert = _lock(alert_id=alert_id, user=by)
-        if not is_responsible(alert, by):
-            raise TransitionForbidden(_("Only the person responsible for the current stage can ask for more time."))
+        alert = alert_for_update(user=by, alert_id=alert_id)
+        if not policy.is_responsible(alert, by):
+            raise Forbidden(_("Only the person responsible for the current stage can ask for more time."))
         now = timezone.now()
         if alert.due_at is None or alert.due_at <= now:
-            raise TransitionConflict(_("An extension must be requested before the deadline."))
+            raise Conflict(_("An extension must be requested before the deadline."))
         if Extension.objects.filter(alert=alert, stage_seq=alert.stage_seq, state=Extension.State.REQUESTED).exists():
-            raise TransitionConflict(_("An extension request for this stage is already waiting for a decision."))
+            raise Conflict(_("An extension request for this stage is already waiting for a decision."))
         ext = Extension.objects.create(
             alert=alert, stage_seq=alert.stage_seq, stage=alert.status, requested_by=by, reason=reason,
             days=days, due_at_before=alert.due_at,
@@ -86,17 +65,17 @@ def _decide(*, extension_id: int, by: User, approve: bool, note: str) -> Extensi
             Extension.objects.filter(pk=extension_id, alert__in=alerts_visible_to(by)).only("alert_id").first()
         )
         if ext is None:
-            raise AlertNotFound(_("Extension not found."))
-        alert = _lock(alert_id=ext.alert_id, user=by)
+            raise NotFound(_("Extension not found."))
+        alert = alert_for_update(user=by, alert_id=ext.alert_id)
         ext = Extension.objects.select_for_update().select_related("requested_by").get(pk=extension_id)
-        if by.role != Role.SUPERVISOR:
-            raise TransitionForbidden(_("Only a supervisor can decide on an extension."))
+        if not policy.may_decide_extension(by):
+            raise Forbidden(_("Only a supervisor can decide on an extension."))
         if ext.requested_by_id == by.pk:
-            raise TransitionForbidden(_("You cannot decide on your own request."))
+            raise Forbidden(_("You cannot decide on your own request."))
         if ext.state != Extension.State.REQUESTED:
-            raise TransitionConflict(_("This request has already been decided."))
+            raise Conflict(_("This request has already been decided."))
         if ext.stage_seq != alert.stage_seq:
-            raise TransitionConflict(_("The alert has left the stage this request was for."))
+            raise Conflict(_("The alert has left the stage this request was for."))
         now = timezone.now()
         ext.decided_by, ext.decided_at, ext.decision_note = by, now, note
         if approve:
@@ -149,13 +128,13 @@ def rectification_feedback_record(*, order_id: int, by: User, feedback: str) -> 
     with transaction.atomic():
         order = rectification_orders_visible_to(by).filter(pk=order_id).first()
         if order is None:
-            raise AlertNotFound(_("Rectification order not found."))
-        alert = _lock(alert_id=order.alert_id, user=by)
+            raise NotFound(_("Rectification order not found."))
+        alert = alert_for_update(user=by, alert_id=order.alert_id)
         order = ResultAction.objects.select_for_update().get(pk=order_id)
-        if by.role != Role.SUPERVISOR:
-            raise TransitionForbidden(_("Only a supervisor can record feedback."))
+        if not policy.may_record_feedback(by):
+            raise Forbidden(_("Only a supervisor can record feedback."))
         if order.feedback_at is not None:
-            raise TransitionConflict(_("Feedback on this order has already been recorded."))
+            raise Conflict(_("Feedback on this order has already been recorded."))
         order.feedback, order.feedback_at = feedback, timezone.now()
         order.save(update_fields=["feedback", "feedback_at"])
         timeline_append(

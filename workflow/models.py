@@ -20,7 +20,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from alerts.models import Domain, RiskLevel
-from workflow.states import OPEN_STATUSES, Status
+from alerts.states import OPEN_STATUSES, Status
 
 USER = settings.AUTH_USER_MODEL
 

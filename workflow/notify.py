@@ -25,8 +25,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import OrgUnit, Role, User
-from accounts.privacy import mask_text
 from alerts.models import Alert
+from core.masking import mask_text
 from workflow.models import Delivery, Notification, OrgUnitWebhook
 
 logger = logging.getLogger(__name__)

@@ -20,8 +20,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Role, User
+from alerts import policy
 from alerts.models import Alert
-from alerts.selectors import alerts_visible_to
+from alerts.selectors import alert_for_update
+from alerts.states import SEND_BACK_STAGES, ActionKind, Conclusion, DismissReason, Outcome, Status
+from alerts.transitions import TRANSITIONS, TransitionSpec
 from audit.models import AuditEvent
 from audit.services import audit_record
 from cases.models import (
@@ -34,10 +37,8 @@ from cases.models import (
     Verification,
 )
 from cases.services import timeline_append
+from core.errors import Conflict, Forbidden, NotFound
 from workflow import deadlines, effects
-from workflow.exceptions import AlertNotFound, TransitionConflict, TransitionForbidden
-from workflow.lifecycle import TRANSITIONS, TransitionSpec
-from workflow.states import SEND_BACK_STAGES, ActionKind, Conclusion, DismissReason, Outcome, Status
 
 
 @dataclass
@@ -52,22 +53,22 @@ def _spec(name: str) -> TransitionSpec:
     try:
         return TRANSITIONS[name]
     except KeyError:
-        raise AlertNotFound(_("Unknown transition %(name)s.") % {"name": name}) from None
+        raise NotFound(_("Unknown transition %(name)s.") % {"name": name}) from None
 
 
 def _check_actor(spec: TransitionSpec, alert: Alert, user: User) -> None:
     """403 for the wrong role, 409 for the wrong state, 403 for someone else's assignment."""
-    if not spec.actor_has_role(user):
-        raise TransitionForbidden(
+    if not policy.has_transition_role(user, spec.name):
+        raise Forbidden(
             _("Your role may not %(action)s alerts.") % {"action": str(spec.label).lower()}
         )
     if not spec.allowed_from(alert):
-        raise TransitionConflict(
+        raise Conflict(
             _("This alert is %(status)s; “%(action)s” is not possible now.")
             % {"status": alert.get_status_display(), "action": spec.label}
         )
-    if not spec.actor_may(alert, user):
-        raise TransitionForbidden(_("Only the assigned verifier can do this."))
+    if not policy.is_transition_actor(user, alert, spec.name):
+        raise Forbidden(_("Only the assigned verifier can do this."))
 
 
 def alert_transition_precheck(*, alert: Alert, name: str, by: User) -> None:
@@ -88,13 +89,7 @@ def _run_transition(
 ) -> Alert:
     spec = _spec(name)
     with transaction.atomic():
-        # The row lock serialises two people acting on one alert: the second waits, then sees
-        # the state the first left and gets a 409 instead of overwriting it.
-        alert = (
-            alerts_visible_to(by).select_for_update(of=("self",)).filter(pk=alert_id).first()
-        )
-        if alert is None:
-            raise AlertNotFound(_("Alert not found."))
+        alert = alert_for_update(user=by, alert_id=alert_id)
         _check_actor(spec, alert, by)
         from_status = alert.status
         step = apply(alert)
@@ -287,6 +282,6 @@ _DISPATCH: dict[str, Callable[..., Alert]] = {
 
 
 def alert_transition(*, alert_id: int, name: str, by: User, data: dict[str, Any]) -> Alert:
-    """Run transition `name` with already-typed `data` (see `workflow.serializers`)."""
+    """Run transition `name` with already-typed `data` (see `api.serializers.workflow`)."""
     _spec(name)
     return _DISPATCH[name](alert_id=alert_id, by=by, **data)

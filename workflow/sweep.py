@@ -31,13 +31,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from alerts import policy
 from alerts.models import Alert
+from alerts.states import ActionKind, Status
 from cases.models import ResultAction, TimelineEntry
 from workflow import deadlines
 from workflow.calendar import local
 from workflow.models import EscalationStep, Notification
 from workflow.notify import Message, RoleDirectory, deliveries_send, notify_many
-from workflow.states import ActionKind, Status
 
 STEP_LABELS = {
     0: EscalationStep.Step.APPROACHING.label,
@@ -83,12 +84,11 @@ def ladder_offsets() -> list[timedelta]:
 
 
 def responsible_for(alert: Alert, directory: RoleDirectory) -> list[User]:
-    """Who has to act on the alert in its current stage."""
-    if alert.status in (Status.ASSIGNED, Status.VERIFYING) and alert.assignee_id:
+    """Who has to act on the alert in its current stage (`alerts.policy.stage_actor`)."""
+    actor = policy.stage_actor(alert)
+    if actor == policy.ASSIGNEE:
         return [alert.assignee]
-    if alert.status == Status.EVALUATING:
-        return directory.leaders(alert.org_unit)
-    return directory.supervisors(alert.org_unit)
+    return directory.get(alert.org_unit, actor)
 
 
 def _open_due() -> Q:

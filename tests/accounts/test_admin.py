@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from alerts.models import SourceSystem
-from alerts.services.sources import source_system_for_key
+from alerts.sources import source_system_for_key
 
 pytestmark = pytest.mark.django_db
 

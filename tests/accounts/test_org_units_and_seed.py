@@ -6,8 +6,8 @@ from django.core.management import call_command
 from accounts.models import OrgUnit, User
 from accounts.services import org_unit_upsert
 from alerts.models import Alert, SourceSystem
+from alerts.states import Status
 from cases.models import TimelineEntry
-from workflow.states import Status
 
 pytestmark = pytest.mark.django_db
 

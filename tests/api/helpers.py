@@ -6,8 +6,8 @@ from typing import Any
 
 from accounts.models import User
 from alerts.models import Alert
+from alerts.states import ActionKind, Conclusion, Outcome
 from workflow import services as wf
-from workflow.states import ActionKind, Conclusion, Outcome
 
 
 def transition_url(alert: Alert | int, name: str) -> str:

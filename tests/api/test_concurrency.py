@@ -9,9 +9,9 @@ import pytest
 from django.db import connection
 
 from alerts.models import Alert
-from alerts.services.intake import IntakeItem, alerts_ingest
 from cases.models import Assignment, TimelineEntry
 from tests.api.helpers import transition_url
+from workflow.intake import IntakeItem, alerts_ingest
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 

@@ -6,9 +6,9 @@ from decimal import Decimal
 
 import pytest
 
+from alerts.states import Status
 from cases.models import Assignment, Dismissal, Disposition, Evaluation, ResultAction, TimelineEntry, Verification
 from tests.api.helpers import bodies, drive, transition_url
-from workflow.states import Status
 
 pytestmark = pytest.mark.django_db
 

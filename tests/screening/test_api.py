@@ -76,7 +76,7 @@ def test_rows_are_appended_with_a_source_key_all_or_nothing(api, people, source)
 
 
 def test_a_source_cannot_append_to_a_dataset_outside_its_unit(api, people, org):
-    from alerts.services.sources import source_system_create
+    from alerts.sources import source_system_create
 
     _, key = source_system_create(code="changshu-feed", name="常熟", org_unit=org.changshu)
     ds_id = upload(api(people.kunshan_supervisor)).json()["id"]

@@ -31,7 +31,7 @@ def test_typical_cases_on_the_model_card_are_masked(client, people, make_dataset
     from django.utils import timezone
 
     from alerts.models import Alert
-    from workflow.states import Conclusion, Status
+    from alerts.states import Conclusion, Status
 
     ds = make_dataset(CSV)
     model, run = run_model("keyword_match", {"conditions": [{"field": "品名", "any_of": ["景区"]}],

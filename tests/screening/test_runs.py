@@ -10,9 +10,9 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from alerts.models import Alert
+from alerts.states import Conclusion, Status
 from screening import selectors, services
 from screening.models import ModelStatus, RunStatus, ScreeningModel, ScreeningRun
-from workflow.states import Conclusion, Status
 
 pytestmark = pytest.mark.django_db
 
@@ -139,7 +139,7 @@ def test_with_a_broker_the_run_is_queued_as_a_celery_task(make_dataset, people, 
 
 
 def test_the_demo_seed_creates_models_with_hits_once(people, org):
-    from screening.demo import seed_screening_demo
+    from demo.screening import seed_screening_demo
 
     models = seed_screening_demo(unit=org.kunshan, user=people.kunshan_supervisor)
     assert len(models) == 3

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from accounts.privacy import mask_id_number, mask_phone, mask_text
 from audit.models import AuditEvent
 from cases.services import comment_add
+from core.masking import mask_id_number, mask_phone, mask_text
 
 pytestmark = pytest.mark.django_db
 ID = "32058319900101123X"

@@ -9,8 +9,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from alerts.models import Alert
+from alerts.states import Status
 from tests.factories import PASSWORD
-from workflow.states import Status
 
 ARTIFACTS = Path("test-artifacts")
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 128

@@ -8,8 +8,8 @@ from decimal import Decimal
 from django.urls import reverse
 from django.utils import timezone
 
-from alerts.dashboard import Period, dashboard_for
 from cases.models import Disposition, TimelineEntry
+from workflow.dashboard import Period, dashboard_for
 
 ALL = Period(None, None)
 

@@ -6,8 +6,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from alerts.models import Alert
+from alerts.states import Status
 from cases.models import Evidence, ResultAction
-from workflow.states import Status
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 

@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from alerts.models import Alert
-from workflow.states import Status
+from alerts.states import Status
 
 
 @pytest.mark.parametrize("url", ["web:dispatch", "web:disposal", "web:evaluation"])

@@ -10,8 +10,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from alerts.states import Status
 from cases.models import Assignment, Disposition, ResultAction, TimelineEntry, Verification
-from workflow.states import Status
 
 # Measured on PostgreSQL; asserted as ceilings so a new per-row query fails the test.
 # SESSION_SAVE_EVERY_REQUEST (the inactivity timeout) adds the same 3 to every page:

@@ -7,7 +7,7 @@ comments by random users through the API and checks, after every step, that
 - the timeline replays to the current state;
 - nothing out of scope is ever returned by a list or a count.
 
-The expected rules are written out here independently of `workflow.lifecycle`, so a mistake
+The expected rules are written out here independently of `alerts.transitions`, so a mistake
 there is caught rather than mirrored.
 """
 

@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from alerts.models import Domain, RiskLevel
+from alerts.states import Status
 from workflow.deadlines import Timeliness, due_at_for, is_overdue, policy_for, timeliness_of
 from workflow.models import DeadlinePolicy
-from workflow.states import Status
 
 SH = ZoneInfo("Asia/Shanghai")
 

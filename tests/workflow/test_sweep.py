@@ -122,7 +122,7 @@ def test_the_database_refuses_a_doubled_step_even_without_the_claim(assigned):
 
 
 def test_run_sweeper_once_sweeps(assigned, capsys, monkeypatch):
-    import workflow.management.commands.run_sweeper as cmd
+    import ops.management.commands.run_sweeper as cmd
 
     monkeypatch.setattr(cmd, "sweep", lambda: sweep(now=DUE + timedelta(minutes=1), deliveries=False))
     # It drops stale connections between sweeps; inside the test's transaction that would end the test.

@@ -7,7 +7,7 @@ from django import template
 from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
-from accounts.privacy import mask_id_number, mask_value
+from core.masking import mask_id_number, mask_value
 from workflow.deadlines import is_overdue, timeliness_of
 
 register = template.Library()
@@ -32,7 +32,7 @@ def overdue(alert: Any) -> bool:
 
 @register.filter
 def mask(value: str | None) -> str:
-    """`320583199001011234` → `3205**********1234` (see accounts.privacy)."""
+    """`320583199001011234` → `3205**********1234` (see core.masking)."""
     return mask_id_number(str(value)) if value else ""
 
 
@@ -81,10 +81,3 @@ def drill(**kwargs: Any) -> str:
         if value not in (None, ""):
             params[key] = value
     return params.urlencode()
-
-
-@register.simple_tag
-def extensions_enabled() -> bool:
-    from web.views.extensions import ENABLED
-
-    return ENABLED

@@ -18,12 +18,16 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts.privacy import contains_pii, mask_id_number, mask_text, may_view_full_pii
+from alerts.policy import may_view_full_pii, transitions_available_to
 from alerts.selectors import alert_list_for, alerts_visible_to
+from alerts.states import ActionKind
+from alerts.transitions import TRANSITIONS
 from audit.models import AuditEvent
 from audit.services import audit_record
 from cases.models import Comment, Evidence, ResultAction
 from cases.services import comment_add
+from core.errors import AppError
+from core.masking import contains_pii, mask_id_number, mask_text
 from web.access import HOME_BY_ROLE, alert_or_404, safe_next
 from web.filters import AlertFilterForm
 from web.forms import (
@@ -34,10 +38,7 @@ from web.forms import (
     ResultActionFormSet,
 )
 from workflow.deadlines import is_overdue, timeliness_of
-from workflow.exceptions import WorkflowError
-from workflow.lifecycle import TRANSITIONS, transitions_available_to
 from workflow.services import ActionInput, alert_transition, alert_transition_precheck
-from workflow.states import ActionKind
 
 PAGE_SIZE = 25
 PRINTABLE_KINDS = {
@@ -277,7 +278,7 @@ def _add_service_errors(form: Any, exc: ValidationError) -> None:
                 form.add_error(None, message)
 
 
-def workflow_error_response(request: HttpRequest, exc: WorkflowError) -> HttpResponse:
+def workflow_error_response(request: HttpRequest, exc: AppError) -> HttpResponse:
     if exc.status_code == 404:
         raise Http404
     return render(request, "web/error.html", {"message": exc.message}, status=exc.status_code)
@@ -290,7 +291,7 @@ def _action_checked(request: HttpRequest, pk: int, name: str) -> tuple[Any, Http
         raise Http404
     try:
         alert_transition_precheck(alert=alert, name=name, by=request.user)
-    except WorkflowError as exc:
+    except AppError as exc:
         return alert, workflow_error_response(request, exc)
     return alert, None
 
@@ -318,7 +319,7 @@ def alert_action(request: HttpRequest, pk: int, name: str) -> HttpResponse:
                 alert_transition(alert_id=alert.pk, name=name, by=request.user, data=data)
             except ValidationError as exc:
                 _add_service_errors(form, exc)
-            except WorkflowError as exc:
+            except AppError as exc:
                 return workflow_error_response(request, exc)
             else:
                 messages.success(request, _("Done: %(action)s.") % {"action": TRANSITIONS[name].label})
@@ -352,7 +353,7 @@ def comment_create(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         try:
             comment_add(alert_id=alert.pk, author=request.user, text=form.cleaned_data["text"])
-        except WorkflowError as exc:
+        except AppError as exc:
             return workflow_error_response(request, exc)
         form = CommentForm()
     if request.htmx:

@@ -16,15 +16,15 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Role
 from alerts.selectors import alert_list_for
+from alerts.states import Status
 from cases.models import Assignment, Disposition, ResultAction, Verification
 from cases.services import finding_add
+from core.errors import AppError
 from web.access import alert_or_404, role_required, safe_next
 from web.filters import AlertFilterForm
 from web.forms import BulkDispatchForm, FindingForm
 from web.views.alerts import detail_context, paginate, workflow_error_response
-from workflow.exceptions import WorkflowError
 from workflow.services import alert_assign, alert_dismiss
-from workflow.states import Status
 
 BOARD_HIDDEN = ("state", "status", "conclusion", "outcome", "disposition", "created_from", "created_to")
 
@@ -88,7 +88,7 @@ def dispatch_bulk(request: HttpRequest) -> HttpResponse:
             done += 1
         except ValidationError as exc:
             failed.append(f"#{alert_id}: {' '.join(exc.messages)}")
-        except WorkflowError as exc:
+        except AppError as exc:
             failed.append(f"#{alert_id}: {exc.message}")
     if done:
         if d["action"] == "assign":
@@ -151,7 +151,7 @@ def verify(request: HttpRequest, pk: int) -> HttpResponse:
                 for field, errors in exc.message_dict.items():
                     for e in errors:
                         form.add_error("files" if field == "files" else None, e)
-            except WorkflowError as exc:
+            except AppError as exc:
                 return workflow_error_response(request, exc)
             else:
                 messages.success(request, _("Finding recorded."))

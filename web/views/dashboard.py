@@ -14,11 +14,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Role
-from alerts.dashboard import Period, dashboard_for
 from alerts.models import Domain
+from alerts.states import Outcome, Status
 from web.access import role_required
 from web.forms import PeriodForm
-from workflow.states import Outcome, Status
+from workflow.dashboard import Period, dashboard_for
 
 
 def period_from(request: HttpRequest) -> tuple[PeriodForm, Period, str]:

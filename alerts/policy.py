@@ -1,0 +1,136 @@
+"""The one place that answers "may this user do that": every transition, findings, comments,
+extensions, rectification feedback, full personal data, responsibility for a stage and the
+model warehouse's actions. Services call it under the row lock; screens and the API call the
+same functions to decide what to offer. Scope (own unit and below) is applied by the selectors
+first: a rule here never widens what a user sees.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from accounts.models import Role, User
+from alerts.models import Alert
+from alerts.states import Status
+from alerts.transitions import TRANSITIONS
+
+# Who may take each transition: a role that may act on any alert in scope, or the assignee.
+ASSIGNEE = "assignee"
+TRANSITION_ACTORS: dict[str, str] = {
+    "assign": Role.SUPERVISOR,
+    "accept": ASSIGNEE,
+    "return": ASSIGNEE,
+    "submit_verification": ASSIGNEE,
+    "dispose": Role.SUPERVISOR,
+    "apply_results": Role.SUPERVISOR,
+    "close": Role.LEADER,
+    "send_back": Role.LEADER,
+    "dismiss": Role.SUPERVISOR,
+}
+
+
+def _role(user: Any) -> str | None:
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return getattr(user, "role", None)
+
+
+def has_transition_role(user: User, name: str) -> bool:
+    """The user's role may take `name` on some alert (assignee-only steps need a verifier)."""
+    actor = TRANSITION_ACTORS[name]
+    return _role(user) == (Role.VERIFIER if actor == ASSIGNEE else actor)
+
+
+def is_transition_actor(user: User, alert: Alert, name: str) -> bool:
+    """The user may take `name` on this alert, whatever its state: right role, and the assignee
+    where only the assignee may act."""
+    if not has_transition_role(user, name):
+        return False
+    return TRANSITION_ACTORS[name] != ASSIGNEE or alert.assignee_id == user.pk
+
+
+def transitions_available_to(alert: Alert, user: User) -> list[str]:
+    """Names of the transitions `user` may take on `alert` now (the alert is assumed in scope)."""
+    return [
+        name for name, spec in TRANSITIONS.items()
+        if is_transition_actor(user, alert, name) and spec.allowed_from(alert)
+    ]
+
+
+def may_view_full_pii(user: User, alert: Alert | None = None) -> bool:
+    """Supervisors (the alert is already known to be in their scope), and the assigned verifier."""
+    role = _role(user)
+    if role == Role.SUPERVISOR:
+        return True
+    return alert is not None and role == Role.VERIFIER and alert.assignee_id == user.pk
+
+
+def may_add_finding(user: User, alert: Alert) -> bool:
+    """Only the assignee records findings (the stage is checked separately: a 409, not a 403)."""
+    return _role(user) is not None and alert.assignee_id == user.pk
+
+
+def may_comment(user: User, alert: Alert) -> bool:
+    """Anyone who can see the alert may comment on it, at any stage."""
+    return _role(user) is not None
+
+
+def stage_actor(alert: Alert) -> str:
+    """Who has to act in the alert's current stage: `ASSIGNEE` while it is assigned or being
+    verified, a leader while it is evaluated, a supervisor while it awaits dispatch, disposal or
+    use of results (and for an assigned alert that somehow lost its assignee)."""
+    if alert.status in (Status.ASSIGNED, Status.VERIFYING) and alert.assignee_id:
+        return ASSIGNEE
+    if alert.status == Status.EVALUATING:
+        return Role.LEADER
+    return Role.SUPERVISOR
+
+
+def is_responsible(alert: Alert, user: User) -> bool:
+    """The user is the one who has to act in the current stage (and so may ask for more time)."""
+    if not alert.is_open:
+        return False
+    actor = stage_actor(alert)
+    if actor == ASSIGNEE:
+        return alert.assignee_id == user.pk
+    return _role(user) == actor
+
+
+def may_decide_extension(user: User) -> bool:
+    return _role(user) == Role.SUPERVISOR
+
+
+def may_record_feedback(user: User) -> bool:
+    return _role(user) == Role.SUPERVISOR
+
+
+# ----- the model warehouse -----
+#
+# Supervisors and administrators build and run models; verifiers and leaders read (lists, cards,
+# datasets, runs, hits, results). An action that is not in this map is refused, never read as a
+# read. Source systems append rows with their API key (checked by unit in dataset_rows_append).
+
+WAREHOUSE_WRITERS = frozenset({Role.SUPERVISOR, Role.ADMIN})
+WAREHOUSE_READERS = frozenset(Role.values)
+
+WAREHOUSE_PERMISSIONS: dict[str, frozenset[str]] = {
+    "dataset.read": WAREHOUSE_READERS,
+    "dataset.upload": WAREHOUSE_WRITERS,
+    "model.read": WAREHOUSE_READERS,
+    "model.create": WAREHOUSE_WRITERS,
+    "model.update": WAREHOUSE_WRITERS,  # edits, activate / retire / back to draft, schedule
+    "model.copy": WAREHOUSE_WRITERS,
+    "run.read": WAREHOUSE_READERS,  # runs, hits, results
+    "run.start": WAREHOUSE_WRITERS,
+    "spec.preview": WAREHOUSE_READERS,  # read-only, masked, on datasets the user already sees
+}
+
+
+def may_in_warehouse(user: Any, action: str) -> bool:
+    """True when `user` may do `action` in the warehouse; superusers count as administrators.
+    An action the map does not list is refused."""
+    if action not in WAREHOUSE_PERMISSIONS or _role(user) is None:
+        return False
+    if getattr(user, "is_superuser", False):
+        return True
+    return _role(user) in WAREHOUSE_PERMISSIONS[action]

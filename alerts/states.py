@@ -1,0 +1,50 @@
+"""The seven states of the closed loop. The transitions between them are declared on
+`alerts.models.Alert` (django-fsm-2) and described for the API in `alerts.transitions`."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Status(models.TextChoices):
+    WARNING = "warning", _("Warning (预警)")
+    ASSIGNED = "assigned", _("Assigned (分办)")
+    VERIFYING = "verifying", _("Verifying (核查)")
+    DISPOSING = "disposing", _("Disposing (处置)")
+    APPLYING = "applying", _("Applying results (运用)")
+    EVALUATING = "evaluating", _("Evaluating (考核)")
+    CLOSED = "closed", _("Closed (办结)")
+
+
+OPEN_STATUSES = [s for s in Status.values if s != Status.CLOSED]
+
+
+class Conclusion(models.TextChoices):
+    SUBSTANTIATED = "substantiated", _("Substantiated")
+    PARTIALLY_SUBSTANTIATED = "partially_substantiated", _("Partially substantiated")
+    UNFOUNDED = "unfounded", _("Unfounded")
+
+
+class Outcome(models.TextChoices):
+    RECTIFICATION_ONLY = "rectification_only", _("Rectification only")
+    FORM_1 = "form_1", _("Form 1 (first of the four forms)")
+    FORM_2 = "form_2", _("Form 2")
+    FORM_3 = "form_3", _("Form 3")
+    FORM_4 = "form_4", _("Form 4")
+    CLEARED = "cleared", _("Cleared (澄清)")
+
+
+class ActionKind(models.TextChoices):
+    WORK_NOTICE = "work_notice", _("Work notice (工作提示单)")
+    INTEGRITY_NOTICE = "integrity_notice", _("Integrity notice (廉政提示单)")
+    RECOMMENDATION = "recommendation", _("Recommendation (纪检监察建议书)")
+    RECTIFICATION_ORDER = "rectification_order", _("Rectification order")
+    CASE_STUDY = "case_study", _("Case study")
+
+
+class DismissReason(models.TextChoices):
+    DUPLICATE = "duplicate", _("Duplicate")
+    FALSE_POSITIVE = "false_positive", _("False positive")
+    OUT_OF_SCOPE = "out_of_scope", _("Out of scope")
+
+
+SEND_BACK_STAGES = [Status.VERIFYING, Status.DISPOSING, Status.APPLYING]

@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
+from django_filters import rest_framework as filters
+
+from accounts.selectors import filter_by_unit_code
+from alerts.models import Alert, Domain, RiskLevel
+from alerts.states import Status
+from alerts.validation import validate_sane_datetime
+
+
+class AlertFilter(filters.FilterSet):
+    status = filters.MultipleChoiceFilter(choices=Status.choices, help_text=_("One or more states."))
+    risk_level = filters.MultipleChoiceFilter(choices=RiskLevel.choices)
+    domain = filters.MultipleChoiceFilter(choices=Domain.choices)
+    org_unit = filters.CharFilter(
+        method="filter_org_unit", help_text=_("Unit code; includes every unit below it.")
+    )
+    assignee = filters.CharFilter(method="filter_assignee", help_text=_("A user id, or `me`."))
+    source = filters.CharFilter(field_name="source__code", help_text=_("Source system code."))
+    rule = filters.CharFilter(field_name="rule_code")
+    supervised = filters.BooleanFilter()
+    q = filters.CharFilter(method="filter_q", help_text=_("Search in title and subject."))
+    created_after = filters.IsoDateTimeFilter(
+        field_name="created_at", lookup_expr="gte", validators=[validate_sane_datetime]
+    )
+    created_before = filters.IsoDateTimeFilter(
+        field_name="created_at", lookup_expr="lt", validators=[validate_sane_datetime]
+    )
+    ordering = filters.OrderingFilter(
+        fields=(
+            ("created_at", "created_at"),
+            ("risk_rank", "risk"),
+            ("due_at", "due_at"),
+            ("stage_entered_at", "stage_entered_at"),
+            ("amount", "amount"),
+            ("id", "id"),
+        ),
+        help_text=_("created_at, risk, due_at, stage_entered_at, amount or id; prefix '-' to reverse."),
+    )
+
+    class Meta:
+        model = Alert
+        fields: list[str] = []
+
+    def filter_org_unit(self, queryset: QuerySet[Alert], name: str, value: str) -> QuerySet[Alert]:
+        return filter_by_unit_code(queryset, value)
+
+    def filter_assignee(self, queryset: QuerySet[Alert], name: str, value: str) -> QuerySet[Alert]:
+        if value == "me":
+            return queryset.filter(assignee=self.request.user)
+        if not value.isdigit():
+            return queryset.none()
+        return queryset.filter(assignee_id=int(value))
+
+    def filter_q(self, queryset: QuerySet[Alert], name: str, value: str) -> QuerySet[Alert]:
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(Q(title__icontains=value) | Q(subject_name__icontains=value))

@@ -1,0 +1,210 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from accounts.models import OrgUnit
+from alerts.models import Alert, Domain, RiskLevel
+from alerts.policy import transitions_available_to
+from alerts.states import Conclusion
+from alerts.validation import validate_id_number, validate_sane_datetime
+from core.masking import mask_id_number, mask_text, mask_value
+from workflow import deadlines
+from workflow.intake import IntakeItem, source_may_raise_for
+
+
+class SubjectSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=255, allow_blank=True, required=False, default="")
+    id_number = serializers.CharField(
+        max_length=18, allow_blank=True, required=False, default="",
+        validators=[validate_id_number], help_text=_("Resident ID number (18 characters, checked)."),
+    )
+    credit_code = serializers.CharField(
+        max_length=32, allow_blank=True, required=False, default="",
+        help_text=_("Unified social credit code of a company."),
+    )
+
+
+class AlertSerializer(serializers.ModelSerializer):
+    org_unit = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    org_unit_name = serializers.CharField(source="org_unit.name", read_only=True)
+    source = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    rule = serializers.CharField(source="rule_code", read_only=True)
+    subject = serializers.SerializerMethodField()
+    assignee_name = serializers.SerializerMethodField()
+    is_overdue = serializers.SerializerMethodField()
+    timeliness = serializers.SerializerMethodField()
+    available_transitions = serializers.SerializerMethodField()
+    # Blank until a conclusion is submitted; declared so the schema allows "".
+    conclusion = serializers.ChoiceField(choices=Conclusion.choices, allow_blank=True, read_only=True)
+
+    class Meta:
+        model = Alert
+        fields = [
+            "id", "title", "domain", "risk_level", "status", "org_unit", "org_unit_name", "source",
+            "rule", "rule_code", "subject", "amount", "details", "dedup_key", "occurrence_count",
+            "occurred_at", "last_occurred_at", "assignee", "assignee_name", "conclusion",
+            "stage_entered_at", "due_at", "is_overdue", "timeliness", "escalation_level",
+            "supervised", "created_at", "updated_at", "closed_at", "available_transitions",
+        ]
+        read_only_fields = fields
+
+    def _full_pii(self) -> bool:
+        # Set by the detail view for roles that need full values (and it audits the view).
+        return bool(self.context.get("full_pii"))
+
+    @extend_schema_field(SubjectSerializer)
+    def get_subject(self, alert: Alert) -> dict[str, str]:
+        id_number = alert.subject_id_number
+        return {
+            "name": alert.subject_name,
+            "id_number": id_number if self._full_pii() else mask_id_number(id_number) if id_number else "",
+            "credit_code": alert.subject_credit_code,
+        }
+
+    def to_representation(self, alert: Alert) -> dict[str, Any]:
+        data = super().to_representation(alert)
+        if not self._full_pii():
+            data["title"] = mask_text(data["title"])
+            data["details"] = mask_value(data["details"])
+        return data
+
+    def get_assignee_name(self, alert: Alert) -> str | None:
+        return alert.assignee.display_name if alert.assignee_id else None
+
+    def get_is_overdue(self, alert: Alert) -> bool:
+        return deadlines.is_overdue(alert)
+
+    @extend_schema_field(serializers.ChoiceField(choices=["green", "yellow", "red"]))
+    def get_timeliness(self, alert: Alert) -> str:
+        return deadlines.timeliness_of(alert)
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_available_transitions(self, alert: Alert) -> list[str]:
+        request = self.context.get("request")
+        return transitions_available_to(alert, request.user) if request else []
+
+
+class _SubjectField(serializers.Field):
+    """`subject` is a name, or an object with name / id_number / credit_code."""
+
+    default_error_messages = {"invalid": _("Give a name or an object {{name, id_number, credit_code}}.")}
+
+    def to_internal_value(self, data: Any) -> dict[str, str]:
+        if isinstance(data, str):
+            data = {"name": data}
+        if not isinstance(data, dict):
+            self.fail("invalid")
+        inner = SubjectSerializer(data=data)
+        inner.is_valid(raise_exception=True)
+        return dict(inner.validated_data)
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+@extend_schema_field(
+    {"oneOf": [{"type": "string"}, {"$ref": "#/components/schemas/Subject"}],
+     "description": "A name, or an object with name, id_number and credit_code."}
+)
+class SubjectField(_SubjectField):
+    pass
+
+
+class SaneDateTimeField(serializers.DateTimeField):
+    """A date-time whose time-zone conversion cannot overflow (year 1, year 9999) into a 500."""
+
+    def to_internal_value(self, value: Any) -> Any:
+        try:
+            return super().to_internal_value(value)
+        except OverflowError:
+            raise serializers.ValidationError(_("Give a date between 1900 and 2100.")) from None
+
+
+class IntakeItemSerializer(serializers.Serializer):
+    dedup_key = serializers.CharField(max_length=255, help_text=_("Same key while open = same alert."))
+    title = serializers.CharField(
+        max_length=255, required=False, help_text=_("Defaults to the source system's name and the dedup key.")
+    )
+    domain = serializers.ChoiceField(choices=Domain.choices, default=Domain.OTHER)
+    risk_level = serializers.ChoiceField(choices=RiskLevel.choices, default=RiskLevel.YELLOW)
+    org_unit = serializers.CharField(
+        max_length=64, required=False,
+        help_text=_("Unit code; must be the source system's unit or below it. Defaults to the source's unit."),
+    )
+    subject = SubjectField(required=False)
+    amount = serializers.DecimalField(
+        max_digits=18, decimal_places=2, required=False, allow_null=True, min_value=0
+    )
+    occurred_at = SaneDateTimeField(required=False, allow_null=True, validators=[validate_sane_datetime])
+    details = serializers.DictField(required=False, default=dict, help_text=_("Data snapshot (JSON object)."))
+    rule = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+
+    def validate_org_unit(self, code: str) -> OrgUnit:
+        source = self.context["source"]
+        units: dict[str, OrgUnit | None] = self.context.setdefault("_units", {})
+        if code not in units:
+            units[code] = OrgUnit.objects.filter(code=code).first()
+        unit = units[code]
+        # One message for "no such unit" and "not yours": a source learns nothing about other units.
+        if unit is None or not source_may_raise_for(source, unit):
+            raise serializers.ValidationError(_("Unknown unit, or outside this source system's unit."))
+        return unit
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # Only dedup_key is required: a source without units or titles of its own still reports.
+        source = self.context["source"]
+        attrs.setdefault("org_unit", source.org_unit)
+        attrs.setdefault("title", f"{source.name}: {attrs['dedup_key']}"[:255])
+        return attrs
+
+    def validate_details(self, value: dict[str, Any]) -> dict[str, Any]:
+        if len(repr(value)) > settings.HUOYAN_INTAKE_MAX_DETAILS_CHARS:
+            raise serializers.ValidationError(_("The data snapshot is too large."))
+        return value
+
+    @staticmethod
+    def to_item(data: dict[str, Any]) -> IntakeItem:
+        subject = data.get("subject") or {}
+        return IntakeItem(
+            dedup_key=data["dedup_key"], title=data["title"], domain=data["domain"],
+            risk_level=data["risk_level"], org_unit=data["org_unit"], rule=data["rule"],
+            subject_name=subject.get("name", ""), subject_id_number=subject.get("id_number", ""),
+            subject_credit_code=subject.get("credit_code", ""), amount=data.get("amount"),
+            occurred_at=data.get("occurred_at"), details=data["details"],
+        )
+
+
+class IntakeResultSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    dedup_key = serializers.CharField()
+    created = serializers.BooleanField()
+
+
+class IntakeResponseSerializer(serializers.Serializer):
+    results = IntakeResultSerializer(many=True)
+
+
+class StatsUnitSerializer(serializers.Serializer):
+    unit = serializers.CharField()
+    name = serializers.CharField()
+    total = serializers.IntegerField()
+    open = serializers.IntegerField()
+    closed = serializers.IntegerField()
+    closure_rate = serializers.DecimalField(max_digits=6, decimal_places=4, coerce_to_string=False)
+
+
+class StatsOverviewSerializer(serializers.Serializer):
+    total = serializers.IntegerField()
+    open = serializers.IntegerField()
+    closed = serializers.IntegerField()
+    closure_rate = serializers.DecimalField(max_digits=6, decimal_places=4, coerce_to_string=False)
+    by_status = serializers.DictField(child=serializers.IntegerField())
+    by_unit = StatsUnitSerializer(many=True)
+
+
+

@@ -1,0 +1,93 @@
+"""Request bodies of the transitions: shape and types only; the rules live in workflow.services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from accounts.models import User
+from accounts.selectors import users_visible_to
+from alerts.states import SEND_BACK_STAGES, ActionKind, Conclusion, DismissReason, Outcome
+from workflow.services import ActionInput
+
+
+class EmptyBody(serializers.Serializer):
+    pass
+
+
+class AssignBody(serializers.Serializer):
+    assignee = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.none(),
+        help_text=_("User id of a verifier in the alert's unit or below it."),
+    )
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None:
+            # Only users the requester can see: an id outside the scope is just "not found".
+            self.fields["assignee"].queryset = users_visible_to(request.user)
+
+
+class ReturnBody(serializers.Serializer):
+    reason = serializers.CharField(max_length=5000, help_text=_("Why the alert is returned."))
+
+
+class SubmitVerificationBody(serializers.Serializer):
+    conclusion = serializers.ChoiceField(choices=Conclusion.choices)
+    summary = serializers.CharField(max_length=20000)
+
+
+class DisposeBody(serializers.Serializer):
+    outcome = serializers.ChoiceField(choices=Outcome.choices)
+    case_filed = serializers.BooleanField(required=False, default=False)
+    amount_recovered = serializers.DecimalField(
+        max_digits=18, decimal_places=2, min_value=0, required=False, default=0,
+        help_text=_("Yuan."),
+    )
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=20000)
+
+
+class ActionBody(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=ActionKind.choices)
+    recipient = serializers.CharField(max_length=255)
+    text = serializers.CharField(max_length=20000)
+    due_date = serializers.DateField(required=False, allow_null=True, default=None)
+
+
+class ApplyResultsBody(serializers.Serializer):
+    actions = ActionBody(many=True, allow_empty=False)
+
+    def validate_actions(self, value: list[dict[str, Any]]) -> list[ActionInput]:
+        return [ActionInput(**item) for item in value]
+
+
+class CloseBody(serializers.Serializer):
+    score = serializers.IntegerField(min_value=1, max_value=5)
+    comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=20000)
+
+
+class SendBackBody(serializers.Serializer):
+    stage = serializers.ChoiceField(choices=[(s.value, s.label) for s in SEND_BACK_STAGES])
+    reason = serializers.CharField(max_length=20000)
+
+
+class DismissBody(serializers.Serializer):
+    reason = serializers.ChoiceField(choices=DismissReason.choices)
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=20000)
+
+
+TRANSITION_BODIES: dict[str, type[serializers.Serializer]] = {
+    "assign": AssignBody,
+    "accept": EmptyBody,
+    "return": ReturnBody,
+    "submit_verification": SubmitVerificationBody,
+    "dispose": DisposeBody,
+    "apply_results": ApplyResultsBody,
+    "close": CloseBody,
+    "send_back": SendBackBody,
+    "dismiss": DismissBody,
+}

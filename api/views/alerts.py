@@ -1,0 +1,247 @@
+"""REST API for alerts: list/detail, transitions, timeline, comments, findings, intake, stats.
+
+Views stay thin: reads start from `alerts.selectors`, writes call `workflow.services` and
+`cases.services`. Who may do which transition is in `alerts.transitions.TRANSITIONS`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db.models import QuerySet
+from django.http import FileResponse
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import generics, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from alerts.models import Alert
+from alerts.policy import may_view_full_pii
+from alerts.selectors import alert_list_for, alerts_visible_to, stats_overview
+from api.auth import ApiKeyAuthentication, IsSourceSystem
+from api.filters import AlertFilter
+from api.parsers import SafeJSONParser
+from api.serializers.alerts import (
+    AlertSerializer,
+    IntakeItemSerializer,
+    IntakeResponseSerializer,
+    StatsOverviewSerializer,
+)
+from api.serializers.cases import (
+    CommentSerializer,
+    FindingCreateSerializer,
+    FindingSerializer,
+    TimelineEntrySerializer,
+)
+from api.serializers.workflow import TRANSITION_BODIES
+from audit.models import AuditEvent
+from audit.services import audit_record
+from cases.models import Comment, Evidence, Finding, TimelineEntry
+from cases.services import comment_add, finding_add
+from core.masking import contains_pii
+from workflow.intake import alerts_ingest
+from workflow.services import alert_transition, alert_transition_precheck
+
+
+class AlertViewSet(viewsets.ReadOnlyModelViewSet):
+    """Alerts in the requester's unit and below; anything else is 404."""
+
+    serializer_class = AlertSerializer
+    filterset_class = AlertFilter
+    lookup_value_regex = r"\d+"
+
+    def get_queryset(self) -> QuerySet[Alert]:
+        return alert_list_for(self.request.user).order_by("-created_at", "-id")
+
+    def _scoped_alert(self) -> Alert:
+        return get_object_or_404(alerts_visible_to(self.request.user), pk=self.kwargs["pk"])
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        # Not get_object(): the list's filters (?status=…) must not turn a detail into a 404.
+        alert = get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
+        context = {
+            **self.get_serializer_context(),
+            **full_pii_context(request, alert, [alert.subject_id_number, alert.title, alert.details]),
+        }
+        return Response(AlertSerializer(alert, context=context).data)
+
+    @extend_schema(responses=TimelineEntrySerializer(many=True), filters=False)
+    @action(detail=True, methods=["get"], filterset_class=None)
+    def timeline(self, request: Request, pk: str) -> Response:
+        alert = self._scoped_alert()
+        entries = TimelineEntry.objects.filter(alert=alert).select_related("actor").order_by("at", "id")
+        page = self.paginate_queryset(entries)
+        context = full_pii_context(request, alert, [e.text for e in page])
+        return self.get_paginated_response(TimelineEntrySerializer(page, many=True, context=context).data)
+
+
+def full_pii_context(request: Request, alert: Alert, values: list[Any]) -> dict[str, bool]:
+    """Full personal data for roles that need it, and an audit entry whenever it is shown."""
+    if not may_view_full_pii(request.user, alert) or not any(
+        (v and isinstance(v, str) and v == alert.subject_id_number) or contains_pii(v) for v in values
+    ):
+        return {"full_pii": False}
+    audit_record(
+        action=AuditEvent.Action.PII_VIEW, actor=request.user, request=request,
+        object_type="alert", object_id=alert.pk, data={"path": request.path},
+    )
+    return {"full_pii": True}
+
+
+class _AlertChildView(generics.GenericAPIView):
+    """Base for /alerts/{id}/<children>/: the alert is looked up in scope first (404 otherwise)."""
+
+    filter_backends: list[Any] = []
+
+    def alert(self) -> Alert:
+        return get_object_or_404(alerts_visible_to(self.request.user), pk=self.kwargs["pk"])
+
+
+def _list_with_pii(view: _AlertChildView, request: Request) -> Response:
+    page = view.paginate_queryset(view.get_queryset())
+    context = {**view.get_serializer_context(), **full_pii_context(request, view.alert(), [r.text for r in page])}
+    return view.get_paginated_response(view.get_serializer_class()(page, many=True, context=context).data)
+
+
+class AlertCommentsView(_AlertChildView):
+    serializer_class = CommentSerializer
+
+    def get_queryset(self) -> QuerySet[Comment]:
+        return Comment.objects.filter(alert=self.alert()).select_related("author")
+
+    def get(self, request: Request, pk: str) -> Response:
+        return _list_with_pii(self, request)
+
+    @extend_schema(request=CommentSerializer, responses={201: CommentSerializer})
+    def post(self, request: Request, pk: str) -> Response:
+        alert = self.alert()
+        body = CommentSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        comment = comment_add(alert_id=alert.pk, author=request.user, text=body.validated_data["text"])
+        return Response(CommentSerializer(comment).data, status=status.HTTP_201_CREATED)
+
+
+class AlertFindingsView(_AlertChildView):
+    serializer_class = FindingSerializer
+    parser_classes = [MultiPartParser, FormParser, SafeJSONParser]
+
+    def get_queryset(self) -> QuerySet[Finding]:
+        return (
+            Finding.objects.filter(alert=self.alert())
+            .select_related("author")
+            .prefetch_related("evidence")
+        )
+
+    def get(self, request: Request, pk: str) -> Response:
+        return _list_with_pii(self, request)
+
+    @extend_schema(request={"multipart/form-data": FindingCreateSerializer}, responses={201: FindingSerializer})
+    def post(self, request: Request, pk: str) -> Response:
+        alert = self.alert()
+        data = request.data
+        if hasattr(data, "getlist") and "file" in request.FILES and "files" not in request.FILES:
+            # Accept a single `file` part too, as many upload clients name it.
+            data = data.copy()
+            data.setlist("files", request.FILES.getlist("file"))
+        body = FindingCreateSerializer(data=data)
+        body.is_valid(raise_exception=True)
+        finding = finding_add(
+            alert_id=alert.pk, author=request.user, text=body.validated_data["text"],
+            method=body.validated_data["method"], files=body.validated_data["files"],
+        )
+        return Response(FindingSerializer(finding).data, status=status.HTTP_201_CREATED)
+
+
+class EvidenceDownloadView(APIView):
+    """Evidence is served only here, after the same scope check as its alert."""
+
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiResponse(description="The file")})
+    def get(self, request: Request, pk: int) -> FileResponse:
+        evidence = get_object_or_404(
+            Evidence.objects.select_related("finding"),
+            pk=pk, finding__alert__in=alerts_visible_to(request.user),
+        )
+        return FileResponse(
+            evidence.file.open("rb"), as_attachment=True, filename=evidence.original_name,
+            content_type=evidence.content_type,
+        )
+
+
+class AlertTransitionView(generics.GenericAPIView):
+    """POST /alerts/{id}/transitions/{name}/ — one URL per transition, each with its own body."""
+
+    transition: str = ""
+    filter_backends: list[Any] = []
+
+    def get_serializer_class(self) -> type:
+        return TRANSITION_BODIES[self.transition]
+
+    def get_queryset(self) -> QuerySet[Alert]:
+        return alerts_visible_to(self.request.user)
+
+    @extend_schema(responses={200: AlertSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        alert = get_object_or_404(self.get_queryset().select_related("org_unit"), pk=pk)
+        # Role and state are refused before the body is read (403/409 rather than 400), and
+        # checked again under the row lock by the service.
+        alert_transition_precheck(alert=alert, name=self.transition, by=request.user)
+        body = self.get_serializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        alert_transition(alert_id=alert.pk, name=self.transition, by=request.user, data=dict(body.validated_data))
+        fresh = alert_list_for(request.user).get(pk=alert.pk)
+        return Response(AlertSerializer(fresh, context={"request": request}).data)
+
+
+class IntakeView(APIView):
+    """Business systems push alerts here with `Authorization: Api-Key <key>`.
+
+    One object or a list of up to 1000; a batch is all-or-nothing.
+    """
+
+    authentication_classes = [ApiKeyAuthentication]
+    permission_classes = [IsSourceSystem]
+
+    @extend_schema(
+        request=IntakeItemSerializer(many=True),
+        responses={201: IntakeResponseSerializer, 200: IntakeResponseSerializer},
+    )
+    def post(self, request: Request) -> Response:
+        source = request.auth
+        payload = request.data
+        items = payload if isinstance(payload, list) else [payload]
+        if not items:
+            raise ValidationError({"detail": _("Send one alert object or a non-empty list.")})
+        limit = settings.HUOYAN_INTAKE_MAX_BATCH
+        if len(items) > limit:
+            raise ValidationError({"detail": _("At most %(n)d alerts per request.") % {"n": limit}})
+        # One list serializer: its child's fields are built once, not once per item.
+        body = IntakeItemSerializer(data=items, many=True, context={"source": source})
+        if not body.is_valid():
+            # DRF reports per-item errors keyed by index; answer one entry per item, in order.
+            found = body.errors
+            errors = [found.get(i, {}) for i in range(len(items))] if isinstance(found, dict) else list(found)
+            bad = sum(1 for e in errors if e)
+            raise ValidationError({
+                "detail": _("%(bad)d of %(n)d alerts are invalid; nothing was stored.") % {"bad": bad, "n": len(items)},
+                "errors": errors if isinstance(payload, list) else errors[0],
+            })
+        results = alerts_ingest(source=source, items=[IntakeItemSerializer.to_item(d) for d in body.validated_data])
+        code = status.HTTP_201_CREATED if any(r.created for r in results) else status.HTTP_200_OK
+        return Response(
+            {"results": [{"id": r.id, "dedup_key": r.dedup_key, "created": r.created} for r in results]},
+            status=code,
+        )
+
+
+class StatsOverviewView(APIView):
+    @extend_schema(responses=StatsOverviewSerializer)
+    def get(self, request: Request) -> Response:
+        return Response(StatsOverviewSerializer(stats_overview(request.user)).data)
+

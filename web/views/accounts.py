@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from accounts import two_factor
+from web.account_forms import TwoFactorConfirmForm, TwoFactorDisableForm
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def two_factor_settings(request: HttpRequest) -> HttpResponse:
+    """Enrol a TOTP device (QR code + secret, confirmed by a code) or turn it off."""
+    user = request.user
+    if not two_factor.two_factor_allowed(user):
+        raise PermissionDenied
+    data = request.POST if request.method == "POST" else None
+    if two_factor.has_two_factor(user):
+        form = TwoFactorDisableForm(data)
+        if form.is_valid():
+            if two_factor.two_factor_disable(user=user, password=form.cleaned_data["password"],
+                                             token=form.cleaned_data["otp_token"], request=request):
+                messages.success(request, _("Two-factor login is off."))
+                return redirect("accounts:two_factor")
+            form.add_error(None, _("The password or the code is not right."))
+        return render(request, "accounts/two_factor.html", {"enabled": True, "form": form})
+    device = two_factor.pending_device(user=user)
+    form = TwoFactorConfirmForm(data)
+    if form.is_valid():
+        if two_factor.two_factor_confirm(user=user, device=device,
+                                         token=form.cleaned_data["otp_token"], request=request):
+            messages.success(request, _("Two-factor login is on: from now on, log in with your "
+                                        "password and a code from the app."))
+            return redirect("accounts:two_factor")
+        form.add_error("otp_token", _("That code is not valid. Check the clock of your phone and "
+                                      "enter the current code."))
+    return render(request, "accounts/two_factor.html", {
+        "enabled": False, "form": form, "secret": two_factor.device_secret(device),
+        "qr": two_factor.device_qr_data_uri(device),
+    })

@@ -10,7 +10,6 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -28,7 +27,7 @@ from cases.models import Comment, Evidence, ResultAction
 from cases.services import comment_add
 from core.errors import AppError
 from core.masking import contains_pii, mask_id_number, mask_text
-from web.access import HOME_BY_ROLE, alert_or_404, safe_next
+from web.access import HOME_BY_ROLE, alert_or_404, paginate, safe_next
 from web.filters import AlertFilterForm
 from web.forms import (
     TRANSITION_FORMS,
@@ -37,20 +36,16 @@ from web.forms import (
     FindingForm,
     ResultActionFormSet,
 )
+from web.views.extensions import extension_context
 from workflow.deadlines import is_overdue, timeliness_of
 from workflow.services import ActionInput, alert_transition, alert_transition_precheck
 
-PAGE_SIZE = 25
 PRINTABLE_KINDS = {
     ActionKind.WORK_NOTICE,
     ActionKind.INTEGRITY_NOTICE,
     ActionKind.RECOMMENDATION,
     ActionKind.RECTIFICATION_ORDER,
 }
-
-
-def paginate(request: HttpRequest, qs: Any, size: int = PAGE_SIZE) -> Any:
-    return Paginator(qs, size).get_page(request.GET.get("page"))
 
 
 @login_required
@@ -207,8 +202,6 @@ def _full_pii_shown(request: HttpRequest, alert: Any) -> bool:
 
 
 def detail_context(request: HttpRequest, alert: Any, bound: dict | None = None) -> dict[str, Any]:
-    from web.views.extensions import extension_context
-
     names = transitions_available_to(alert, request.user)
     actions = [(n, TRANSITIONS[n].label) for n in names]
     return {

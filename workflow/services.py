@@ -383,6 +383,28 @@ def alert_reject_referral(*, alert_id: int, by: User, reason: str) -> Alert:
     return _run_transition(alert_id=alert_id, name="reject_referral", by=by, apply=apply)
 
 
+def alert_reopen(*, alert_id: int, by: User, stage: str, reason: str) -> Alert:
+    """复查 found a problem: the verifier re-checking a closed alert reopens it to a stage. The
+    pending re-check is recorded as 'problem found' in the same transaction (through the reverse
+    relation: the re-check models live in `assessment`, above this layer)."""
+    if stage not in SEND_BACK_STAGES:
+        raise _invalid("stage", _("A re-check can reopen an alert to verifying, disposing or applying."))
+    if not reason.strip():
+        raise _invalid("reason", _("Say what the re-check found."))
+
+    def apply(alert: Alert) -> Record:
+        if stage == Status.VERIFYING and alert.assignee_id is None:
+            raise _invalid("stage", _("This alert has no verifier to send it back to."))
+        alert.reopen(stage)
+        alert.recheck_unit = None
+        alert.recheck_items.filter(assignee_id=by.pk, outcome="pending").update(
+            outcome="problem_found", reopened_to=stage, note=reason, decided_at=timezone.now(),
+        )
+        return partial(timeline.reopened, stage=stage, reason=reason)
+
+    return _run_transition(alert_id=alert_id, name="reopen", by=by, apply=apply)
+
+
 _DISPATCH: dict[str, Callable[..., Alert]] = {
     "assign": alert_assign,
     "accept": alert_accept,
@@ -398,6 +420,7 @@ _DISPATCH: dict[str, Callable[..., Alert]] = {
     "refer": alert_refer,
     "accept_referral": alert_accept_referral,
     "reject_referral": alert_reject_referral,
+    "reopen": alert_reopen,
 }
 
 

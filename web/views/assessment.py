@@ -71,7 +71,8 @@ def assessment(request: HttpRequest) -> HttpResponse:
     units = units_visible_to(request.user).order_by("path")
     return render(request, "web/assessment.html", {
         "form": form, "period": period, "unit": unit, "rows": rows, "columns": [(k, str(v)) for k, v in COLUMNS],
-        "draw_form": RecheckDrawForm(units=units, initial={"period": period.code if period else _current_quarter()}),
+        "draw_form": RecheckDrawForm(units=units, prefix="draw",
+                                     initial={"period": period.code if period else _current_quarter()}),
         "rechecks": rechecks_visible_to(request.user)[:10], "tab": "assessment",
     })
 
@@ -117,7 +118,7 @@ def assessment_drill(request: HttpRequest) -> HttpResponse:
 @require_POST
 def recheck_create(request: HttpRequest) -> HttpResponse:
     units = units_visible_to(request.user).order_by("path")
-    form = RecheckDrawForm(request.POST, units=units)
+    form = RecheckDrawForm(request.POST, units=units, prefix="draw")
     if form.is_valid():
         d = form.cleaned_data
         try:

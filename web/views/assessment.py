@@ -46,6 +46,12 @@ COLUMNS = [
 ]
 
 
+def _flash(request: HttpRequest, exc: ValidationError | AppError) -> None:
+    """A refusal as messages on the page the user is sent back to."""
+    for message in ([exc.message] if isinstance(exc, AppError) else exc.messages):
+        messages.error(request, message)
+
+
 def _current_quarter() -> str:
     today = timezone.localdate()
     return f"{today.year}-Q{(today.month - 1) // 3 + 1}"
@@ -124,19 +130,13 @@ def recheck_create(request: HttpRequest) -> HttpResponse:
         try:
             recheck = recheck_draw(by=request.user, period=d["period"], units=[u.code for u in d["units"]],
                                    size=d["size"], ratio=d["ratio"])
-        except ValidationError as exc:
-            for errors in exc.message_dict.values():
-                for e in errors:
-                    messages.error(request, e)
-        except AppError as exc:
-            messages.error(request, exc.message)
+        except (ValidationError, AppError) as exc:
+            _flash(request, exc)
         else:
             messages.success(request, _("%(n)d closed alerts drawn for re-check (seed %(seed)s).")
                              % {"n": recheck.items.count(), "seed": recheck.seed})
     else:
-        for errors in form.errors.values():
-            for e in errors:
-                messages.error(request, e)
+        _flash(request, ValidationError(form.errors))
     return redirect(reverse("web:assessment") + "#rechecks")
 
 
@@ -161,16 +161,10 @@ def recheck_outcome(request: HttpRequest, pk: int) -> HttpResponse:
             else:
                 recheck_problem(by=request.user, item_id=pk, stage=d["stage"], note=d["note"])
                 messages.success(request, _("Problem recorded; the alert is reopened."))
-        except ValidationError as exc:
-            for errors in exc.message_dict.values():
-                for e in errors:
-                    messages.error(request, e)
-        except AppError as exc:
-            messages.error(request, exc.message)
+        except (ValidationError, AppError) as exc:
+            _flash(request, exc)
     else:
-        for errors in form.errors.values():
-            for e in errors:
-                messages.error(request, e)
+        _flash(request, ValidationError(form.errors))
     return redirect("web:rechecks")
 
 

@@ -3,16 +3,12 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-from typing import Any
-
-from django.db.models import Count, QuerySet
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
-from accounts.models import OrgUnit, User
+from accounts.models import User
 from accounts.selectors import units_visible_to
 from alerts.models import Alert
-from alerts.states import Status
 from core.errors import NotFound
 
 
@@ -47,43 +43,3 @@ def alert_get_for(user: User, pk: int) -> Alert | None:
     return alert_list_for(user).filter(pk=pk).first()
 
 
-def _rate(part: int, whole: int) -> Decimal:
-    return (Decimal(part) / Decimal(whole)).quantize(Decimal("0.0001")) if whole else Decimal("0")
-
-
-def stats_overview(user: User) -> dict[str, Any]:
-    """Totals for the user's scope and a breakdown for the user's unit and its direct children.
-
-    One grouped query whatever the number of alerts or units — counts by (unit, status), which
-    PostgreSQL answers from the (org_unit, status) index alone — rolled up here: every row of
-    `by_unit` is that unit and everything below it, like the scope rule itself.
-    """
-    by_status = {s: 0 for s in Status.values}
-    if not user.is_authenticated or user.org_unit_id is None:
-        return {"total": 0, "open": 0, "closed": 0, "closure_rate": _rate(0, 0), "by_status": by_status,
-                "by_unit": []}
-    paths = dict(units_visible_to(user).values_list("id", "path"))
-    counts = list(
-        alerts_visible_to(user).values_list("org_unit_id", "status").annotate(n=Count("*")).order_by()
-    )
-    for _unit, status, n in counts:
-        by_status[status] += n
-    total = sum(by_status.values())
-    closed = by_status[Status.CLOSED]
-
-    own: OrgUnit = user.org_unit
-    by_unit: list[dict[str, Any]] = []
-    for unit in [own, *OrgUnit.objects.filter(parent=own).order_by("code")]:
-        mine = [(status, n) for unit_id, status, n in counts if paths[unit_id].startswith(unit.path)]
-        t = sum(n for _status, n in mine)
-        c = sum(n for status, n in mine if status == Status.CLOSED)
-        by_unit.append({"unit": unit.code, "name": unit.name, "total": t, "open": t - c, "closed": c,
-                        "closure_rate": _rate(c, t)})
-    return {
-        "total": total,
-        "open": total - closed,
-        "closed": closed,
-        "closure_rate": _rate(closed, total),
-        "by_status": by_status,
-        "by_unit": by_unit,
-    }

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.core.files.uploadedfile import UploadedFile
@@ -24,11 +26,13 @@ from core.errors import Conflict, Forbidden
 def timeline_append(
     *, alert: Alert, actor: User | None, kind: str, text: str = "", action: str = "",
     from_status: str = "", to_status: str = "", data: dict[str, Any] | None = None,
+    at: datetime | None = None, stage_seconds: int | None = None, stage_working_days: Decimal | None = None,
 ) -> TimelineEntry:
     """Append one entry; call it inside the transaction of the change it records."""
     return TimelineEntry.objects.create(
-        alert=alert, at=timezone.now(), actor=actor, kind=kind, action=action,
+        alert=alert, at=at or timezone.now(), actor=actor, kind=kind, action=action,
         from_status=from_status, to_status=to_status, text=text, data=data or {},
+        stage_seconds=stage_seconds, stage_working_days=stage_working_days,
     )
 
 

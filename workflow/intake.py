@@ -23,7 +23,7 @@ from alerts.states import Status
 from audit.models import AuditEvent
 from audit.services import audit_record
 from cases.models import TimelineEntry
-from workflow import deadlines
+from workflow import deadlines, rollups
 
 # Rows per INSERT statement: well under the bound-parameter limits of PostgreSQL and SQLite.
 _CHUNK = 500
@@ -130,6 +130,7 @@ def alerts_ingest(*, source: SourceSystem, items: Sequence[IntakeItem]) -> list[
     # Sorted keys give every batch the same lock order, so two racing batches cannot deadlock.
     keys = sorted(first)
     outcome: dict[str, tuple[int, bool]] = {}
+    counted: rollups.Rows = {}
     with transaction.atomic():
         for start in range(0, len(keys), _CHUNK):
             chunk = keys[start:start + _CHUNK]
@@ -138,9 +139,14 @@ def alerts_ingest(*, source: SourceSystem, items: Sequence[IntakeItem]) -> list[
             params = _upsert_params(alerts)
             with connection.cursor() as cursor:
                 cursor.execute(sql, params)
+                by_key = {a.dedup_key: a for a in alerts}
                 for pk, key, occurrences in cursor.fetchall():
                     # A fresh row carries exactly this batch's count; an existing one has more.
                     outcome[key] = (pk, occurrences == counts[key])
+                    if outcome[key][1]:
+                        rollups.merge(counted, rollups.contribution(by_key[key]))
+        # The dashboard's counts, in this same transaction (after the alert rows: one lock order).
+        rollups.apply(counted)
         created_ids = [pk for pk, created in outcome.values() if created]
         TimelineEntry.objects.bulk_create(
             TimelineEntry(

@@ -38,15 +38,17 @@ from cases.models import (
 )
 from cases.services import timeline_append
 from core.errors import Conflict, Forbidden, NotFound
-from workflow import deadlines, effects
+from workflow import deadlines, effects, rollups
+from workflow.calendar import current_calendar, working_days_between
 
 
 @dataclass
 class StepRecord:
-    """What a transition tells the timeline."""
+    """What a transition tells the timeline (and any rollup rows it adds besides the state change)."""
 
     text: str = ""
     data: dict[str, Any] = field(default_factory=dict)
+    rollup: rollups.Rows = field(default_factory=dict)
 
 
 def _spec(name: str) -> TransitionSpec:
@@ -91,16 +93,25 @@ def _run_transition(
     with transaction.atomic():
         alert = alert_for_update(user=by, alert_id=alert_id)
         _check_actor(spec, alert, by)
-        from_status = alert.status
+        from_status, entered_at = alert.status, alert.stage_entered_at
+        counted_before = rollups.contribution(alert)
         step = apply(alert)
         now = timezone.now()
         _enter_stage(alert, now)
         alert.save()
+        # The time in the stage just left is stored once, here; the dashboard only sums it.
+        seconds = max(0, int((now - entered_at).total_seconds()))
+        working = Decimal(str(round(working_days_between(current_calendar(), entered_at, now), 2)))
+        # The dashboard's counts move with the alert, in this same transaction.
+        changes = rollups.difference(rollups.contribution(alert), counted_before)
+        rollups.merge(changes, rollups.stage_left(alert, stage=from_status, seconds=seconds, working_days=working))
+        rollups.apply(rollups.merge(changes, step.rollup))
         # Inbox and outbox rows for who must hear about it, in this same transaction.
         effects.transition_recorded(alert=alert, name=name, by=by)
         timeline_append(
             alert=alert, actor=by, kind=TimelineEntry.Kind.TRANSITION, action=name,
             from_status=from_status, to_status=alert.status, text=step.text, data=step.data,
+            at=now, stage_seconds=seconds, stage_working_days=working,
         )
         audit_record(
             action=AuditEvent.Action.STATE_CHANGE, actor=by, object_type="alert", object_id=alert.pk,
@@ -186,6 +197,7 @@ def alert_dispose(
         return StepRecord(
             note,
             {"outcome": outcome, "case_filed": case_filed, "amount_recovered": str(amount_recovered)},
+            rollups.disposition_recorded(alert, outcome=outcome, case_filed=case_filed, amount=amount_recovered),
         )
 
     return _run_transition(alert_id=alert_id, name="dispose", by=by, apply=apply)

@@ -24,7 +24,7 @@ from rest_framework.views import APIView
 
 from alerts.models import Alert
 from alerts.policy import may_view_full_pii
-from alerts.selectors import alert_list_for, alerts_visible_to, stats_overview
+from alerts.selectors import alert_list_for, alerts_visible_to
 from api.auth import ApiKeyAuthentication, IsSourceSystem
 from api.filters import AlertFilter
 from api.parsers import SafeJSONParser
@@ -46,6 +46,7 @@ from audit.services import audit_record
 from cases.models import Comment, Evidence, Finding, TimelineEntry
 from cases.services import comment_add, finding_add
 from core.masking import contains_pii
+from workflow.dashboard import stats_overview
 from workflow.intake import alerts_ingest
 from workflow.services import alert_transition, alert_transition_precheck
 

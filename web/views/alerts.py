@@ -3,8 +3,6 @@ actions this user may take now, comments, evidence downloads and printable notic
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any
 
 from django.contrib import messages
@@ -27,7 +25,7 @@ from audit.services import audit_record
 from cases.models import Comment, Evidence, ResultAction
 from cases.services import comment_add
 from core.errors import AppError
-from core.masking import contains_pii, mask_id_number, mask_text
+from core.masking import contains_pii
 from web.access import HOME_BY_ROLE, alert_or_404, safe_next
 from web.filters import AlertFilterForm
 from web.forms import (
@@ -37,6 +35,7 @@ from web.forms import (
     FindingForm,
     ResultActionFormSet,
 )
+from workflow import exports
 from workflow.deadlines import is_overdue, timeliness_of
 from workflow.services import ActionInput, alert_transition, alert_transition_precheck
 
@@ -74,109 +73,35 @@ def alert_list(request: HttpRequest) -> HttpResponse:
     return render(request, "web/alert_list.html", {"form": form, "page": page, "tab": "list"})
 
 
-EXPORT_LIMIT = 100_000
-
-
-def _export_rows(request: HttpRequest, fmt_name: str) -> tuple[list[str], Any]:
+def _export(request: HttpRequest, fmt_name: str) -> tuple[list[str], Any]:
     _form, qs = _filtered(request)
     # Exports are always masked, and each one is on the audit record with its filters.
     audit_record(action=AuditEvent.Action.EXPORT, actor=request.user, request=request,
                  object_type="alert_list", data={"format": fmt_name, "filters": request.GET.dict()})
-    header = [
-        _("No."),
-        _("Title"),
-        _("Stage"),
-        _("Risk level"),
-        _("Timeliness"),
-        _("Unit"),
-        _("Domain"),
-        _("Source"),
-        _("Rule"),
-        _("Subject"),
-        _("ID number"),
-        _("Amount (yuan)"),
-        _("Assignee"),
-        _("Conclusion"),
-        _("Raised at"),
-        _("Due at"),
-        _("Closed at"),
-    ]
-    tz = timezone.get_current_timezone()
-
-    def fmt(dt: Any) -> str:
-        return dt.astimezone(tz).strftime("%Y-%m-%d %H:%M") if dt else ""
-
-    labels = {"green": _("In time"), "yellow": _("Due soon"), "red": _("Overdue")}
-
-    def rows() -> Any:
-        for a in qs[:EXPORT_LIMIT].iterator(chunk_size=2000):
-            yield [
-                a.pk,
-                mask_text(a.title),
-                a.get_status_display(),
-                a.get_risk_level_display(),
-                labels[timeliness_of(a)],
-                a.org_unit.name,
-                a.get_domain_display(),
-                a.source.name,
-                a.rule_code,
-                a.subject_name,
-                mask_id_number(a.subject_id_number) if a.subject_id_number else "",
-                a.amount if a.amount is not None else "",
-                a.assignee.display_name if a.assignee else "",
-                a.get_conclusion_display() if a.conclusion else "",
-                fmt(a.created_at),
-                fmt(a.due_at),
-                fmt(a.closed_at),
-            ]
-
-    return header, rows()
+    return exports.header(), exports.export_rows(qs)
 
 
 def _export_name(ext: str) -> str:
     return f"huoyan-alerts-{timezone.localtime():%Y%m%d-%H%M}.{ext}"
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 @login_required
 def alert_export_csv(request: HttpRequest) -> StreamingHttpResponse:
-    header, rows = _export_rows(request, "csv")
-    writer = csv.writer(_Echo())
-
-    def lines() -> Any:
-        yield "\ufeff".encode()  # BOM: Excel then reads the Chinese text as UTF-8
-        yield writer.writerow(header).encode("utf-8")
-        for row in rows:
-            yield writer.writerow(row).encode("utf-8")
-
+    header, rows = _export(request, "csv")
     # Streamed: a large export neither waits for nor holds the whole file.
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(exports.csv_chunks(header, rows), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{_export_name("csv")}"'
     return response
 
 
 @login_required
-def alert_export_xlsx(request: HttpRequest) -> HttpResponse:
-    from openpyxl import Workbook
-
-    header, rows = _export_rows(request, "xlsx")
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet(_("Alerts"))
-    ws.append(header)
-    for row in rows:
-        ws.append(row)
-    out = io.BytesIO()
-    wb.save(out)
-    response = HttpResponse(
-        out.getvalue(),
+def alert_export_xlsx(request: HttpRequest) -> FileResponse:
+    header, rows = _export(request, "xlsx")
+    return FileResponse(
+        exports.xlsx_file(header, rows, sheet=_("Alerts")),
+        as_attachment=True, filename=_export_name("xlsx"),
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
-    response["Content-Disposition"] = f'attachment; filename="{_export_name("xlsx")}"'
-    return response
 
 
 # ----- detail and actions -----

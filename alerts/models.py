@@ -134,6 +134,8 @@ class Alert(FSMModelMixin, models.Model):
             models.Index(
                 fields=["due_at"], condition=~Q(status=Status.CLOSED), name="alert_open_due_idx"
             ),
+            # A model's card finds its alerts by rule code (and its latest closed cases).
+            models.Index(fields=["rule_code", "closed_at"], condition=~Q(rule_code=""), name="alert_rule_code_idx"),
         ]
 
     def __str__(self) -> str:

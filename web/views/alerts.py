@@ -131,6 +131,22 @@ def _full_pii_shown(request: HttpRequest, alert: Any) -> bool:
     return True
 
 
+TIMELINE_LATEST = 100
+
+
+def timeline_context(alert: Any, *, everything: bool = False) -> dict[str, Any]:
+    """The latest entries (oldest first); all of them only when asked ("show all")."""
+    entries = alert.timeline.select_related("actor")
+    if everything:
+        shown = list(entries.order_by("at", "id"))
+        return {"timeline": shown, "timeline_total": len(shown), "timeline_shown": len(shown),
+                "timeline_hidden": 0}
+    latest = list(entries.order_by("-at", "-id")[:TIMELINE_LATEST])[::-1]
+    total = len(latest) if len(latest) < TIMELINE_LATEST else alert.timeline.count()
+    return {"timeline": latest, "timeline_total": total, "timeline_shown": len(latest),
+            "timeline_hidden": total - len(latest)}
+
+
 def detail_context(request: HttpRequest, alert: Any, bound: dict | None = None) -> dict[str, Any]:
     from web.views.extensions import extension_context
 
@@ -144,7 +160,7 @@ def detail_context(request: HttpRequest, alert: Any, bound: dict | None = None) 
         "full_pii": _full_pii_shown(request, alert),
         "timeliness": timeliness_of(alert),
         "overdue": is_overdue(alert),
-        "timeline": alert.timeline.select_related("actor").order_by("at", "id"),
+        **timeline_context(alert, everything=request.GET.get("timeline") == "all"),
         "comments": alert.comments.select_related("author"),
         "comment_form": CommentForm(),
         "findings": alert.findings.select_related("author").prefetch_related("evidence"),
@@ -163,6 +179,16 @@ def detail_context(request: HttpRequest, alert: Any, bound: dict | None = None) 
 def alert_detail(request: HttpRequest, pk: int) -> HttpResponse:
     alert = alert_or_404(request.user, pk)
     return render(request, "web/alert_detail.html", detail_context(request, alert))
+
+
+@login_required
+def alert_timeline(request: HttpRequest, pk: int) -> HttpResponse:
+    """Every timeline entry, as the fragment "show all" swaps in."""
+    alert = alert_or_404(request.user, pk)
+    if not request.htmx:
+        return redirect(reverse("web:alert_detail", args=[alert.pk]) + "?timeline=all#timeline-entries")
+    return render(request, "web/_timeline.html", {
+        "alert": alert, "full_pii": _full_pii_shown(request, alert), **timeline_context(alert, everything=True)})
 
 
 def _service_data(name: str, form: Any) -> dict[str, Any]:

@@ -9,9 +9,10 @@ The public functions are typed and keyword-only (`alert_assign(alert_id=…, by=
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -27,6 +28,7 @@ from alerts.states import SEND_BACK_STAGES, ActionKind, Conclusion, DismissReaso
 from alerts.transitions import TRANSITIONS, TransitionSpec
 from audit.models import AuditEvent
 from audit.services import audit_record
+from cases import timeline
 from cases.models import (
     Assignment,
     Dismissal,
@@ -36,19 +38,13 @@ from cases.models import (
     TimelineEntry,
     Verification,
 )
-from cases.services import timeline_append
 from core.errors import Conflict, Forbidden, NotFound
 from workflow import deadlines, effects, rollups
 from workflow.calendar import current_calendar, working_days_between
 
-
-@dataclass
-class StepRecord:
-    """What a transition tells the timeline (and any rollup rows it adds besides the state change)."""
-
-    text: str = ""
-    data: dict[str, Any] = field(default_factory=dict)
-    rollup: rollups.Rows = field(default_factory=dict)
+# What a transition's `apply` returns: its timeline writer with the details filled in, called
+# with the state the alert left once the new stage is entered.
+Record = Callable[..., TimelineEntry]
 
 
 def _spec(name: str) -> TransitionSpec:
@@ -87,7 +83,7 @@ def _enter_stage(alert: Alert, at: Any) -> None:
 
 
 def _run_transition(
-    *, alert_id: int, name: str, by: User, apply: Callable[[Alert], StepRecord]
+    *, alert_id: int, name: str, by: User, apply: Callable[[Alert], Record]
 ) -> Alert:
     spec = _spec(name)
     with transaction.atomic():
@@ -95,24 +91,22 @@ def _run_transition(
         _check_actor(spec, alert, by)
         from_status, entered_at = alert.status, alert.stage_entered_at
         counted_before = rollups.contribution(alert)
-        step = apply(alert)
+        record = apply(alert)
         now = timezone.now()
         _enter_stage(alert, now)
         alert.save()
-        # The time in the stage just left is stored once, here; the dashboard only sums it.
-        seconds = max(0, int((now - entered_at).total_seconds()))
-        working = Decimal(str(round(working_days_between(current_calendar(), entered_at, now), 2)))
+        # The time in the stage just left is stored once, on the entry; the dashboard sums it.
+        stage_time = timeline.StageTime(
+            at=now, seconds=max(0, int((now - entered_at).total_seconds())),
+            working_days=Decimal(str(round(working_days_between(current_calendar(), entered_at, now), 2))),
+        )
         # The dashboard's counts move with the alert, in this same transaction.
         changes = rollups.difference(rollups.contribution(alert), counted_before)
-        rollups.merge(changes, rollups.stage_left(alert, stage=from_status, seconds=seconds, working_days=working))
-        rollups.apply(rollups.merge(changes, step.rollup))
+        rollups.apply(rollups.merge(changes, rollups.stage_left(
+            alert, stage=from_status, seconds=stage_time.seconds, working_days=stage_time.working_days)))
         # Inbox and outbox rows for who must hear about it, in this same transaction.
         effects.transition_recorded(alert=alert, name=name, by=by)
-        timeline_append(
-            alert=alert, actor=by, kind=TimelineEntry.Kind.TRANSITION, action=name,
-            from_status=from_status, to_status=alert.status, text=step.text, data=step.data,
-            at=now, stage_seconds=seconds, stage_working_days=working,
-        )
+        record(alert=alert, by=by, from_status=from_status, stage_time=stage_time)
         audit_record(
             action=AuditEvent.Action.STATE_CHANGE, actor=by, object_type="alert", object_id=alert.pk,
             data={"transition": name, "from": from_status, "to": alert.status},
@@ -125,7 +119,7 @@ def _invalid(field_name: str, message: str) -> ValidationError:
 
 
 def alert_assign(*, alert_id: int, by: User, assignee: User, note: str = "") -> Alert:
-    def apply(alert: Alert) -> StepRecord:
+    def apply(alert: Alert) -> Record:
         if assignee.role != Role.VERIFIER or not assignee.is_active:
             raise _invalid("assignee", _("The assignee must be an active verifier."))
         if assignee.org_unit is None or not alert.org_unit.contains(assignee.org_unit):
@@ -133,18 +127,18 @@ def alert_assign(*, alert_id: int, by: User, assignee: User, note: str = "") -> 
         alert.assign()
         alert.assignee = assignee
         Assignment.objects.create(alert=alert, assignee=assignee, assigned_by=by, note=note)
-        return StepRecord(note, {"assignee": assignee.pk, "assignee_name": assignee.display_name})
+        return partial(timeline.assigned, assignee=assignee, note=note)
 
     return _run_transition(alert_id=alert_id, name="assign", by=by, apply=apply)
 
 
 def alert_accept(*, alert_id: int, by: User) -> Alert:
-    def apply(alert: Alert) -> StepRecord:
+    def apply(alert: Alert) -> Record:
         alert.accept()
         Assignment.objects.filter(alert=alert, assignee=by, accepted_at=None, returned_at=None).update(
             accepted_at=timezone.now()
         )
-        return StepRecord()
+        return timeline.accepted
 
     return _run_transition(alert_id=alert_id, name="accept", by=by, apply=apply)
 
@@ -153,13 +147,13 @@ def alert_return(*, alert_id: int, by: User, reason: str) -> Alert:
     if not reason.strip():
         raise _invalid("reason", _("A reason is required."))
 
-    def apply(alert: Alert) -> StepRecord:
+    def apply(alert: Alert) -> Record:
         alert.return_()
         alert.assignee = None
         Assignment.objects.filter(alert=alert, assignee=by, returned_at=None).update(
             returned_at=timezone.now(), return_reason=reason
         )
-        return StepRecord(reason, {"reason": reason})
+        return partial(timeline.returned, reason=reason)
 
     return _run_transition(alert_id=alert_id, name="return", by=by, apply=apply)
 
@@ -170,11 +164,11 @@ def alert_submit_verification(*, alert_id: int, by: User, conclusion: str, summa
     if not summary.strip():
         raise _invalid("summary", _("A summary is required."))
 
-    def apply(alert: Alert) -> StepRecord:
+    def apply(alert: Alert) -> Record:
         alert.submit_verification(conclusion)
         alert.conclusion = conclusion
         Verification.objects.create(alert=alert, verifier=by, conclusion=conclusion, summary=summary)
-        return StepRecord(summary, {"conclusion": conclusion})
+        return partial(timeline.verification_submitted, conclusion=conclusion, summary=summary)
 
     return _run_transition(alert_id=alert_id, name="submit_verification", by=by, apply=apply)
 
@@ -188,16 +182,17 @@ def alert_dispose(
     if amount_recovered < 0:
         raise _invalid("amount_recovered", _("The amount recovered cannot be negative."))
 
-    def apply(alert: Alert) -> StepRecord:
+    def apply(alert: Alert) -> Record:
         alert.dispose()
         Disposition.objects.create(
             alert=alert, decided_by=by, outcome=outcome, case_filed=case_filed,
             amount_recovered=amount_recovered, note=note,
         )
-        return StepRecord(
-            note,
-            {"outcome": outcome, "case_filed": case_filed, "amount_recovered": str(amount_recovered)},
-            rollups.disposition_recorded(alert, outcome=outcome, case_filed=case_filed, amount=amount_recovered),
+        # Outcomes and amounts on the dashboard: counted with the disposition, in its transaction.
+        rollups.apply(rollups.disposition_recorded(alert, outcome=outcome, case_filed=case_filed,
+                                                   amount=amount_recovered))
+        return partial(
+            timeline.disposed, outcome=outcome, case_filed=case_filed, amount_recovered=amount_recovered, note=note,
         )
 
     return _run_transition(alert_id=alert_id, name="dispose", by=by, apply=apply)
@@ -218,7 +213,7 @@ def alert_apply_results(*, alert_id: int, by: User, actions: list[ActionInput]) 
         if action.kind not in ActionKind.values:
             raise _invalid("actions", _("Unknown action kind %(kind)s.") % {"kind": action.kind})
 
-    def apply(alert: Alert) -> StepRecord:
+    def apply(alert: Alert) -> Record:
         alert.apply_results()
         ResultAction.objects.bulk_create(
             ResultAction(
@@ -227,10 +222,7 @@ def alert_apply_results(*, alert_id: int, by: User, actions: list[ActionInput]) 
             )
             for a in actions
         )
-        return StepRecord(
-            "; ".join(f"{ActionKind(a.kind).label}: {a.recipient}" for a in actions),
-            {"actions": [a.kind for a in actions]},
-        )
+        return partial(timeline.results_applied, actions=[(a.kind, a.recipient) for a in actions])
 
     return _run_transition(alert_id=alert_id, name="apply_results", by=by, apply=apply)
 
@@ -239,12 +231,12 @@ def alert_close(*, alert_id: int, by: User, score: int, comment: str = "") -> Al
     if not 1 <= score <= 5:
         raise _invalid("score", _("The score must be from 1 to 5."))
 
-    def apply(alert: Alert) -> StepRecord:
+    def apply(alert: Alert) -> Record:
         alert.close()
         Evaluation.objects.create(
             alert=alert, evaluator=by, decision=Evaluation.Decision.CLOSE, score=score, comment=comment
         )
-        return StepRecord(comment, {"score": score})
+        return partial(timeline.closed, score=score, comment=comment)
 
     return _run_transition(alert_id=alert_id, name="close", by=by, apply=apply)
 
@@ -255,7 +247,7 @@ def alert_send_back(*, alert_id: int, by: User, stage: str, reason: str) -> Aler
     if not reason.strip():
         raise _invalid("reason", _("A reason is required."))
 
-    def apply(alert: Alert) -> StepRecord:
+    def apply(alert: Alert) -> Record:
         if stage == Status.VERIFYING and alert.assignee_id is None:
             raise _invalid("stage", _("This alert has no verifier to send it back to."))
         alert.send_back(stage)
@@ -263,7 +255,7 @@ def alert_send_back(*, alert_id: int, by: User, stage: str, reason: str) -> Aler
             alert=alert, evaluator=by, decision=Evaluation.Decision.SEND_BACK,
             comment=reason, sent_back_to=stage,
         )
-        return StepRecord(reason, {"stage": stage})
+        return partial(timeline.sent_back, stage=stage, reason=reason)
 
     return _run_transition(alert_id=alert_id, name="send_back", by=by, apply=apply)
 
@@ -272,10 +264,10 @@ def alert_dismiss(*, alert_id: int, by: User, reason: str, note: str = "") -> Al
     if reason not in DismissReason.values:
         raise _invalid("reason", _("Unknown dismissal reason."))
 
-    def apply(alert: Alert) -> StepRecord:
+    def apply(alert: Alert) -> Record:
         alert.dismiss()
         Dismissal.objects.create(alert=alert, dismissed_by=by, reason=reason, note=note)
-        return StepRecord(note, {"reason": reason})
+        return partial(timeline.dismissed, reason=reason, note=note)
 
     return _run_transition(alert_id=alert_id, name="dismiss", by=by, apply=apply)
 

@@ -12,10 +12,21 @@ from alerts.models import Alert
 from core.errors import NotFound
 
 
+def visible_unit_ids(user: User) -> list[int]:
+    """The ids of the user's unit and the units below it (a few dozen at most).
+
+    Filtering alerts by this list rather than by a sub-select on the unit path lets PostgreSQL
+    see how much of the table a scope holds: for a city it then reads a page of the newest
+    alerts off the index instead of sorting every closed alert (page 200 of the closed alerts
+    at 500,000 alerts: 5.7 s → 0.3 s).
+    """
+    return list(units_visible_to(user).values_list("id", flat=True))
+
+
 def alerts_visible_to(user: User) -> QuerySet[Alert]:
     if not user.is_authenticated or user.org_unit_id is None:
         return Alert.objects.none()
-    return Alert.objects.filter(org_unit__in=units_visible_to(user))
+    return Alert.objects.filter(org_unit_id__in=visible_unit_ids(user))
 
 
 def alert_for_update(*, user: User, alert_id: int) -> Alert:

@@ -132,12 +132,16 @@ def dashboard_for(user: User, period: Period) -> dict[str, Any]:
     scope = Scope(user, period)
     overdue = scope.overdue()
 
+    # One grouped read of the domain rows gives both the units and the domains.
     per_unit: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys(FLAGS, 0))
-    for r in scope.rows(Dim.DOMAIN).values("org_unit_id").annotate(**_SUMS):
-        per_unit[r["org_unit_id"]].update(_flags(r))
     by_domain_rows: dict[str, dict[str, Any]] = {}
-    for r in scope.rows(Dim.DOMAIN).values("key").annotate(**_SUMS):
-        by_domain_rows[r["key"]] = {"domain": r["key"], **_flags(r), "overdue": 0}
+    for r in scope.rows(Dim.DOMAIN).values("org_unit_id", "key").annotate(**_SUMS):
+        flags = _flags(r)
+        unit = per_unit[r["org_unit_id"]]
+        dom = by_domain_rows.setdefault(r["key"], {"domain": r["key"], **dict.fromkeys(FLAGS, 0)})
+        for k, v in flags.items():
+            unit[k] += v
+            dom[k] += v
     by_source_rows: dict[int, dict[str, Any]] = {}
     for r in scope.rows(Dim.SOURCE).values("key").annotate(**_SUMS):
         by_source_rows[int(r["key"])] = {"source_id": int(r["key"]), **_flags(r), "overdue": 0}
@@ -149,11 +153,6 @@ def dashboard_for(user: User, period: Period) -> dict[str, Any]:
         by_source_rows[r["source_id"]]["overdue"] += r["n"]
 
     totals = _finish({k: sum(f[k] for f in per_unit.values()) for k in FLAGS})
-    by_status = {s: 0 for s in Status.values}
-    for r in scope.rows(Dim.STATUS).values("key").annotate(n=Sum("n")):
-        if r["key"] in by_status:
-            by_status[r["key"]] += r["n"] or 0
-
     by_domain = sorted((_finish(r) for r in by_domain_rows.values() if r["total"]),
                        key=lambda r: (-r["total"], r["domain"]))
     names = dict(SourceSystem.objects.filter(pk__in=list(by_source_rows)).values_list("id", "name"))
@@ -176,9 +175,13 @@ def dashboard_for(user: User, period: Period) -> dict[str, Any]:
     lo, hi = period.bounds()
     span = ((hi or timezone.now()) - (lo or (hi or timezone.now()) - timedelta(days=400))).days
     weekly = span <= 92
+    # One grouped read of the stage rows gives the stage counts and the "raised" trend.
     raised: dict[date, int] = defaultdict(int)
-    for r in scope.rows(Dim.STATUS).values("day").annotate(n=Sum("n")):
+    by_status = {s: 0 for s in Status.values}
+    for r in scope.rows(Dim.STATUS).values("day", "key").annotate(n=Sum("n")):
         raised[_bucket(r["day"], weekly)] += r["n"] or 0
+        if r["key"] in by_status:
+            by_status[r["key"]] += r["n"] or 0
     closed: dict[date, int] = defaultdict(int)
     closed_dim = Dim.CLOSED_DAY if weekly else Dim.CLOSED_MONTH
     for r in scope.rows(closed_dim).values("key").annotate(n=Sum("n")):

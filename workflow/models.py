@@ -317,9 +317,9 @@ class AlertRollup(models.Model):
         verbose_name = _("dashboard rollup")
         verbose_name_plural = _("dashboard rollups")
         constraints = [
+            # Also the index every read uses: (dimension, units of the scope, range of days).
             models.UniqueConstraint(fields=["dim", "org_unit", "day", "key"], name="alert_rollup_uniq"),
         ]
-        indexes = [models.Index(fields=["dim", "day", "org_unit"], name="alert_rollup_dim_day_idx")]
 
     def __str__(self) -> str:
         return f"{self.dim}/{self.org_unit_id}/{self.day}/{self.key}: {self.n}"

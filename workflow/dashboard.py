@@ -91,7 +91,8 @@ class Scope:
         """Counted live: open alerts of the period past their deadline, by unit, domain, source."""
         qs = _in_period(Alert.objects.filter(org_unit_id__in=list(self.units)), self.period)
         qs = qs.exclude(status=Status.CLOSED).filter(due_at__lte=timezone.now())
-        return list(qs.values("org_unit_id", "domain", "source_id").annotate(n=Count("id")).order_by())
+        # count(*), not count(id): every column read is in the covering index (no table visits).
+        return list(qs.values("org_unit_id", "domain", "source_id").annotate(n=Count("*")).order_by())
 
 
 def _by_unit(scope: Scope, per_unit: dict[int, dict[str, int]]) -> list[dict[str, Any]]:

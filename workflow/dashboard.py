@@ -218,38 +218,3 @@ def _stage_days(scope: Scope) -> dict[str, float]:
 
 def average_days_per_stage(user: User, period: Period) -> dict[str, float]:
     return _stage_days(Scope(user, period))
-
-
-def stats_overview(user: User) -> dict[str, Any]:
-    """The API's `stats/overview`: totals for the user's scope and a breakdown for the user's unit
-    and its direct children (each with everything below it), from the same rollups as the
-    dashboard: one grouped query over (unit, stage) rows, whatever the number of alerts."""
-    by_status = {s: 0 for s in Status.values}
-    if not user.is_authenticated or user.org_unit_id is None:
-        return {"total": 0, "open": 0, "closed": 0, "closure_rate": rate(0, 0), "by_status": by_status,
-                "by_unit": []}
-    scope = Scope(user, Period(None, None))
-    counts = [(r["org_unit_id"], r["key"], r["n"] or 0)
-              for r in scope.rows(Dim.STATUS).values("org_unit_id", "key").annotate(n=Sum("n"))]
-    for _unit, status, n in counts:
-        if status in by_status:
-            by_status[status] += n
-    total = sum(by_status.values())
-    closed = by_status[Status.CLOSED]
-    own = scope.units[user.org_unit_id]
-    by_unit: list[dict[str, Any]] = []
-    children = sorted((u for u in scope.units.values() if u.parent_id == own.pk), key=lambda u: u.code)
-    for unit in [own, *children]:
-        mine = [(status, n) for unit_id, status, n in counts if scope.units[unit_id].path.startswith(unit.path)]
-        t = sum(n for _status, n in mine)
-        c = sum(n for status, n in mine if status == Status.CLOSED)
-        by_unit.append({"unit": unit.code, "name": unit.name, "total": t, "open": t - c, "closed": c,
-                        "closure_rate": rate(c, t)})
-    return {
-        "total": total,
-        "open": total - closed,
-        "closed": closed,
-        "closure_rate": rate(closed, total),
-        "by_status": by_status,
-        "by_unit": by_unit,
-    }

@@ -10,11 +10,12 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import transaction
 
+from alerts.selectors import stats_overview
 from alerts.states import Conclusion
 from tests.api.helpers import drive
 from workflow import rollups
 from workflow import services as wf
-from workflow.dashboard import Period, dashboard_for, stats_overview
+from workflow.dashboard import Period, dashboard_for
 from workflow.intake import IntakeItem, alerts_ingest
 from workflow.models import AlertRollup
 

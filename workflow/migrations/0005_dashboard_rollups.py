@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0001_initial'),
-        ('workflow', '0002_seed_calendar_and_policies'),
+        ('workflow', '0004_report_ready_notifications'),
     ]
 
     operations = [

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0001_initial'),
-        ('alerts', '0002_alert_newest_index'),
+        ('alerts', '0004_recurrence_and_recheck'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

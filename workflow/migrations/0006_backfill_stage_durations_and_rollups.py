@@ -13,8 +13,8 @@ def forwards(apps, schema_editor):  # noqa: ANN001, ANN201
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("cases", "0002_timeline_stage_durations"),
-        ("workflow", "0003_dashboard_rollups"),
+        ("cases", "0003_timeline_stage_durations"),
+        ("workflow", "0005_dashboard_rollups"),
     ]
 
     operations = [migrations.RunPython(forwards, migrations.RunPython.noop)]

@@ -220,6 +220,10 @@ SPECTACULAR_SETTINGS = {
         "AlertStatusEnum": "alerts.states.Status",
         "ScreeningModelStatusEnum": "screening.models.ModelStatus",
         "ScreeningRunStatusEnum": "screening.models.RunStatus",
+        # Sending back (evaluation) and reopening (re-check) name the same earlier stages.
+        "EarlierStageEnum": "alerts.states.SEND_BACK_CHOICES",
+        "ReportScheduleEnum": "assessment.models.AnalysisReport.Schedule",
+        "ScreeningScheduleEnum": "screening.models.Schedule",
     },
 }
 

@@ -62,7 +62,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def _filtered(request: HttpRequest) -> tuple[AlertFilterForm, Any]:
-    form = AlertFilterForm(request.GET or None, user=request.user)
+    form = AlertFilterForm(request.GET or None, user=request.user, request=request)
     qs = form.filter(alert_list_for(request.user)) if form.is_bound else alert_list_for(request.user)
     return form, qs.order_by("-created_at", "-id")
 

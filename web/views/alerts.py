@@ -111,7 +111,7 @@ def _export_rows(request: HttpRequest, fmt_name: str) -> tuple[list[str], Any]:
                 a.get_domain_display(),
                 a.source.name,
                 a.rule_code,
-                a.subject_name,
+                mask_text(a.subject_name),
                 mask_id_number(a.subject_id_number) if a.subject_id_number else "",
                 a.amount if a.amount is not None else "",
                 a.assignee.display_name if a.assignee else "",
@@ -202,6 +202,7 @@ def detail_context(request: HttpRequest, alert: Any, bound: dict | None = None) 
         *alert_shown_values(alert),
         *_texts(records["timeline"], "text"), *_texts(records["comments"], "text"),
         *_texts(records["findings"], "text"), *_texts(records["assignments"], "note", "return_reason"),
+        *[ev.original_name for f in records["findings"] for ev in f.evidence.all()],
         *_texts(records["verifications"], "summary"), *_texts(records["dispositions"], "note"),
         *_texts(records["result_actions"], "recipient", "text", "feedback"),
         *_texts(records["evaluations"], "comment"), *_texts(records["dismissals"], "note"),
@@ -332,7 +333,7 @@ def evidence_download(request: HttpRequest, pk: int) -> FileResponse:
     """Evidence is served only here (and by the API), after the scope check; never from a public
     media URL."""
     try:
-        return evidence_response(user=request.user, evidence_id=pk)
+        return evidence_response(user=request.user, evidence_id=pk, request=request)
     except NotFound:
         raise Http404 from None
 
@@ -346,5 +347,8 @@ def notice_print(request: HttpRequest, pk: int) -> HttpResponse:
     )
     if action is None:
         raise Http404
-    return render(request, "web/notice_print.html", {"action": action, "alert": action.alert})
+    # A printed notice is a document a reader sees: full values only for those who may, audited.
+    full = full_pii_shown(user=request.user, alert=action.alert, request=request,
+                          values=[action.alert.title, action.recipient, action.text])
+    return render(request, "web/notice_print.html", {"action": action, "alert": action.alert, "full_pii": full})
 

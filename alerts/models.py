@@ -6,12 +6,8 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django_fsm import RETURN_VALUE, FSMField, FSMModelMixin, transition
 
-<<<<<<< HEAD
-from alerts.states import SEND_BACK_STAGES, Conclusion, Status
-from core.masking import mask_text
-=======
 from alerts.states import MERGEABLE_STATUSES, OPEN_STATUSES, SEND_BACK_STAGES, Conclusion, Status
->>>>>>> main
+from core.masking import mask_text
 
 
 class RiskLevel(models.TextChoices):

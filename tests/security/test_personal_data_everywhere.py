@@ -20,6 +20,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
+from alerts.models import Subject
 from alerts.states import ActionKind, Conclusion, DismissReason, Outcome
 from cases.models import Evidence, ResultAction
 from cases.services import comment_add, finding_add
@@ -46,13 +47,15 @@ class World:
     notice: ResultAction
     evidence: Evidence
     run: ScreeningRun
+    subject: Subject
 
 
 @pytest.fixture
 def world(people, make_alert, org) -> World:
     sup, ver, leader = people.kunshan_supervisor, people.kunshan_verifier, people.kunshan_leader
+    subject = Subject.objects.create(key=f"person:{ID}", kind=Subject.Kind.PERSON, name=PLANT, id_number=ID)
     alert = make_alert(
-        title=f"预警 {PLANT}", subject_name=PLANT, subject_id_number=ID, dedup_key=f"key-{ID}",
+        title=f"预警 {PLANT}", subject_name=PLANT, subject_id_number=ID, dedup_key=f"key-{ID}", subject=subject,
         details={f"联系人{PHONES[1]}": PLANT, "身份证": ID, "电话": int(PHONES[0]), "nested": {PLANT: [PLANT]}},
     )
     wf.alert_assign(alert_id=alert.pk, by=sup, assignee=ver, note=PLANT)
@@ -91,7 +94,7 @@ def world(people, make_alert, org) -> World:
     run = ScreeningRun.objects.create(model=model, status=RunStatus.SUCCEEDED, hit_count=1)
     ScreeningHit.objects.create(run=run, title=PLANT, subject=PLANT, risk_level="orange",
                                 rows=[{PLANT: PLANT, "电话": PHONES[0]}], metrics={PLANT: 1}, alert=alert)
-    return World(alert=alert, dismissed=dismissed, order=order,
+    return World(alert=alert, dismissed=dismissed, order=order, subject=subject,
                  notice=ResultAction.objects.get(alert=alert, kind=ActionKind.WORK_NOTICE),
                  evidence=Evidence.objects.get(finding=finding), run=run)
 
@@ -110,6 +113,8 @@ API = {
     "rectification orders": "/api/v1/rectification-orders/",
     "notifications": "/api/v1/notifications/",
     "screening hits": "/api/v1/screening-runs/{run}/hits/",
+    "subject files": "/api/v1/subjects/",
+    "subject file": "/api/v1/subjects/{subject}/",
 }
 PAGES = {
     "alert list": "/alerts/",
@@ -129,17 +134,19 @@ PAGES = {
     "extension requests": "/extensions/",
     "dashboard": "/dashboard/",
     "screening run": "/screening/runs/{run}/",
+    "subject files": "/subjects/",
+    "subject file": "/subjects/{subject}/",
 }
 # Pages about one alert (or one of its records): another county gets a 404.
 PER_ALERT = {"alert detail", "dismissed alert", "timeline", "dismissed timeline", "comments", "findings",
              "extensions", "evidence download", "verification screen", "printable order", "printable notice",
-    "screening hits", "screening run"}
+    "screening hits", "screening run", "subject file"}
 MASKED_READERS = ["city_leader", "kunshan_leader", "kunshan_verifier2", "changshu_supervisor"]
 
 
 def _url(template: str, w: World) -> str:
     return template.format(alert=w.alert.pk, dismissed=w.dismissed.pk, order=w.order.pk, notice=w.notice.pk,
-                           evidence=w.evidence.pk, run=w.run.pk)
+                           evidence=w.evidence.pk, run=w.run.pk, subject=w.subject.pk)
 
 
 def _text_of(response) -> str:

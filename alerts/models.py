@@ -96,6 +96,12 @@ class Subject(models.Model):
         return self.name or self.credit_code or self.key
 
 
+def _referral_reply_recorded(alert: Alert) -> bool:
+    """A referral can be accepted once the department's reply is on record. Read through the
+    reverse relation: `cases.Referral` sits above this app ("replied" is its REPLIED state)."""
+    return alert.referrals.filter(state="replied").exists()
+
+
 class Alert(FSMModelMixin, models.Model):
     """One alert driven through the closed loop.
 
@@ -249,7 +255,7 @@ class Alert(FSMModelMixin, models.Model):
     def refer(self) -> None:
         pass
 
-    @transition(field=status, source=Status.REFERRED, target=Status.CLOSED)
+    @transition(field=status, source=Status.REFERRED, target=Status.CLOSED, conditions=[_referral_reply_recorded])
     def accept_referral(self) -> None:
         pass
 

@@ -73,7 +73,11 @@ def validate_sane_date(value: date) -> None:
 
 
 class AlertFilterForm(forms.Form):
-    q = forms.CharField(label=_("Search"), required=False, max_length=100)
+    q = forms.CharField(
+        label=_("Search"), required=False, max_length=100,
+        # Inside ID and phone numbers only the digits shown match (alerts.search): say so.
+        widget=forms.TextInput(attrs={"placeholder": _("Title, subject, or a whole ID / phone number")}),
+    )
     state = forms.ChoiceField(label=_("Open / closed"), choices=STATE_CHOICES, required=False)
     status = forms.ChoiceField(label=_("Stage"), required=False)
     unit = forms.ChoiceField(label=_("Unit"), required=False)

@@ -8,13 +8,17 @@ from typing import Any
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import viewsets
+from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from alerts.models import Subject
 from alerts.subjects import subjects_search
-from api.serializers.subjects import SubjectFileSerializer, SubjectFileSummarySerializer
+from api.serializers.subjects import SubjectAlertSerializer, SubjectFileSerializer, SubjectFileSummarySerializer
 from workflow.subject_files import subject_file
+
+# How many of a subject's alerts its file shows inline; the rest are a page away.
+LATEST = 100
 
 
 class SubjectViewSet(viewsets.ReadOnlyModelViewSet):
@@ -34,6 +38,16 @@ class SubjectViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(responses=SubjectFileSerializer)
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """The subject, its totals and its latest 100 alerts in your scope (all of them, paged:
+        `/subjects/{id}/alerts/`)."""
         found = subject_file(user=request.user, subject_id=int(kwargs["pk"]))
-        data = {"subject": found.subject, "totals": found.totals, "alerts": found.alerts}
+        data = {"subject": found.subject, "totals": found.totals, "alerts": found.alerts[:LATEST]}
         return Response(SubjectFileSerializer(data, context={"request": request}).data)
+
+    @extend_schema(responses=SubjectAlertSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def alerts(self, request: Request, pk: str) -> Response:
+        """Every alert about the subject in your scope, newest first, paginated."""
+        found = subject_file(user=request.user, subject_id=int(pk))
+        page = self.paginate_queryset(found.alerts)
+        return self.get_paginated_response(SubjectAlertSerializer(page, many=True).data)

@@ -118,3 +118,12 @@ def test_the_subject_file_masks_an_id_number_for_a_leader(org, people, feeds, ap
     client.force_login(people.kunshan_leader)
     html = client.get(f"/subjects/{subject.pk}/").content.decode()
     assert ID not in html and "张三" in html
+
+
+def test_every_alert_of_a_subject_is_a_page_away(org, people, feeds, api):
+    business, _ = feeds
+    for i in range(3):
+        _raise(business[0], org.kunshan, f"pg{i}", subject_name="某某建设", subject_credit_code=CODE)
+    subject = Subject.objects.get()
+    page = api(people.kunshan_leader).get(f"/api/v1/subjects/{subject.pk}/alerts/", {"page_size": 2}).json()
+    assert page["count"] == 3 and len(page["results"]) == 2 and page["next"]

@@ -30,6 +30,7 @@ def subject_detail(request: HttpRequest, pk: int) -> HttpResponse:
     except NotFound:
         raise Http404 from None
     return render(request, "web/subject_detail.html", {
-        "subject": found.subject, "alerts": found.alerts, "totals": found.totals, "tab": "subjects",
+        "subject": found.subject, "page": paginate(request, found.alerts), "totals": found.totals,
+        "tab": "subjects",
         "full_pii": may_view_full_pii(request.user),
     })

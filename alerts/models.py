@@ -93,7 +93,8 @@ class Subject(models.Model):
         ordering = ["name", "id"]
 
     def __str__(self) -> str:
-        return self.name or self.credit_code or self.key
+        # Masked: the key of a person is their ID number, and a name may hold a phone number.
+        return mask_text(self.name or self.credit_code) or mask_text(self.key)
 
 
 def _referral_reply_recorded(alert: Alert) -> bool:

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import RETURN_VALUE, FSMField, FSMModelMixin, transition
 
 from alerts.states import MERGEABLE_STATUSES, OPEN_STATUSES, SEND_BACK_STAGES, Conclusion, Status
+from core.masking import mask_text
 
 
 class RiskLevel(models.TextChoices):
@@ -92,7 +93,8 @@ class Subject(models.Model):
         ordering = ["name", "id"]
 
     def __str__(self) -> str:
-        return self.name or self.credit_code or self.key
+        # Masked: the key of a person is their ID number, and a name may hold a phone number.
+        return mask_text(self.name or self.credit_code) or mask_text(self.key)
 
 
 def _referral_reply_recorded(alert: Alert) -> bool:
@@ -219,7 +221,8 @@ class Alert(FSMModelMixin, models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.title}"
+        # Masked: a string form ends up in admin lists, logs and error reports.
+        return f"#{self.pk} {mask_text(self.title)}"
 
     def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         # Derived column kept in step with its source field; no business rule here.

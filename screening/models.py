@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from alerts.models import Domain, RiskLevel
+from core.masking import mask_text
 
 
 class ColumnType(models.TextChoices):
@@ -193,4 +194,4 @@ class ScreeningHit(models.Model):
         ordering = ["run", "id"]
 
     def __str__(self) -> str:
-        return self.title
+        return mask_text(self.title)

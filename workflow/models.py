@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from alerts.models import Domain, RiskLevel
 from alerts.states import OPEN_STATUSES, Status
+from core.masking import mask_text
 
 USER = settings.AUTH_USER_MODEL
 
@@ -214,7 +215,7 @@ class Notification(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.title
+        return mask_text(self.title)
 
 
 class OrgUnitWebhook(models.Model):

@@ -12,7 +12,7 @@ from alerts.models import Alert, Domain, RiskLevel
 from alerts.policy import transitions_available_to
 from alerts.states import Conclusion
 from alerts.validation import validate_id_number, validate_sane_datetime
-from core.masking import mask_id_number, mask_text, mask_value
+from core.masking import mask_id_number, mask_text, mask_value, pii_text
 from workflow import deadlines
 from workflow.intake import IntakeItem, source_may_raise_for
 
@@ -71,7 +71,7 @@ class AlertSerializer(serializers.ModelSerializer):
     def get_subject(self, alert: Alert) -> dict[str, str]:
         id_number = alert.subject_id_number
         return {
-            "name": alert.subject_name,
+            "name": pii_text(alert.subject_name, self._full_pii()),
             "id_number": id_number if self._full_pii() else mask_id_number(id_number) if id_number else "",
             "credit_code": alert.subject_credit_code,
         }
@@ -81,6 +81,7 @@ class AlertSerializer(serializers.ModelSerializer):
         if not self._full_pii():
             data["title"] = mask_text(data["title"])
             data["details"] = mask_value(data["details"])
+            data["dedup_key"] = mask_text(data["dedup_key"])
         return data
 
     def get_assignee_name(self, alert: Alert) -> str | None:

@@ -106,7 +106,9 @@ class _AlertChildView(generics.GenericAPIView):
 
 def _list_with_pii(view: _AlertChildView, request: Request) -> Response:
     page = view.paginate_queryset(view.get_queryset())
-    context = {**view.get_serializer_context(), **full_pii_context(request, view.alert(), [r.text for r in page])}
+    shown = [r.text for r in page]
+    shown += [ev.original_name for r in page if isinstance(r, Finding) for ev in r.evidence.all()]
+    context = {**view.get_serializer_context(), **full_pii_context(request, view.alert(), shown)}
     return view.get_paginated_response(view.get_serializer_class()(page, many=True, context=context).data)
 
 
@@ -164,7 +166,7 @@ class EvidenceDownloadView(APIView):
 
     @extend_schema(responses={(200, "application/octet-stream"): OpenApiResponse(description="The file")})
     def get(self, request: Request, pk: int) -> FileResponse:
-        return evidence_response(user=request.user, evidence_id=pk)
+        return evidence_response(user=request.user, evidence_id=pk, request=request)
 
 
 class AlertTransitionView(generics.GenericAPIView):

@@ -54,7 +54,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def _filtered(request: HttpRequest) -> tuple[AlertFilterForm, Any]:
-    form = AlertFilterForm(request.GET or None, user=request.user)
+    form = AlertFilterForm(request.GET or None, user=request.user, request=request)
     qs = form.filter(alert_list_for(request.user)) if form.is_bound else alert_list_for(request.user)
     return form, qs.order_by("-created_at", "-id")
 
@@ -146,6 +146,7 @@ def detail_context(request: HttpRequest, alert: Any, bound: dict | None = None) 
         *alert_shown_values(alert),
         *_texts(records["timeline"], "text"), *_texts(records["comments"], "text"),
         *_texts(records["findings"], "text"), *_texts(records["assignments"], "note", "return_reason"),
+        *[ev.original_name for f in records["findings"] for ev in f.evidence.all()],
         *_texts(records["verifications"], "summary"), *_texts(records["dispositions"], "note"),
         *_texts(records["result_actions"], "recipient", "text", "feedback"),
         *_texts(records["evaluations"], "comment"), *_texts(records["dismissals"], "note"),
@@ -344,7 +345,7 @@ def evidence_download(request: HttpRequest, pk: int) -> FileResponse:
     """Evidence is served only here (and by the API), after the scope check; never from a public
     media URL."""
     try:
-        return evidence_response(user=request.user, evidence_id=pk)
+        return evidence_response(user=request.user, evidence_id=pk, request=request)
     except NotFound:
         raise Http404 from None
 
@@ -358,5 +359,8 @@ def notice_print(request: HttpRequest, pk: int) -> HttpResponse:
     )
     if action is None:
         raise Http404
-    return render(request, "web/notice_print.html", {"action": action, "alert": action.alert})
+    # A printed notice is a document a reader sees: full values only for those who may, audited.
+    full = full_pii_shown(user=request.user, alert=action.alert, request=request,
+                          values=[action.alert.title, action.recipient, action.text])
+    return render(request, "web/notice_print.html", {"action": action, "alert": action.alert, "full_pii": full})
 

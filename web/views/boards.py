@@ -29,7 +29,7 @@ BOARD_HIDDEN = ("state", "status", "conclusion", "outcome", "disposition", "crea
 
 
 def dispatch_queryset(request: HttpRequest) -> tuple[AlertFilterForm, Any]:
-    form = AlertFilterForm(request.GET or None, user=request.user, hide=BOARD_HIDDEN)
+    form = AlertFilterForm(request.GET or None, user=request.user, request=request, hide=BOARD_HIDDEN)
     qs = alert_list_for(request.user).filter(status=Status.WARNING)
     if form.is_bound:
         qs = form.filter(qs)

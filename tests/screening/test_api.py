@@ -90,7 +90,7 @@ def test_model_create_run_and_read_hits(api, people, django_capture_on_commit_ca
     client = api(people.kunshan_supervisor)
     ds_id = upload(client).json()["id"]
     r = client.post("/api/v1/screening-models/", {
-        "name": "标王", "domain": "procurement", "org_unit": "kunshan", "risk_level": "red",
+        "name": "标王", "domain": "procurement", "org_unit": "kunshan", "risk_level": "red", "status": "active",
         "template": "repeat_winner", "datasets": {"awards": ds_id}, "params": PARAMS}, format="json")
     assert r.status_code == 201, r.content
     model = r.json()

@@ -158,7 +158,8 @@ def _queued_run(make_dataset, people, org, settings, monkeypatch, django_capture
     monkeypatch.setattr(tasks.screening_run_task, "apply_async", lambda args, **kw: None)
     ds = make_dataset(CSV)
     m = services.screening_model_create(by=people.kunshan_supervisor, name="卡住", org_unit=org.kunshan,
-                                        datasets={"awards": ds}, template="repeat_winner", params=PARAMS)
+                                        datasets={"awards": ds}, template="repeat_winner", params=PARAMS,
+                                        status="active")
     with django_capture_on_commit_callbacks(execute=True):
         return services.screening_run_start(model=m, by=people.kunshan_supervisor)
 

@@ -127,8 +127,9 @@ def dataset_list(request: HttpRequest) -> HttpResponse:
             errors.append(_("Choose a CSV or XLSX file."))
         else:
             try:
-                ds = services.dataset_create(name=request.POST.get("name", ""), org_unit=unit, upload=upload,
-                                             by=request.user)
+                ds = services.dataset_create(
+                    name=request.POST.get("name", ""), org_unit=unit, upload=upload, by=request.user,
+                    column_types=importing.parse_column_types(request.POST.get("column_types", "")))
             except ValidationError as exc:
                 errors += [m for ms in exc.message_dict.values() for m in ms]
             else:

@@ -126,7 +126,7 @@ def normalized_sql(expr: str) -> str:
     """DuckDB expression: a name as `match: normalized` compares it (see NAME_SUFFIXES)."""
     full = "".join(chr(c) for c in range(0xFF01, 0xFF5F))
     half = "".join(chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F))
-    x = f"translate(CAST({expr} AS VARCHAR), '{full}\u3000', '{half} ')"
+    x = f"translate(CAST({expr} AS VARCHAR), '{full}\u3000', '{half.replace(chr(39), chr(39) * 2)} ')"
     x = f"regexp_replace({x}, '[(\\[【][^)\\]】]*[)\\]】]', '', 'g')"
     x = f"regexp_replace({x}, '\\s+', '', 'g')"
     suffix = "(" + "|".join(NAME_SUFFIXES) + ")$"

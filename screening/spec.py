@@ -49,7 +49,7 @@ PLACEHOLDER_RE = re.compile(r"\{([^{}]+)\}")
 TITLE_EXTRA = ("subject", "amount", "count", "first_date", "last_date", "ratio", "peer_value", "spread_pct")
 AMOUNT_AGGS = ("sum", "max", "first")
 MATCHES = ("exact", "normalized", "similarity")
-COMPUTE_OPS = {"add": 2, "sub": 2, "mul": 2, "div": 2, "date_diff_days": 2, "year": 1, "month": 1}
+COMPUTE_OPS = {"add": 2, "sub": 2, "mul": 2, "div": 2, "date_diff_days": 2, "year": 1, "month": 1, "quarter": 1}
 AGG_FNS = ("count", "count_distinct", "sum", "min", "max", "avg", "median")
 NAME_RE = re.compile(r"[^_\x00-\x1f\"][^\x00-\x1f\"]{0,63}")
 # Company-name endings dropped by `match: normalized` (longest first, applied twice: 甲公司项目部).
@@ -228,9 +228,17 @@ class _Compiler:
         return name
 
     # ----- conditions (filter, threshold, aggregate's having) -----
-    def condition(self, step_id: str, cond: Any, source: str) -> str:
+    def condition(self, step_id: str, cond: Any, source: str, depth: int = 0) -> str:
         if not isinstance(cond, dict):
             raise SpecError(_("each condition must be an object"), step=step_id)
+        if set(cond) in ({"any"}, {"all"}):
+            # A group of conditions: any (OR) or all (AND) of them.
+            key = next(iter(cond))
+            inner = cond[key]
+            if not isinstance(inner, list) or not inner or len(inner) > 50 or depth > 4:
+                raise SpecError(_("'%(k)s' holds a list of 1 to 50 conditions") % {"k": key}, step=step_id)
+            joiner = " OR " if key == "any" else " AND "
+            return "(" + joiner.join(self.condition(step_id, c, source, depth + 1) for c in inner) + ")"
         name = self.col({"id": step_id, "field": cond.get("field")}, "field", source)
         kind = self.cols[source][name]
         c = qi(name)
@@ -527,7 +535,7 @@ class _Compiler:
         if not isinstance(args, list) or len(args) != COMPUTE_OPS[op]:
             raise SpecError(_("%(op)s takes %(n)d arguments") % {"op": op, "n": COMPUTE_OPS[op]}, step=s["id"])
         parts = [self.expr(s, a, src, depth + 1) for a in args]
-        if op in ("date_diff_days", "year", "month"):
+        if op in ("date_diff_days", "year", "month", "quarter"):
             if any(t != "date" for _sql, t in parts):
                 raise SpecError(_("%(op)s needs dates") % {"op": op}, step=s["id"])
             if op == "date_diff_days":
@@ -891,6 +899,9 @@ def _field_words(name: Any) -> str:
 
 
 def _cond_words(c: dict[str, Any]) -> str:
+    if set(c) in ({"any"}, {"all"}):
+        inner = [_cond_words(x) for x in next(iter(c.values())) or [] if isinstance(x, dict)]
+        return ("或" if "any" in c else "且").join(inner)
     f, op = _field_words(c.get("field")), c.get("op", "=")
     if c.get("other_field"):
         return f"{f}{_OP_WORDS.get(op, op)}{_field_words(c['other_field'])}"

@@ -28,6 +28,7 @@ from cases.models import Comment, Evidence, ResultAction
 from cases.services import comment_add
 from core.errors import AppError
 from core.masking import contains_pii, mask_id_number, mask_text
+from screening.evidence import hit_view
 from web.access import HOME_BY_ROLE, alert_or_404, safe_next
 from web.filters import AlertFilterForm
 from web.forms import (
@@ -211,12 +212,14 @@ def detail_context(request: HttpRequest, alert: Any, bound: dict | None = None) 
 
     names = transitions_available_to(alert, request.user)
     actions = [(n, TRANSITIONS[n].label) for n in names]
+    full_pii = _full_pii_shown(request, alert)
     return {
         **extension_context(request, alert),
         "alert": alert,
         "actions": actions,
         "forms": _action_forms(request, alert, names, bound),
-        "full_pii": _full_pii_shown(request, alert),
+        "full_pii": full_pii,
+        "hit": hit_view(alert, full_pii=full_pii),
         "timeliness": timeliness_of(alert),
         "overdue": is_overdue(alert),
         "timeline": alert.timeline.select_related("actor").order_by("at", "id"),

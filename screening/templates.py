@@ -83,6 +83,7 @@ def _repeat_penalty(p: dict[str, Any]) -> dict[str, Any]:
 
 def _complaint_hotspot(p: dict[str, Any]) -> dict[str, Any]:
     period = "季度" if p.get("period") == "quarter" else "月份"
+    unit = "季度" if period == "季度" else "月"
     return {"steps": [
         _src("complaints"),
         {"id": "when", "type": "compute", "input": "src", "columns": [
@@ -96,9 +97,8 @@ def _complaint_hotspot(p: dict[str, Any]) -> dict[str, Any]:
          "factor": p["factor"], "min_group_size": 3},
         {"id": "out", "type": "emit", "input": "peer", "group_by": [p["area_field"], "年份", period],
          "subject_field": p["area_field"],
-         "title": "投诉热点：{" + p["area_field"] + "} {年份}年第{" + period + "}" + ("季度" if period == "季度" else "月")
-                  + " {投诉件数} 件",
-         "reason": "{" + p["area_field"] + "} 在 {年份} 年第 {" + period + "} " + ("季度" if period == "季度" else "月")
+         "title": "投诉热点：{" + p["area_field"] + "} {年份}年第{" + period + "}" + unit + " {投诉件数} 件",
+         "reason": "{" + p["area_field"] + "} 在 {年份} 年第 {" + period + "} " + unit
                    + "收到投诉 {投诉件数} 件，为同期各区域中位数（{peer_value} 件）的 {ratio} 倍，超过 "
                    + str(p["factor"]) + " 倍。"},
     ]}

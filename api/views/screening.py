@@ -26,6 +26,7 @@ from alerts.policy import may_in_warehouse
 from api.auth import ApiKeyAuthentication, IsSourceSystem
 from core.masking import mask_value
 from screening import engine, selectors, services
+from screening.importing import preview
 from screening.models import Dataset, ModelStatus, Schedule, ScreeningHit, ScreeningModel, ScreeningRun
 from screening.spec import DatasetRef, SpecError, compile_spec
 from screening.templates import TEMPLATES, describe
@@ -170,8 +171,8 @@ class RunSerializer(serializers.ModelSerializer):
     class Meta:
         model = ScreeningRun
         fields = ["id", "model", "model_code", "model_version", "status", "progress", "hit_count",
-                  "alerts_created", "dry_run", "error", "scheduled", "datasets", "created_at", "started_at", "finished_at",
-                  "duration_ms"]
+                  "alerts_created", "dry_run", "error", "scheduled", "datasets", "created_at", "started_at",
+                  "finished_at", "duration_ms"]
 
 
 class HitSerializer(serializers.ModelSerializer):
@@ -271,8 +272,6 @@ class DatasetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     @action(detail=True, methods=["get"])
     def preview(self, request: Any, pk: str | None = None) -> Response:
         from pathlib import Path
-
-        from screening.importing import preview
 
         ds = self.get_object()
         rows = preview(Path(services.dataset_local_path(ds)))

@@ -271,7 +271,8 @@ def test_a_query_error_in_the_preview_is_a_400_with_a_plain_message(make_dataset
 
 def test_an_over_broad_rule_fails_fast_with_a_clear_message(make_dataset, run_model, monkeypatch):
     monkeypatch.setattr(services, "MAX_HITS", 1)
-    ds = make_dataset("采购人,中标人,中标日期\n" + "".join(f"局{i},甲,2024-01-01\n局{i},甲,2024-01-02\n" for i in range(5)))
+    rows = "".join(f"局{i},甲,2024-01-01\n局{i},甲,2024-01-02\n" for i in range(5))
+    ds = make_dataset("采购人,中标人,中标日期\n" + rows)
     model, run = run_model("repeat_winner", PARAMS, {"awards": ds})
     assert run.status == RunStatus.FAILED and "More than 1 hits" in run.error
     assert Alert.objects.count() == 0

@@ -68,28 +68,27 @@ def evidence_tables(emit: Emit, rows: list[dict[str, Any]]) -> list[dict[str, An
     """Evidence rows split into one table per dataset they came from, with the dataset's own
     headers: a join's repeated left row shows once, its partners each once; `_` columns dropped."""
     tables: dict[str, dict[str, Any]] = {}
+    origins = emit.origins
     for row in rows:
         per: dict[str, dict[str, Any]] = {}
         for col, value in row.items():
-            if col.startswith("_"):
+            if col[:1] == "_":
                 continue
-            role, header = emit.origins.get(col, ["", col])
+            role, header = origins.get(col) or ("", col)
             per.setdefault(role, {})[header] = value
         for role, values in per.items():
-            t = tables.setdefault(role, {"dataset": emit.dataset_names.get(role, role), "role": role,
-                                         "columns": [], "rows": [], "_seen": set()})
-            for h in values:
-                if h not in t["columns"]:
-                    t["columns"].append(h)
-            key = json.dumps(values, ensure_ascii=False, sort_keys=True, default=str)
-            if key not in t["_seen"]:
-                t["_seen"].add(key)
+            t = tables.get(role)
+            if t is None:
+                t = tables[role] = {"dataset": emit.dataset_names.get(role, role), "role": role,
+                                    "columns": list(values), "rows": [], "seen": set()}
+            elif len(values) != len(t["columns"]) or any(h not in values for h in t["columns"]):
+                t["columns"] += [h for h in values if h not in t["columns"]]
+            key = tuple(v if isinstance(v, (str, int, float, bool, type(None))) else str(v) for v in values.values())
+            if key not in t["seen"]:
+                t["seen"].add(key)
                 t["rows"].append(values)
-    out = []
-    for t in tables.values():
-        out.append({"dataset": t["dataset"], "role": t["role"], "columns": t["columns"],
-                    "rows": [[json_safe(r.get(c)) for c in t["columns"]] for r in t["rows"]]})
-    return out
+    return [{"dataset": t["dataset"], "role": t["role"], "columns": t["columns"],
+             "rows": [[r.get(c) for c in t["columns"]] for r in t["rows"]]} for t in tables.values()]
 
 
 def row_fingerprints(rows: list[dict[str, Any]]) -> list[str]:
@@ -122,7 +121,6 @@ def hits_from(compiled: Compiled, rows: list[tuple], names: list[str], *, code: 
                   "first_date": rec.get("_first"), "last_date": rec.get("_last"),
                   "ratio": best.get("_ratio"), "peer_value": best.get("_peer_value"),
                   "spread_pct": best.get("_spread_pct")}
-        values = {k: (round(v, 2) if isinstance(v, float) else v) for k, v in values.items()}
         if emit.windowed:
             metrics["window_count"] = rec["_n"]
             metrics["first_date"], metrics["last_date"] = rec["_first"], rec["_last"]

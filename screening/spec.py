@@ -123,14 +123,16 @@ def _present(value: Any) -> bool:
 
 
 def normalized_sql(expr: str) -> str:
-    """DuckDB expression: a name as `match: normalized` compares it (see NAME_SUFFIXES)."""
-    full = "".join(chr(c) for c in range(0xFF01, 0xFF5F))
-    half = "".join(chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F))
-    x = f"translate(CAST({expr} AS VARCHAR), '{full}\u3000', '{half.replace(chr(39), chr(39) * 2)} ')"
-    x = f"regexp_replace({x}, '[(\\[【][^)\\]】]*[)\\]】]', '', 'g')"
-    x = f"regexp_replace({x}, '\\s+', '', 'g')"
-    suffix = "(" + "|".join(NAME_SUFFIXES) + ")$"
-    x = f"regexp_replace(regexp_replace({x}, '{suffix}', ''), '{suffix}', '')"
+    """DuckDB expression: a name as `match: normalized` compares it: full-width letters, digits and
+    signs made half-width (only for the rare names that have any: `translate` is slow), bracketed
+    text and whitespace dropped, common endings (NAME_SUFFIXES, repeated) dropped, case-folded."""
+    full = "".join(chr(c) for c in range(0xFF01, 0xFF5F)) + "\u3000"
+    half = ("".join(chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)) + " ").replace("'", "''")
+    x = f"CAST({expr} AS VARCHAR)"
+    x = (f"CASE WHEN regexp_matches({x}, '[\uFF10-\uFF19\uFF21-\uFF3A\uFF41-\uFF5A\u3000]') "
+         f"THEN translate({x}, '{full}', '{half}') ELSE {x} END")
+    x = f"regexp_replace({x}, '[(（\\[【][^)）\\]】]*[)）\\]】]|\\s+', '', 'g')"
+    x = f"regexp_replace({x}, '({'|'.join(NAME_SUFFIXES)})+$', '')"
     return f"lower({x})"
 
 
@@ -146,6 +148,7 @@ class _Compiler:
         self.origin: dict[str, dict[str, list[str]]] = {}  # step → {column: [role, header]}
         self.metrics: dict[str, list[str]] = {}  # step → aggregate metric columns it carries
         self.evidence_of: dict[str, str] = {}  # aggregate step → the step whose rows are its evidence
+        self.repeats: dict[str, bool] = {}  # step → may hold a source row more than once (an inner join)
 
     # ----- helpers -----
     def bind(self, value: Any) -> str:
@@ -216,6 +219,7 @@ class _Compiler:
         self.window_of[s["id"]] = self.window_of[src]
         self.origin[s["id"]] = dict(self.origin[src])
         self.metrics[s["id"]] = list(self.metrics[src])
+        self.repeats[s["id"]] = self.repeats[src]
         if src in self.evidence_of:
             self.evidence_of[s["id"]] = self.evidence_of[src]
 
@@ -314,6 +318,7 @@ class _Compiler:
         self.window_of[s["id"]] = None
         self.origin[s["id"]] = {c["name"]: [role, c["name"]] for c in ds.columns}
         self.metrics[s["id"]] = []
+        self.repeats[s["id"]] = False
         sql = f"SELECT * FROM read_parquet({self.bind(ds.path)})"
         if self.sample:
             sql += f" LIMIT {int(self.sample)}"
@@ -432,6 +437,7 @@ class _Compiler:
         self.window_of[s["id"]] = self.window_of[left]
         self.origin[s["id"]] = dict(self.origin[left])
         self.metrics[s["id"]] = list(self.metrics[left])
+        self.repeats[s["id"]] = self.repeats[left] or how == "inner"
         if left in self.evidence_of:
             self.evidence_of[s["id"]] = self.evidence_of[left]
         if how in ("semi", "anti"):
@@ -629,6 +635,7 @@ class _Compiler:
         self.window_of[s["id"]] = None
         self.origin[s["id"]] = {g: self.origin[src][g] for g in groups if g in self.origin[src]}
         self.metrics[s["id"]] = [n for n in out if n not in groups and not n.startswith("_")]
+        self.repeats[s["id"]] = False
         sql = (f"SELECT min(e.{qi(ROW_COLUMN)}) AS {qi(ROW_COLUMN)}, {gsql}, {', '.join(sel)}, {ev} AS "
                f"{EVIDENCE_COLUMN} FROM {self.cte(src)} e WHERE {not_null} GROUP BY {gsql}")
         if _present(s.get("having")):
@@ -721,6 +728,16 @@ class _Compiler:
             rows_sql = f"to_json(flatten(list(e.{EVIDENCE_COLUMN} ORDER BY {r}))[1:{EVIDENCE_LIMIT}])"
             self.origin_for_emit(emit, ev_step)
         if not groups:
+            if not self.repeats[src]:
+                # One hit per row, and no row is there twice: no grouping needed.
+                if not aggregated:
+                    rows_sql = f"to_json([{self.evidence(src)}])"
+                    self.origin_for_emit(emit, src)
+                else:
+                    rows_sql = f"to_json(e.{EVIDENCE_COLUMN})"
+                amount_one = f"e.{qi(amount)}" if amount else "NULL"
+                return (f"SELECT e AS _hit, {rows_sql} AS _rows, {amount_one} AS _amount, 1 AS _n, NULL AS _first, "
+                        f"NULL AS _last FROM {self.cte(src)} e ORDER BY {r}"), emit
             # One hit per source row; a join may have repeated it: its partners are all evidence.
             if not aggregated:
                 rows_sql = f"to_json(list({self.evidence(src)} ORDER BY {r})[1:{EVIDENCE_LIMIT}])"

@@ -30,7 +30,7 @@ class SubjectSerializer(serializers.Serializer):
     )
 
 
-class HitModelSerializer(serializers.Serializer):
+class AlertHitModelSerializer(serializers.Serializer):
     code = serializers.CharField()
     version = serializers.IntegerField(allow_null=True)
     name = serializers.CharField()
@@ -47,8 +47,8 @@ class MetricSerializer(serializers.Serializer):
     value = serializers.JSONField()
 
 
-class HitSerializer(serializers.Serializer):
-    model = HitModelSerializer()
+class AlertHitSerializer(serializers.Serializer):
+    model = AlertHitModelSerializer()
     reason = serializers.CharField()
     evidence = EvidenceTableSerializer(many=True)
     metrics = MetricSerializer(many=True)
@@ -124,7 +124,7 @@ class AlertDetailSerializer(AlertSerializer):
         fields = [*AlertSerializer.Meta.fields, "hit"]
         read_only_fields = fields
 
-    @extend_schema_field(HitSerializer(allow_null=True))
+    @extend_schema_field(AlertHitSerializer(allow_null=True))
     def get_hit(self, alert: Alert) -> dict[str, Any] | None:
         """Its model, reason, evidence tables (the datasets' own headers) and metrics; null otherwise."""
         return hit_view(alert, full_pii=self._full_pii())

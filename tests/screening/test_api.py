@@ -147,7 +147,7 @@ def test_a_custom_spec_and_the_factory_preview(api, people):
                                                   "datasets": {"d": ds_id}}, format="json")
     assert r.status_code == 201 and r.json()["template"] == ""
     templates = client.get("/api/v1/screening-templates/").json()
-    assert len(templates) == 7 and all(t["description_zh"] and t["description_en"] for t in templates)
+    assert len(templates) == 13 and all(t["description_zh"] and t["description_en"] for t in templates)
 
 
 def test_editing_an_active_model_through_the_api_makes_version_2(api, people):

@@ -58,4 +58,5 @@ class AlertFilter(filters.FilterSet):
         value = value.strip()
         if not value:
             return queryset
-        return queryset.filter(Q(title__icontains=value) | Q(subject_name__icontains=value))
+        return queryset.filter(Q(title__icontains=value) | Q(subject_name__icontains=value)
+                               | Q(subject_credit_code__iexact=value.strip()))

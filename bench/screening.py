@@ -337,7 +337,7 @@ def _generate_steps(workdir: Path) -> dict[str, str]:
         COPY (SELECT i + 1 AS _row, '户' || CAST(i AS VARCHAR) AS 户主, '村' || CAST(i % 5000 AS VARCHAR) AS 村,
                      CAST(CASE WHEN hash(i) % 2000 = 0 THEN 40000 + hash(i) % 5000 ELSE 1000 + hash(i) % 2000 END
                           AS DECIMAL(12,2)) AS 用电量,
-                     CAST(5 + hash(i + 1) % 20 AS DECIMAL(8,2)) AS 面积
+                     CAST(10 + hash(i + 1) % 3 AS DECIMAL(8,2)) AS 面积
               FROM range({N_ROWS}) t(i)) TO '{out["ponds"]}' (FORMAT parquet)""")
     con.execute(f"""
         COPY (SELECT i + 1 AS _row, '项目' || CAST(i AS VARCHAR) AS 项目,

@@ -87,8 +87,8 @@ def hit_view(alert: Alert, *, full_pii: bool) -> dict[str, Any] | None:
     raw = details.get("metrics") if isinstance(details.get("metrics"), dict) else {}
     metrics = []
     for key in [*[k for k in METRIC_ORDER if k in raw], *[k for k in raw if k not in METRIC_LABELS]]:
-        if key == "_window_count" and "window_count" in raw:
-            continue  # the best window's count is shown once
+        if (key == "_window_count" and "window_count" in raw) or (key == "_window_start" and "first_date" in raw):
+            continue  # the best window's count and start are shown once
         label = METRIC_LABELS.get(key)
         if label is None and str(key).startswith("_"):
             continue

@@ -673,7 +673,7 @@ class _Compiler:
             f"WHERE _spread_pct <= {self.bind(pct)} AND _group_count >= {self.bind(min_count)}"
         )
 
-    def _amount_sql(self, amount: str | None, agg: str) -> str:
+    def _amount_sql(self, amount: str | None, agg: str, repeats: bool = True) -> str:
         if not amount:
             return "NULL"
         a, r = f"e.{qi(amount)}", f"e.{qi(ROW_COLUMN)}"
@@ -681,6 +681,8 @@ class _Compiler:
             return f"max({a})"
         if agg == "first":
             return f"arg_min({a}, {r})"
+        if not repeats:
+            return f"sum({a})"
         return f"list_sum(list_transform(list_distinct(list(struct_pack(r := {r}, a := {a}))), lambda x: x.a))"
 
     def step_emit(self, s: dict[str, Any]) -> tuple[str, Emit]:
@@ -722,8 +724,11 @@ class _Compiler:
         if _present(s.get("best_by")) and not windowed:
             raise SpecError(_("the option 'best_by' is only used when grouping by a window's partition"),
                             step=s["id"])
-        amount_sql = self._amount_sql(amount, agg)
         r = f"e.{qi(ROW_COLUMN)}"
+        # Rows a join may have repeated are counted once; without such a join plain aggregates do.
+        repeats = self.repeats[window["source"] if windowed else src]
+        amount_sql = self._amount_sql(amount, agg, repeats)
+        n_sql = f"count(DISTINCT {r})" if repeats else "count(*)"
         if aggregated:
             rows_sql = f"to_json(flatten(list(e.{EVIDENCE_COLUMN} ORDER BY {r}))[1:{EVIDENCE_LIMIT}])"
             self.origin_for_emit(emit, ev_step)
@@ -762,7 +767,7 @@ class _Compiler:
                 f"SELECT {keys}, any_value(b) AS _hit, "
                 f"to_json(list({self.evidence(window['source'])} ORDER BY e.{date}, {r})"
                 f"[1:{EVIDENCE_LIMIT}]) AS _rows, "
-                f"{amount_sql} AS _amount, count(DISTINCT {r}) AS _n, min(e.{date}) AS _first, "
+                f"{amount_sql} AS _amount, {n_sql} AS _n, min(e.{date}) AS _first, "
                 f"max(e.{date}) AS _last "
                 f"FROM ({best}) b JOIN {self.cte(window['source'])} e ON {join} "
                 f"AND e.{date} BETWEEN b._window_start AND b.{date} "
@@ -776,7 +781,7 @@ class _Compiler:
             self.origin_for_emit(emit, src)
         sql = (
             f"SELECT {gkeys}, first(e ORDER BY {r}) AS _hit, {rows_sql} AS _rows, "
-            f"{amount_sql} AS _amount, count(DISTINCT {r}) AS _n, NULL AS _first, NULL AS _last "
+            f"{amount_sql} AS _amount, {n_sql} AS _n, NULL AS _first, NULL AS _last "
             f"FROM {self.cte(src)} e WHERE {not_null} GROUP BY {gkeys} ORDER BY {gkeys}"
         )
         return sql, emit

@@ -204,7 +204,7 @@ def _public_funded_travel(p: dict[str, Any]) -> dict[str, Any]:
          "subject_field": p["payer_field"], "amount_field": p["amount_field"],
          "title": "疑似公款旅游：发票 {" + p["invoice_no_field"] + "} {amount} 元",
          "reason": "发票 {" + p["invoice_no_field"] + "}（{" + p["item_field"] + "}）金额 {amount} 元，"
-                   "出行人中有 {count} 条记录与在编人员身份证号一致，疑似公款旅游。"},
+                   "出行人中有在编人员（按身份证号比对，见下方证据），疑似公款旅游。"},
     ]}
 
 

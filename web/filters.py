@@ -126,7 +126,8 @@ class AlertFilterForm(forms.Form):
         now = timezone.now()
         if d.get("q"):
             q = d["q"]
-            cond = Q(title__icontains=q) | Q(subject_name__icontains=q) | Q(rule_code__icontains=q)
+            cond = (Q(title__icontains=q) | Q(subject_name__icontains=q) | Q(rule_code__icontains=q)
+                    | Q(subject_credit_code__iexact=q.strip()))
             if q.isdigit():
                 cond |= Q(pk=int(q))
             qs = qs.filter(cond)

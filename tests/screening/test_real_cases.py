@@ -157,3 +157,13 @@ def test_every_template_is_served_with_both_descriptions_roles_and_params(api, p
                      "subcontract_ratio", "public_funded_travel", "related_party_chain"}
     for t in body:
         assert t["description_zh"] and t["description_en"] and t["roles"] and t["params"]
+
+
+def test_an_alert_can_be_found_by_the_credit_code_the_model_carried(make_dataset, run_model, api, people):
+    ds = make_dataset("企业,统一社会信用代码,执法机关,处罚日期\n" + "".join(
+        f"甲运输,91320500MA1AAAAA1A,城管局,2024-0{m}-01\n" for m in (1, 2, 3)))
+    params = {"company_field": "企业", "credit_code_field": "统一社会信用代码", "agency_field": "执法机关",
+              "date_field": "处罚日期", "window_days": 365, "min_count": 3}
+    run_model("repeat_penalty", params, {"penalties": ds})
+    found = api(people.kunshan_supervisor).get("/api/v1/alerts/", {"q": "91320500MA1AAAAA1A"}).json()
+    assert found["count"] == 1 and found["results"][0]["subject"]["credit_code"] == "91320500MA1AAAAA1A"

@@ -280,3 +280,14 @@ def test_an_over_broad_rule_fails_fast_with_a_clear_message(make_dataset, run_mo
     compiled = compile_spec(model.spec, refs, cap=1)
     assert compiled.sql.rstrip().endswith("LIMIT $p" + str(len(compiled.params) - 1))
     assert compiled.params[f"p{len(compiled.params) - 1}"] == 2
+
+
+def test_the_run_page_says_a_draft_run_raised_nothing(make_dataset, people, client, django_capture_on_commit_callbacks):
+    ds = make_dataset(AWARDS)
+    model = services.screening_model_create(by=people.kunshan_supervisor, name="草稿", org_unit=ds.org_unit,
+                                            datasets={"awards": ds}, template="repeat_winner", params=PARAMS)
+    with django_capture_on_commit_callbacks(execute=True):
+        run = services.screening_run_start(model=model, by=people.kunshan_supervisor)
+    client.force_login(people.kunshan_supervisor)
+    page = client.get(f"/screening/runs/{run.pk}/").content.decode()
+    assert 'data-testid="dry-run"' in page

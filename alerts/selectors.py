@@ -17,12 +17,13 @@ from core.errors import NotFound
 
 
 def alerts_visible_to(user: User) -> QuerySet[Alert]:
-    """The user's unit and below own it — or, while it is open, handle it (提级办理 / 交叉核查)."""
+    """The user's unit and below own it — or, while it is open, handle it (提级办理 / 交叉核查), or
+    re-check it (复查)."""
     if not user.is_authenticated or user.org_unit_id is None:
         return Alert.objects.none()
     units = units_visible_to(user)
     return Alert.objects.filter(
-        Q(org_unit__in=units) | Q(handling_unit__in=units, status__in=OPEN_STATUSES)
+        Q(org_unit__in=units) | Q(handling_unit__in=units, status__in=OPEN_STATUSES) | Q(recheck_unit__in=units)
     )
 
 

@@ -114,6 +114,10 @@ def referral_rejected(*, alert: Alert, by: User | None, from_status: str, reason
     return _transition(alert, by, "reject_referral", from_status, reason, {"overdue": overdue})
 
 
+def reopened(*, alert: Alert, by: User, from_status: str, stage: str, reason: str) -> TimelineEntry:
+    return _transition(alert, by, "reopen", from_status, reason, {"stage": stage, "recheck": True})
+
+
 TRANSITION_WRITERS: dict[str, Callable[..., TimelineEntry]] = {
     "assign": assigned,
     "accept": accepted,
@@ -129,6 +133,7 @@ TRANSITION_WRITERS: dict[str, Callable[..., TimelineEntry]] = {
     "refer": referred,
     "accept_referral": referral_accepted,
     "reject_referral": referral_rejected,
+    "reopen": reopened,
 }
 
 

@@ -25,6 +25,7 @@ from audit.models import AuditEvent
 from audit.services import audit_record
 from cases import timeline
 from workflow import deadlines
+from workflow.recurrence import recurrences_mark
 
 # Rows per INSERT statement: well under the bound-parameter limits of PostgreSQL and SQLite.
 _CHUNK = 500
@@ -155,6 +156,7 @@ def alerts_ingest(*, source: SourceSystem, items: Sequence[IntakeItem]) -> list[
                     # A fresh row carries exactly this batch's count; an existing one has more.
                     outcome[key] = (pk, occurrences == counts[key])
         created_ids = [pk for pk, created in outcome.values() if created]
+        recurrences_mark(alert_ids=created_ids, now=now)
         timeline.alerts_raised(
             alert_ids=created_ids, at=now, status=Status.WARNING, source_name=source.name, source_code=source.code,
         )

@@ -245,15 +245,25 @@ def alert_close(*, alert_id: int, by: User, score: int, comment: str = "") -> Al
     return _run_transition(alert_id=alert_id, name="close", by=by, apply=apply)
 
 
-def alert_send_back(*, alert_id: int, by: User, stage: str, reason: str) -> Alert:
+def _back_to(stage: str, reason: str, *, wrong_stage: str, no_reason: str) -> None:
+    """Sending back (evaluation) and reopening (re-check) both name an earlier stage and why."""
     if stage not in SEND_BACK_STAGES:
-        raise _invalid("stage", _("An alert can be sent back to verifying, disposing or applying."))
+        raise _invalid("stage", wrong_stage)
     if not reason.strip():
-        raise _invalid("reason", _("A reason is required."))
+        raise _invalid("reason", no_reason)
+
+
+def _has_verifier_for(alert: Alert, stage: str) -> None:
+    if stage == Status.VERIFYING and alert.assignee_id is None:
+        raise _invalid("stage", _("This alert has no verifier to send it back to."))
+
+
+def alert_send_back(*, alert_id: int, by: User, stage: str, reason: str) -> Alert:
+    _back_to(stage, reason, wrong_stage=_("An alert can be sent back to verifying, disposing or applying."),
+             no_reason=_("A reason is required."))
 
     def apply(alert: Alert) -> Record:
-        if stage == Status.VERIFYING and alert.assignee_id is None:
-            raise _invalid("stage", _("This alert has no verifier to send it back to."))
+        _has_verifier_for(alert, stage)
         alert.send_back(stage)
         Evaluation.objects.create(
             alert=alert, evaluator=by, decision=Evaluation.Decision.SEND_BACK,
@@ -383,6 +393,25 @@ def alert_reject_referral(*, alert_id: int, by: User, reason: str) -> Alert:
     return _run_transition(alert_id=alert_id, name="reject_referral", by=by, apply=apply)
 
 
+def alert_reopen(*, alert_id: int, by: User, stage: str, reason: str) -> Alert:
+    """复查 found a problem: the verifier re-checking a closed alert reopens it to a stage. The
+    pending re-check is recorded as 'problem found' in the same transaction (through the reverse
+    relation: the re-check models live in `assessment`, above this layer)."""
+    _back_to(stage, reason, wrong_stage=_("A re-check can reopen an alert to verifying, disposing or applying."),
+             no_reason=_("Say what the re-check found."))
+
+    def apply(alert: Alert) -> Record:
+        _has_verifier_for(alert, stage)
+        alert.reopen(stage)
+        alert.recheck_unit = None
+        alert.recheck_items.filter(assignee_id=by.pk, outcome="pending").update(
+            outcome="problem_found", reopened_to=stage, note=reason, decided_at=timezone.now(),
+        )
+        return partial(timeline.reopened, stage=stage, reason=reason)
+
+    return _run_transition(alert_id=alert_id, name="reopen", by=by, apply=apply)
+
+
 _DISPATCH: dict[str, Callable[..., Alert]] = {
     "assign": alert_assign,
     "accept": alert_accept,
@@ -398,6 +427,7 @@ _DISPATCH: dict[str, Callable[..., Alert]] = {
     "refer": alert_refer,
     "accept_referral": alert_accept_referral,
     "reject_referral": alert_reject_referral,
+    "reopen": alert_reopen,
 }
 
 

@@ -106,7 +106,9 @@ def alerts_search(
         return qs
     numbers, pieces = split_whole_numbers(text)
     if not numbers:
-        cond = _masked_text_condition(text)
+        # A unified social credit code is not personal data: searched whole, it finds the
+        # company's alerts (model hits carry it since their emit names the column).
+        cond = _masked_text_condition(text) | Q(subject_credit_code__iexact=text)
         return qs.filter(cond | extra if extra is not None else cond)
     # Each complete number must match exactly; the rest of the query (a name, say) is searched
     # as usual, piece by piece.

@@ -29,6 +29,7 @@ from api.auth import ApiKeyAuthentication, IsSourceSystem
 from api.filters import AlertFilter
 from api.parsers import SafeJSONParser
 from api.serializers.alerts import (
+    AlertDetailSerializer,
     AlertSerializer,
     IntakeItemSerializer,
     IntakeResponseSerializer,
@@ -63,6 +64,7 @@ class AlertViewSet(viewsets.ReadOnlyModelViewSet):
     def _scoped_alert(self) -> Alert:
         return get_object_or_404(alerts_visible_to(self.request.user), pk=self.kwargs["pk"])
 
+    @extend_schema(responses=AlertDetailSerializer)
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         # Not get_object(): the list's filters (?status=…) must not turn a detail into a 404.
         alert = get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
@@ -70,7 +72,7 @@ class AlertViewSet(viewsets.ReadOnlyModelViewSet):
             **self.get_serializer_context(),
             **full_pii_context(request, alert, alert_shown_values(alert)),
         }
-        return Response(AlertSerializer(alert, context=context).data)
+        return Response(AlertDetailSerializer(alert, context=context).data)
 
     @extend_schema(responses=TimelineEntrySerializer(many=True), filters=False)
     @action(detail=True, methods=["get"], filterset_class=None)

@@ -27,6 +27,7 @@ from cases.downloads import evidence_response
 from cases.models import Comment, Referral, ResultAction
 from cases.services import comment_add
 from core.errors import AppError, NotFound
+from screening.evidence import hit_view
 from web.access import HOME_BY_ROLE, alert_or_404, paginate, safe_next
 from web.filters import AlertFilterForm
 from web.forms import CommentForm, EscalateHandlingForm, FindingForm, ReferralReplyForm, transition_form
@@ -152,6 +153,7 @@ def detail_context(request: HttpRequest, alert: Any, bound: dict | None = None) 
         *_texts(records["evaluations"], "comment"), *_texts(records["dismissals"], "note"),
         *_texts(extensions.get("extensions", []), "reason", "decision_note"),
     ]
+    full_pii = full_pii_shown(user=request.user, alert=alert, values=shown, request=request)
     referral = alert.referrals.order_by("-created_at", "-id").first()
     return {
         **extensions,
@@ -169,7 +171,8 @@ def detail_context(request: HttpRequest, alert: Any, bound: dict | None = None) 
         "alert": alert,
         "actions": [(n, TRANSITIONS[n].label) for n in names],
         "forms": _action_forms(request, alert, names, bound),
-        "full_pii": full_pii_shown(user=request.user, alert=alert, values=shown, request=request),
+        "full_pii": full_pii,
+        "hit": hit_view(alert, full_pii=full_pii),
         "timeliness": timeliness_of(alert),
         "overdue": is_overdue(alert),
         **{k: v for k, v in timeline.items() if k != "timeline"},

@@ -75,6 +75,8 @@ class Compiled:
     params: dict[str, Any]
     emit: Emit | None
     columns: dict[str, dict[str, str]] = field(default_factory=dict)  # step id → {column: type}
+    # (step id, step type, the step's SELECT) in order, so the engine can bound each join's output
+    ctes: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 def _types_compatible(a: str, b: str) -> bool:
@@ -442,7 +444,8 @@ class _Compiler:
         # projection pushdown, which is cheaper than copying every column of every row once.
         with_sql = ", ".join(f"{self.cte(sid)} AS NOT MATERIALIZED ({sql})" for sid, sql in self.ctes)
         sql = (f"WITH {with_sql} " if with_sql else "") + final
-        return Compiled(sql=sql, params=self.params, emit=emit, columns=self.cols)
+        return Compiled(sql=sql, params=self.params, emit=emit, columns=self.cols,
+                        ctes=[(sid, self.steps[sid]["type"], q) for sid, q in self.ctes])
 
 
 def compile_spec(spec: Any, datasets: dict[str, DatasetRef], *, upto: str | None = None,

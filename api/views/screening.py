@@ -398,13 +398,16 @@ class TemplateListView(APIView):
 
 class SpecPreviewView(APIView):
     """The factory's preview: `{spec, datasets: {role: id}, step, limit}` → the step's first rows,
-    computed on a sample of each dataset. Also validates: a bad spec is a 400 naming the step."""
+    computed on a bounded sample of each dataset within the preview limits (time, memory, join
+    fan-out; `settings.HUOYAN_SCREENING_LIMITS`). Also validates: a bad spec is a 400 naming the
+    step; a preview over a limit is a 400 saying which. Only roles that may build models preview."""
 
     permission_classes = [RolePermission]
     role_actions = {"post": "spec.preview"}
 
     @extend_schema(request=SpecPreviewRequestSerializer,
-                   responses={200: SpecPreviewResponseSerializer, 400: OpenApiResponse(description="invalid spec")})
+                   responses={200: SpecPreviewResponseSerializer,
+                              400: OpenApiResponse(description="invalid spec, or the preview exceeded a limit")})
     def post(self, request: Any) -> Response:
         form = SpecPreviewRequestSerializer(data=request.data)
         form.is_valid(raise_exception=True)
@@ -412,12 +415,17 @@ class SpecPreviewView(APIView):
         datasets = datasets_for(request.user, data.get("datasets") or {})
         refs = {role: DatasetRef(path=services.dataset_local_path(ds), columns=ds.columns, name=ds.name)
                 for role, ds in datasets.items()}
+        cap = engine.limits("preview").sample_rows
+        sample = min(data.get("sample") or cap, cap) if cap else data.get("sample")
         try:
             compiled = compile_spec(data.get("spec"), refs, upto=data.get("step") or None,
-                                    limit=data.get("limit") or 20, sample=data.get("sample") or 10_000)
+                                    limit=data.get("limit") or 20, sample=sample)
+            columns, rows = engine.preview_rows(compiled)
+        except engine.LimitExceeded as exc:
+            return Response({"detail": _("Preview exceeded a limit: %(reason)s") % {"reason": exc.message},
+                             "code": "preview_limit", "step": exc.step}, status=status.HTTP_400_BAD_REQUEST)
         except SpecError as exc:
             return Response({"spec": [str(exc)], "step": exc.step}, status=status.HTTP_400_BAD_REQUEST)
-        columns, rows = engine.preview_rows(compiled)
         step_columns = {sid: [{"name": n, "type": t} for n, t in cols.items()]
                         for sid, cols in compiled.columns.items()}
         return Response({"columns": columns, "rows": mask_value(rows), "step_columns": step_columns})

@@ -178,6 +178,7 @@ def factory(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         "tab": "screening", "model": model, "can": _perms(request),
         "factory_data": {
             "start": start, "datasets": datasets, "steps": {k: str(v) for k, v in STEP_LABELS.items()},
+            "can_preview": may_in_warehouse(request.user, "spec.preview"),
             "units": [{"code": u.code, "name": u.name} for u in units_visible_to(request.user)],
             "domains": [[k, str(v)] for k, v in Domain.choices],
             "risk_levels": [[k, str(v)] for k, v in RiskLevel.choices],

@@ -17,3 +17,10 @@ def run_due_scheduled_models_task() -> int:
     from screening.services import run_due_scheduled_models
 
     return len(run_due_scheduled_models())
+
+
+@shared_task(name="screening.dataset_import", acks_late=True, ignore_result=True)
+def dataset_import_task(dataset_id: int) -> None:
+    from screening.services import dataset_import_execute
+
+    dataset_import_execute(dataset_id=dataset_id)

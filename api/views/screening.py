@@ -26,7 +26,7 @@ from alerts.policy import may_in_warehouse
 from api.auth import ApiKeyAuthentication, IsSourceSystem
 from core.masking import mask_value
 from screening import engine, selectors, services
-from screening.models import Dataset, ModelStatus, Schedule, ScreeningHit, ScreeningModel, ScreeningRun
+from screening.models import Dataset, DatasetStatus, ModelStatus, Schedule, ScreeningHit, ScreeningModel, ScreeningRun
 from screening.spec import DatasetRef, SpecError, compile_spec
 from screening.templates import TEMPLATES, describe
 
@@ -100,7 +100,8 @@ class DatasetSerializer(serializers.ModelSerializer):
     class Meta:
         model = Dataset
         fields = ["id", "name", "org_unit", "columns", "row_count", "size_bytes", "original_filename",
-                  "created_at", "updated_at"]
+                  "status", "progress", "error", "created_at", "updated_at"]
+        read_only_fields = ["status", "progress", "error"]
 
 
 class DatasetUploadSerializer(serializers.Serializer):
@@ -254,14 +255,18 @@ class DatasetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     def get_queryset(self):  # noqa: ANN201
         return selectors.datasets_visible_to(self.request.user)
 
-    @extend_schema(request={"multipart/form-data": DatasetUploadSerializer}, responses={201: DatasetSerializer})
+    @extend_schema(request={"multipart/form-data": DatasetUploadSerializer},
+                   responses={201: DatasetSerializer,
+                              202: OpenApiResponse(DatasetSerializer, description="a large file: imported by the "
+                                                   "worker; poll the dataset until `status` is ready or failed")})
     def create(self, request: Any, *args: Any, **kwargs: Any) -> Response:
         form = DatasetUploadSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         unit = unit_for(request.user, form.validated_data["org_unit"])
         ds = services.dataset_create(name=form.validated_data["name"], org_unit=unit,
                                      upload=form.validated_data["file"], by=request.user)
-        return Response(DatasetSerializer(ds).data, status=status.HTTP_201_CREATED)
+        code = status.HTTP_202_ACCEPTED if ds.status == DatasetStatus.IMPORTING else status.HTTP_201_CREATED
+        return Response(DatasetSerializer(ds).data, status=code)
 
     @extend_schema(responses=DatasetPreviewSerializer)
     @action(detail=True, methods=["get"])

@@ -16,7 +16,7 @@ from alerts import policy
 from alerts.models import Alert
 from alerts.selectors import alert_for_update
 from alerts.states import Status
-from cases.evidence import check_evidence_file
+from cases.evidence import check_evidence_count, check_evidence_file
 from cases.models import Comment, Evidence, Finding, TimelineEntry
 from core.errors import Conflict, Forbidden
 
@@ -58,6 +58,7 @@ def finding_add(
         raise Forbidden(_("Only the assigned verifier can add findings."))
     if alert.status != Status.VERIFYING:
         raise Conflict(_("Findings can only be added while the alert is being verified."))
+    check_evidence_count(len(files))
     checked = [check_evidence_file(f) for f in files]
     finding = Finding.objects.create(alert=alert, author=author, text=text, method=method)
     for upload, content_type in zip(files, checked, strict=True):

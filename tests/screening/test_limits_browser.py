@@ -45,6 +45,7 @@ def test_readers_see_the_factory_without_preview_buttons(browser_ready, page, pe
     page.goto(f"{browser_ready.url}/screening/factory/{fan_out_model.pk}/")
     page.locator("[data-testid=step-out]").wait_for()
     assert page.locator("[data-testid^=preview-]").count() == 0
+    assert "supervisors and administrators" in page.locator("[data-testid=factory-readonly]").inner_text()
 
 
 def test_the_dataset_page_follows_a_background_import_to_its_rows(browser_ready, page, people, settings,

@@ -6,6 +6,7 @@ import decimal
 import hashlib
 import json
 import re
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -120,7 +121,12 @@ def run_query(compiled: Compiled, *, kind: str = "run") -> tuple[list[tuple], li
     `kind`; raise LimitExceeded (a SpecError) when a limit is hit."""
     lim = limits(kind)
     paths = [compiled.params[name] for name in _PATH_PARAM.findall(compiled.sql)]
-    con = connect(read=paths, threads=lim.threads, memory_limit=lim.memory_limit)
+    with tempfile.TemporaryDirectory(prefix="huoyan-q-") as spill:  # DuckDB's own, empty, deleted after
+        return _run_bounded(compiled, lim, connect(read=paths, workdir=spill, threads=lim.threads,
+                                                   memory_limit=lim.memory_limit))
+
+
+def _run_bounded(compiled: Compiled, lim: Limits, con: duckdb.DuckDBPyConnection) -> tuple[list[tuple], list[str], int]:
     done = threading.Event()
     watchdog = threading.Thread(target=_interrupt_after, args=(con, lim.timeout_seconds, done), daemon=True)
     watchdog.start()

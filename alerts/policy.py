@@ -212,7 +212,8 @@ WAREHOUSE_PERMISSIONS: dict[str, frozenset[str]] = {
     "model.copy": WAREHOUSE_WRITERS,
     "run.read": WAREHOUSE_READERS,  # runs, hits, results
     "run.start": WAREHOUSE_WRITERS,
-    "spec.preview": WAREHOUSE_READERS,  # read-only, masked, on datasets the user already sees
+    # Masked and read-only, but it runs a query: only those who build models (issue 10, DoS).
+    "spec.preview": WAREHOUSE_WRITERS,
 }
 
 

@@ -183,7 +183,7 @@ def v_hand_evidence(template: str, path: str, repeats: int = REPEATS) -> dict[st
     from screening.importing import connect
 
     def go() -> Any:
-        con = connect()
+        con = connect(read=[path])
         rows = con.execute(HAND_SQL_EVIDENCE[template], {"p": path}).fetchall()
         con.close()
         return rows
@@ -197,7 +197,7 @@ def v_hand(template: str, path: str, repeats: int = REPEATS) -> dict[str, Any]:
     from screening.importing import connect  # same DuckDB settings as the project
 
     def go() -> Any:
-        con = connect()
+        con = connect(read=[path])
         rows = con.execute(HAND_SQL[template], [path]).fetchall()
         con.close()
         return rows
@@ -248,15 +248,17 @@ def v_interleaved(template: str, role: str, path: str, columns: list[dict[str, s
         compiled = compile_spec(expand(template, params), {role: DatasetRef(path, columns)})
         return engine.execute(compiled, code=template)[0]
 
+    run = engine.limits("run")  # the hand-written SQL gets the same threads and memory as a run
+
     def hand() -> Any:
-        con = connect()
+        con = connect(read=[path], threads=run.threads, memory_limit=run.memory_limit)
         try:
             return con.execute(HAND_SQL[template], [path]).fetchall()
         finally:
             con.close()
 
     def hand_evidence() -> Any:
-        con = connect()
+        con = connect(read=[path], threads=run.threads, memory_limit=run.memory_limit)
         try:
             return con.execute(HAND_SQL_EVIDENCE[template], {"p": path}).fetchall()
         finally:

@@ -27,6 +27,15 @@ _SIGNATURES: dict[str, tuple[str, tuple[bytes, ...]]] = {
     ".csv": ("text/csv", ()),
 }
 ALLOWED_EXTENSIONS = sorted(_SIGNATURES)
+# Files one finding may carry, on every face (screen and API): `check_evidence_count` is the check.
+MAX_EVIDENCE_FILES = 20
+
+
+def check_evidence_count(count: int) -> None:
+    """Raise ValidationError({'files': …}) when one finding would carry more than MAX_EVIDENCE_FILES."""
+    if count > MAX_EVIDENCE_FILES:
+        message = _("At most %(max)d files per finding (this one has %(n)d); record the rest in another finding.")
+        raise ValidationError({"files": message % {"max": MAX_EVIDENCE_FILES, "n": count}})
 
 
 def _looks_like_utf8_text(head: bytes) -> bool:

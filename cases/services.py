@@ -15,7 +15,7 @@ from alerts import policy
 from alerts.selectors import alert_for_update
 from alerts.states import Status
 from cases import timeline
-from cases.evidence import check_evidence_file
+from cases.evidence import check_evidence_count, check_evidence_file
 from cases.models import Comment, Evidence, Finding
 from core.errors import Conflict, Forbidden
 
@@ -43,6 +43,7 @@ def finding_add(
         raise Forbidden(_("Only the assigned verifier can add findings."))
     if alert.status != Status.VERIFYING:
         raise Conflict(_("Findings can only be added while the alert is being verified."))
+    check_evidence_count(len(files))
     checked = [check_evidence_file(f) for f in files]
     finding = Finding.objects.create(alert=alert, author=author, text=text, method=method)
     evidence_store(finding=finding, files=files, checked=checked)

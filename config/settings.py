@@ -308,6 +308,33 @@ CELERY_BEAT_SCHEDULE = {
 # Upload limits for findings' evidence.
 HUOYAN_EVIDENCE_MAX_BYTES = env.int("HUOYAN_EVIDENCE_MAX_BYTES", default=20 * 1024 * 1024)
 HUOYAN_INTAKE_MAX_BATCH = 1000
+
+# Untrusted work is bounded (docs/screening.md, "Limits"). Uploads: a row cap and, for XLSX, a cap
+# on the unpacked size, both checked before the file is parsed; a file with more rows than
+# HUOYAN_DATASET_INLINE_ROWS is imported by the worker while the screen shows its progress.
+HUOYAN_DATASET_MAX_ROWS = env.int("HUOYAN_DATASET_MAX_ROWS", default=2_000_000)
+HUOYAN_XLSX_MAX_UNPACKED_BYTES = env.int("HUOYAN_XLSX_MAX_UNPACKED_BYTES", default=256 * 1024 * 1024)
+HUOYAN_DATASET_INLINE_ROWS = env.int("HUOYAN_DATASET_INLINE_ROWS", default=50_000)
+# DuckDB limits of a factory preview (in the web request, on a sample) and of a model run (in the
+# worker). A query over a limit stops and says which one; timeouts interrupt the running statement.
+HUOYAN_SCREENING_LIMITS = {
+    "preview": {
+        "timeout_seconds": env.float("HUOYAN_PREVIEW_TIMEOUT_SECONDS", default=10.0),
+        "memory_limit": env("HUOYAN_PREVIEW_MEMORY_LIMIT", default="512MB"),
+        "threads": env.int("HUOYAN_PREVIEW_THREADS", default=1),
+        "max_join_rows": env.int("HUOYAN_PREVIEW_MAX_JOIN_ROWS", default=1_000_000),
+        "max_rows": 1_000,
+        "sample_rows": env.int("HUOYAN_PREVIEW_SAMPLE_ROWS", default=10_000),
+    },
+    "run": {
+        "timeout_seconds": env.float("HUOYAN_RUN_TIMEOUT_SECONDS", default=200.0),  # below the task's soft limit
+        "memory_limit": env("HUOYAN_RUN_MEMORY_LIMIT", default="2GB"),
+        "threads": env.int("HUOYAN_RUN_THREADS", default=2),
+        "max_join_rows": env.int("HUOYAN_RUN_MAX_JOIN_ROWS", default=20_000_000),
+        "max_rows": 100_000,
+        "sample_rows": None,
+    },
+}
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=10 * 1024 * 1024)
 
 LOGGING = {

@@ -5,14 +5,18 @@ from __future__ import annotations
 import decimal
 import hashlib
 import json
+import re
+import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
+from django.conf import settings
 from django.utils.translation import gettext as _
 
-from screening.importing import ROW_COLUMN, connect, json_safe
+from screening.importing import ROW_COLUMN, connect, json_safe, qi
 from screening.spec import EVIDENCE_COLUMN, Compiled, Emit, SpecError, render_title
 
 # Evidence arrives as JSON text; decimals stay exact strings (as `json_safe` makes them).
@@ -52,15 +56,98 @@ def _key(code: str, parts: list[Any]) -> str:
     return f"{code}:{text}"
 
 
-def run_query(compiled: Compiled) -> tuple[list[tuple], list[str], int]:
-    con = connect()
+# ----- limits: every query runs bounded (settings.HUOYAN_SCREENING_LIMITS) -----
+
+@dataclass(frozen=True)
+class Limits:
+    timeout_seconds: float  # the whole query, join checks included; enforced by interrupting it
+    memory_limit: str  # DuckDB's memory_limit (it spills to the query's own temp directory first)
+    threads: int
+    max_join_rows: int  # rows any one join step may produce
+    max_rows: int  # rows the query may return
+    sample_rows: int | None  # previews read at most this many rows of each dataset
+
+
+def limits(kind: str) -> Limits:
+    """The limits of a `preview` (web request) or a `run` (worker)."""
+    return Limits(**settings.HUOYAN_SCREENING_LIMITS[kind])
+
+
+class LimitExceeded(SpecError):
+    """The query went over one of its limits; the message says which, in the user's words."""
+
+    def __init__(self, message: str, *, step: str | None = None) -> None:
+        super().__init__(message)
+        self.step = step
+
+
+_PATH_PARAM = re.compile(r"read_parquet\(\$(p\d+)\)")
+_PARAM = re.compile(r"\$(p\d+)\b")
+
+
+def _params_of(sql: str, params: dict[str, Any]) -> dict[str, Any]:
+    used = set(_PARAM.findall(sql))
+    return {k: v for k, v in params.items() if k in used}
+
+
+def _check_joins(con: duckdb.DuckDBPyConnection, compiled: Compiled, lim: Limits) -> None:
+    """Refuse a join that would produce more than `max_join_rows` rows before the query runs.
+    Joins are checked in order, each reading inputs already known to be within the cap, and each
+    check stops after cap + 1 rows, so a fan-out that would run for minutes is refused quickly."""
+    for i, (sid, kind, _sql) in enumerate(compiled.ctes):
+        if kind != "join":
+            continue
+        with_sql = ", ".join(f"{qi('s_' + s)} AS NOT MATERIALIZED ({q})" for s, _k, q in compiled.ctes[:i + 1])
+        probe = (f"WITH {with_sql} SELECT count(*) FROM "
+                 f"(SELECT 1 FROM {qi('s_' + sid)} LIMIT {int(lim.max_join_rows) + 1})")
+        (n,) = con.execute(probe, _params_of(probe, compiled.params)).fetchone()
+        if n > lim.max_join_rows:
+            raise LimitExceeded(
+                _("step '%(step)s' joins into more than %(max)s rows; join on more specific columns "
+                  "or filter the inputs first") % {"step": sid, "max": f"{lim.max_join_rows:,}"}, step=sid)
+
+
+def _interrupt_after(con: duckdb.DuckDBPyConnection, seconds: float, done: threading.Event) -> None:
+    """The statement timeout: once `seconds` have passed, interrupt the connection (again every
+    50 ms, since an interrupt between two statements is lost) until the query gives up."""
+    if done.wait(seconds):
+        return
+    while not done.is_set():
+        con.interrupt()
+        done.wait(0.05)
+
+
+def run_query(compiled: Compiled, *, kind: str = "run") -> tuple[list[tuple], list[str], int]:
+    """Run `compiled` on a connection that may read only the spec's datasets, within the limits of
+    `kind`; raise LimitExceeded (a SpecError) when a limit is hit."""
+    lim = limits(kind)
+    paths = [compiled.params[name] for name in _PATH_PARAM.findall(compiled.sql)]
+    with tempfile.TemporaryDirectory(prefix="huoyan-q-") as spill:  # DuckDB's own, empty, deleted after
+        return _run_bounded(compiled, lim, connect(read=paths, workdir=spill, threads=lim.threads,
+                                                   memory_limit=lim.memory_limit))
+
+
+def _run_bounded(compiled: Compiled, lim: Limits, con: duckdb.DuckDBPyConnection) -> tuple[list[tuple], list[str], int]:
+    done = threading.Event()
+    watchdog = threading.Thread(target=_interrupt_after, args=(con, lim.timeout_seconds, done), daemon=True)
+    watchdog.start()
     try:
         t0 = time.perf_counter()
+        _check_joins(con, compiled, lim)
         cur = con.execute(compiled.sql, compiled.params)
-        rows = cur.fetchall()
+        rows = cur.fetchmany(lim.max_rows + 1)
+        if len(rows) > lim.max_rows:
+            raise LimitExceeded(_("the result has more than %(max)s rows") % {"max": f"{lim.max_rows:,}"})
         names = [d[0] for d in cur.description]
         return rows, names, int((time.perf_counter() - t0) * 1000)
+    except duckdb.InterruptException:
+        raise LimitExceeded(_("the query took longer than %(s)s seconds")
+                            % {"s": f"{lim.timeout_seconds:g}"}) from None
+    except duckdb.OutOfMemoryException:
+        raise LimitExceeded(_("the query needed more than %(mem)s of memory") % {"mem": lim.memory_limit}) from None
     finally:
+        done.set()
+        watchdog.join()
         con.close()
 
 
@@ -158,7 +245,9 @@ def execute(compiled: Compiled, *, code: str) -> tuple[list[HitData], int]:
 
 
 def preview_rows(compiled: Compiled) -> tuple[list[str], list[dict[str, Any]]]:
-    rows, names, _ms = _query(compiled)
+    """The rows of a factory preview, within the preview limits (compile it with
+    `sample=limits("preview").sample_rows`)."""
+    rows, names, _ms = run_query(compiled, kind="preview")
     out = []
     for r in rows:
         rec = dict(zip(names, r, strict=True))

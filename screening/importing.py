@@ -12,6 +12,10 @@ The pipeline never walks a CSV row by row in Python:
 
 XLSX (at most ~1M rows by format) is read with openpyxl in read-only mode into a temporary CSV
 and then follows the same path.
+
+Before any of that, `measure` looks at the file without parsing it (a CSV's lines; an XLSX's
+declared member sizes, then its sheets' row elements counted while inflating, which the size
+cap bounds) so a file over the row cap or a zip bomb is refused in well under a second.
 """
 
 from __future__ import annotations
@@ -20,17 +24,23 @@ import codecs
 import csv
 import datetime as dt
 import decimal
+import logging
 import os
 import re
 import tempfile
-from collections.abc import Iterable
+import zipfile
+import zlib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import duckdb
+from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+
+log = logging.getLogger(__name__)
 
 ROW_COLUMN = "_row"
 TYPES = ("text", "integer", "decimal", "date")
@@ -65,8 +75,33 @@ def qi(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def connect() -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect(config={"threads": max(1, min(4, os.cpu_count() or 1))})
+def connect(*, read: Iterable[str | Path] = (), workdir: str | Path | None = None, threads: int | None = None,
+            memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection that can touch no file but the ones named: `read` (files it may read)
+    and `workdir` (a directory it may read and write, also where it spills). External access,
+    extension loading and configuration changes are switched off before anything else runs, so
+    no SQL (a compiled spec included) can open another file, a URL or an extension."""
+    config: dict[str, Any] = {
+        "threads": threads or max(1, min(4, os.cpu_count() or 1)),
+        "autoload_known_extensions": False, "autoinstall_known_extensions": False,
+        "allow_community_extensions": False,
+    }
+    if memory_limit:
+        config["memory_limit"] = memory_limit
+    if workdir is not None:
+        config["temp_directory"] = str(Path(workdir) / "spill")
+    con = duckdb.connect(config=config)
+    try:
+        paths = [str(Path(p)) for p in read]
+        if paths:
+            con.execute("SET allowed_paths = ?", [paths])
+        if workdir is not None:
+            con.execute("SET allowed_directories = ?", [[str(Path(workdir)) + os.sep]])
+        con.execute("SET enable_external_access = false")
+        con.execute("SET lock_configuration = true")
+    except BaseException:
+        con.close()
+        raise
     return con
 
 
@@ -126,26 +161,121 @@ def _cell_text(value: Any) -> str:
     return str(value)
 
 
-def _xlsx_to_csv(src: Path, workdir: Path) -> Path:
-    import zipfile
-
+def _xlsx_to_csv(src: Path, workdir: Path, *, max_rows: int | None = None,
+                 progress: Callable[[int], None] | None = None, expected_rows: int = 0) -> Path:
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
     try:
         wb = load_workbook(open(src, "rb"), read_only=True, data_only=True)  # noqa: SIM115 - closed by wb.close()
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError, InvalidFileException) as exc:
-        raise ImportError_(_("The file is not a readable XLSX workbook (%(err)s).") % {"err": exc}) from None
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, InvalidFileException, zlib.error):
+        raise ImportError_(_("The file is not a readable XLSX workbook.")) from None
     out = workdir / "xlsx.csv"
     try:
         ws = wb.worksheets[0]
         with open(out, "w", encoding="utf-8", newline="") as fh:
             writer = csv.writer(fh)
-            for row in ws.iter_rows(values_only=True):
+            for n, row in enumerate(ws.iter_rows(values_only=True)):
+                if max_rows is not None and n > max_rows:  # the header line is row 0
+                    raise ImportError_(too_many_rows(max_rows))
                 writer.writerow([_cell_text(v) for v in row])
+                if progress and expected_rows and n % 20_000 == 0:
+                    progress(10 + int(40 * min(n, expected_rows) / expected_rows))
+    except (zipfile.BadZipFile, KeyError, ValueError, zlib.error):
+        raise ImportError_(_("The file is not a readable XLSX workbook.")) from None
     finally:
         wb.close()
     return out
+
+
+# ----- caps checked before any parsing -----
+
+_TAG_SPAN = 64
+
+
+def _row_tags(data: bytes, end: int) -> int:
+    """Row elements (`<row …>`, or `<x:row …>` with a namespace prefix) in `data[:end]`, counted
+    generously (`<rowBreaks` too): an upper bound is what a cap needs, and it is fast."""
+    return data.count(b"<row", 0, end) + data.count(b":row", 0, end)
+_SHEET_MEMBER = re.compile(r"^xl/worksheets/[^/]+\.xml$")
+
+
+def too_many_rows(limit: int) -> str:
+    return _("The file has more than %(max)s rows; split it into smaller files (at most %(max)s rows each).") % {
+        "max": f"{limit:,}"}
+
+
+def _too_big_unpacked(limit: int) -> str:
+    return _("The workbook unpacks to more than %(mb)d MB; save it as CSV or split it.") % {
+        "mb": limit // (1024 * 1024)}
+
+
+def _count_csv_lines(src: Path) -> int:
+    lines, last = 0, b"\n"
+    with open(src, "rb") as fh:
+        while chunk := fh.read(CHUNK):
+            lines += chunk.count(b"\n")
+            last = chunk[-1:]
+    return lines + (0 if last == b"\n" else 1)
+
+
+def _count_xlsx_rows(src: Path, max_unpacked: int) -> int:
+    """The largest number of `<row>` elements in any worksheet, read from the declared sizes and
+    then by inflating the sheets in chunks (never more than `max_unpacked` bytes in all)."""
+    try:
+        with zipfile.ZipFile(src) as zf:
+            infos = zf.infolist()
+            if len(infos) > 10_000 or sum(i.file_size for i in infos) > max_unpacked:
+                raise ImportError_(_too_big_unpacked(max_unpacked))
+            most = 0
+            for info in infos:
+                if not _SHEET_MEMBER.match(info.filename):
+                    continue
+                rows, tail, seen = 0, b"", 0
+                with zf.open(info) as member:
+                    while chunk := member.read(CHUNK):
+                        seen += len(chunk)
+                        if seen > max_unpacked:  # a member larger than it declared
+                            raise ImportError_(_too_big_unpacked(max_unpacked))
+                        data = tail + chunk
+                        cut = data.rfind(b"<")  # a tag from here on may go on in the next chunk
+                        if cut < 0 or len(data) - cut > _TAG_SPAN:
+                            cut = len(data)
+                        rows += _row_tags(data, cut)
+                        tail = data[cut:]
+                rows += _row_tags(tail, len(tail))
+                most = max(most, rows)
+            return most
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError, RuntimeError):
+        raise ImportError_(_("The file is not a readable XLSX workbook.")) from None
+
+
+@dataclass
+class Measured:
+    kind: str  # "csv" or "xlsx"
+    rows: int  # data rows (lines or row elements, minus the header), an upper bound
+
+
+def measure(src: Path, filename: str, *, max_rows: int, max_unpacked: int) -> Measured:
+    """Decide the file's kind and refuse it when it is over the row cap or (XLSX) unpacks to more
+    than `max_unpacked` bytes, without parsing it. Messages name no path on the server."""
+    suffix = Path(filename).suffix.lower()
+    with open(src, "rb") as fh:
+        magic = fh.read(4)
+    if suffix in (".xlsx", ".xlsm") or magic == b"PK\x03\x04":
+        if magic != b"PK\x03\x04":
+            raise ImportError_(_("The file is named .xlsx but is not an XLSX workbook."))
+        kind, rows = "xlsx", _count_xlsx_rows(src, max_unpacked)
+    elif suffix in (".csv", ".txt", ""):
+        if b"\x00" in magic:
+            raise ImportError_(_("The file is binary, not CSV text."))
+        kind, rows = "csv", _count_csv_lines(src)
+    else:
+        raise ImportError_(_("Upload a CSV or XLSX file."))
+    rows = max(rows - 1, 0)  # the header
+    if rows > max_rows:
+        raise ImportError_(too_many_rows(max_rows))
+    return Measured(kind, rows)
 
 
 def _check_header(names: list[str]) -> list[str]:
@@ -333,25 +463,51 @@ def parse_column_types(text: str) -> dict[str, str] | str:
     return out
 
 
-def import_file(src: Path, filename: str, workdir: Path, column_types: dict[str, str] | None = None) -> Imported:
+def import_file(src: Path, filename: str, workdir: Path, column_types: dict[str, str] | None = None, *,
+                max_rows: int | None = None, max_unpacked: int | None = None,
+                progress: Callable[[int], None] | None = None) -> Imported:
     """Convert `src` (an uploaded file saved on disk) into `workdir/data.parquet`. `column_types`
-    overrides the inferred type of the columns it names."""
-    overrides = check_column_types(column_types)
-    suffix = Path(filename).suffix.lower()
-    with open(src, "rb") as fh:
-        magic = fh.read(4)
-    if suffix in (".xlsx", ".xlsm") or magic == b"PK\x03\x04":
-        if magic != b"PK\x03\x04":
-            raise ImportError_(_("The file is named .xlsx but is not an XLSX workbook."))
-        csv_path = _xlsx_to_csv(src, workdir)
-    elif suffix in (".csv", ".txt", ""):
-        if b"\x00" in magic:
-            raise ImportError_(_("The file is binary, not CSV text."))
-        csv_path = _transcode(src, sniff_encoding(src), workdir)
-    else:
-        raise ImportError_(_("Upload a CSV or XLSX file."))
+    overrides the inferred type of the columns it names.
 
-    con = connect()
+    The caps (`max_rows`, `max_unpacked`; by default the settings) are checked by `measure` before
+    the file is parsed; any failure is an `ImportError_` whose message names no server path."""
+    max_rows = max_rows or settings.HUOYAN_DATASET_MAX_ROWS
+    max_unpacked = max_unpacked or settings.HUOYAN_XLSX_MAX_UNPACKED_BYTES
+    try:
+        return _import(src, filename, workdir, overrides=check_column_types(column_types), max_rows=max_rows,
+                       max_unpacked=max_unpacked, progress=progress)
+    except ImportError_ as exc:
+        exc.message = scrub_paths(exc.message, src, workdir, filename)
+        raise
+    except (duckdb.Error, OSError, MemoryError, zipfile.BadZipFile, zlib.error, UnicodeError) as exc:
+        log.warning("import of an upload failed: %s", type(exc).__name__)
+        if isinstance(exc, (MemoryError, duckdb.OutOfMemoryException)):
+            raise ImportError_(_("The file needs more memory to import than the server allows; "
+                                 "split it into smaller files.")) from None
+        raise ImportError_(_("The file could not be imported; check that it is a valid CSV or XLSX file.")) from None
+
+
+def scrub_paths(text: str, src: Path, workdir: Path, filename: str) -> str:
+    """Replace every server path in `text` with the uploaded file's own name."""
+    name = Path(filename).name or "upload"
+    for path in sorted({str(src), str(workdir), tempfile.gettempdir()}, key=len, reverse=True):
+        text = re.sub(re.escape(path) + r"[^\s\"']*", name, text)
+    return text
+
+
+def _import(src: Path, filename: str, workdir: Path, *, overrides: dict[str, str], max_rows: int,
+            max_unpacked: int, progress: Callable[[int], None] | None) -> Imported:
+    measured = measure(src, filename, max_rows=max_rows, max_unpacked=max_unpacked)
+    if progress:
+        progress(10)
+    if measured.kind == "xlsx":
+        csv_path = _xlsx_to_csv(src, workdir, max_rows=max_rows, progress=progress, expected_rows=measured.rows)
+    else:
+        csv_path = _transcode(src, sniff_encoding(src), workdir)
+    if progress:
+        progress(50)
+
+    con = connect(read=[csv_path], workdir=workdir)
     try:
         try:
             con.execute(
@@ -377,6 +533,10 @@ def import_file(src: Path, filename: str, workdir: Path, column_types: dict[str,
         row_count = con.execute("SELECT count(*) FROM txt").fetchone()[0]
         if row_count == 0:
             raise ImportError_(_("The file has a header but no rows."))
+        if row_count > max_rows:
+            raise ImportError_(too_many_rows(max_rows))
+        if progress:
+            progress(65)
         unknown = [n for n in overrides if n not in names]
         if unknown:
             raise ImportError_(_("column_types names %(col)s, which is not a column of the file.")
@@ -386,6 +546,8 @@ def import_file(src: Path, filename: str, workdir: Path, column_types: dict[str,
         for name, kind in overrides.items():
             chosen[name] = {"name": name, **_override(con, "txt", name, kind)}
         columns = [chosen[n] for n in names]
+        if progress:
+            progress(80)
         out = workdir / "data.parquet"
         select = ", ".join(cast_expr(c["name"], c) for c in columns)
         con.execute(
@@ -468,7 +630,7 @@ def append_rows(src_parquet: Path, columns: list[dict[str, str]], rows: Iterable
     """Write `out` = `src_parquet` + typed `rows` (already validated); returns the new row count."""
     import pyarrow as pa
 
-    con = connect()
+    con = connect(read=[src_parquet], workdir=out.parent)
     try:
         rel = con.read_parquet(str(src_parquet))
         sql_types = {name: str(kind) for name, kind in zip(rel.columns, rel.types, strict=True)}
@@ -500,7 +662,7 @@ def append_rows(src_parquet: Path, columns: list[dict[str, str]], rows: Iterable
 
 
 def preview(path: Path, limit: int = 20) -> list[dict[str, Any]]:
-    con = connect()
+    con = connect(read=[path])
     try:
         cur = con.execute("SELECT * EXCLUDE (_row) FROM read_parquet(?) ORDER BY _row LIMIT ?", [str(path), limit])
         names = [d[0] for d in cur.description]

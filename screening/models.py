@@ -22,8 +22,17 @@ class ColumnType(models.TextChoices):
     DATE = "date", _("Date")
 
 
+class DatasetStatus(models.TextChoices):
+    READY = "ready", _("Ready")
+    IMPORTING = "importing", _("Importing")
+    FAILED = "failed", _("Import failed")
+
+
 class Dataset(models.Model):
-    """An uploaded table, stored as one Parquet file under MEDIA_ROOT/datasets/ (generated name)."""
+    """An uploaded table, stored as one Parquet file under MEDIA_ROOT/datasets/ (generated name).
+
+    A large upload is imported by the worker: the row is `importing` (with `progress`) and keeps
+    the raw upload's storage name in `upload` until it is `ready`, or `failed` with `error`."""
 
     name = models.CharField(_("name"), max_length=128)
     org_unit = models.ForeignKey(
@@ -34,6 +43,13 @@ class Dataset(models.Model):
     columns = models.JSONField(_("columns"), default=list, help_text=_("[{name, type}] in file order"))
     row_count = models.PositiveBigIntegerField(_("rows"), default=0)
     size_bytes = models.PositiveBigIntegerField(_("size (bytes)"), default=0)
+    status = models.CharField(_("status"), max_length=16, choices=DatasetStatus.choices,
+                              default=DatasetStatus.READY)
+    progress = models.PositiveSmallIntegerField(_("progress (%)"), default=100)
+    error = models.TextField(_("import error"), blank=True)
+    upload = models.CharField(_("upload awaiting import"), max_length=255, blank=True)
+    # The uploader's column types, kept for an import the worker does later.
+    requested_types = models.JSONField(_("column types asked for"), default=dict, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("created by"), null=True, blank=True,
         on_delete=models.SET_NULL, related_name="+",

@@ -36,6 +36,7 @@ from core.errors import Forbidden, NotFound  # screening raises the one hierarch
 from screening import engine, importing
 from screening.models import (
     Dataset,
+    DatasetStatus,
     ModelDataset,
     ModelStatus,
     RunStatus,
@@ -83,7 +84,11 @@ def clean_text(value: Any) -> str:
 # ----- datasets -----
 
 def dataset_local_path(dataset: Dataset) -> str:
-    """A local file path DuckDB can read. With remote storage (S3), a cached download."""
+    """A local file path DuckDB can read. With remote storage (S3), a cached download.
+    A dataset still being imported (or whose import failed) has none: a field error says so."""
+    if dataset.status != DatasetStatus.READY:
+        raise ValidationError({"datasets": _("The dataset %(name)s is not ready: it is still being imported or "
+                                             "its import failed.") % {"name": dataset.name}})
     try:
         return default_storage.path(dataset.file.name)
     except NotImplementedError:
@@ -103,10 +108,18 @@ def _store_parquet(path: Path) -> str:
         return default_storage.save(f"datasets/{uuid.uuid4().hex}.parquet", File(fh))
 
 
+def _file_error(exc: importing.ImportError_) -> ValidationError:
+    return ValidationError({"file": exc.message})
+
+
 def dataset_create(*, name: str, org_unit: OrgUnit, upload: Any, by: User | None,
                    column_types: Any = None) -> Dataset:
     """Import an uploaded CSV/XLSX as a typed Parquet dataset; a bad file stores nothing.
-    `column_types` ({column: text|integer|decimal|date}) overrides the inferred types."""
+    `column_types` ({column: text|integer|decimal|date}) overrides the inferred types.
+
+    The row cap and (XLSX) the unpacked-size cap are checked before the file is parsed. A file
+    with more than HUOYAN_DATASET_INLINE_ROWS rows is imported by the worker: the dataset comes
+    back `importing` and its `progress` moves until it is `ready` (or `failed`, saying why)."""
     require(by, "dataset.upload")
     name = clean_text(name).strip()
     if not name or len(name) > 128:
@@ -126,8 +139,14 @@ def dataset_create(*, name: str, org_unit: OrgUnit, upload: Any, by: User | None
         except importing.ImportError_ as exc:
             raise ValidationError({"column_types": exc.message}) from None
         try:
+            measured = importing.measure(src, filename, max_rows=settings.HUOYAN_DATASET_MAX_ROWS,
+                                         max_unpacked=settings.HUOYAN_XLSX_MAX_UNPACKED_BYTES)
+            if measured.rows > settings.HUOYAN_DATASET_INLINE_ROWS:
+                return _dataset_import_later(name=name, org_unit=org_unit, src=src, filename=filename, by=by,
+                                             column_types=types)
             result = importing.import_file(src, filename, work, column_types=types)
         except importing.ImportError_ as exc:
+            exc.message = importing.scrub_paths(exc.message, src, work, filename)
             field = "column_types" if exc.column and exc.column in types and not exc.row else "file"
             raise ValidationError({field: exc.message}) from None
         stored = _store_parquet(result.path)
@@ -141,6 +160,89 @@ def dataset_create(*, name: str, org_unit: OrgUnit, upload: Any, by: User | None
     except Exception:
         default_storage.delete(stored)
         raise
+
+
+def _dataset_import_later(*, name: str, org_unit: OrgUnit, src: Path, filename: str, by: User | None,
+                          column_types: dict[str, str] | None = None) -> Dataset:
+    with open(src, "rb") as fh:
+        raw = default_storage.save(f"dataset-uploads/{uuid.uuid4().hex}.bin", File(fh))
+    try:
+        with transaction.atomic():
+            ds = Dataset.objects.create(
+                name=name, org_unit=org_unit, file="", original_filename=filename[:255], upload=raw,
+                status=DatasetStatus.IMPORTING, progress=0, size_bytes=src.stat().st_size, created_by=by,
+                requested_types=column_types or {},
+            )
+            transaction.on_commit(partial(_dispatch_import, ds.pk))
+    except Exception:
+        default_storage.delete(raw)
+        raise
+    ds.refresh_from_db()  # imported already when there is no worker and no outer transaction
+    if ds.status == DatasetStatus.FAILED:  # imported in-process and refused: nothing stays
+        error = ds.error
+        ds.delete()
+        raise ValidationError({"file": error})
+    return ds
+
+
+def _dispatch_import(dataset_id: int) -> None:
+    if _inline():
+        dataset_import_execute(dataset_id=dataset_id)
+        return
+    try:
+        dataset_import_task.apply_async((dataset_id,), retry=False)
+    except Exception as exc:  # noqa: BLE001 - an unreachable broker must not leave the import pending forever
+        log.warning("could not queue the import of dataset %s: %s", dataset_id, type(exc).__name__)
+        _import_failed(dataset_id, _("The import could not be queued; upload the file again."))
+
+
+def _import_failed(dataset_id: int, message: str) -> None:
+    ds = Dataset.objects.filter(pk=dataset_id, status=DatasetStatus.IMPORTING).first()
+    if ds is None:
+        return
+    Dataset.objects.filter(pk=dataset_id, status=DatasetStatus.IMPORTING).update(
+        status=DatasetStatus.FAILED, error=message[:2000], progress=0, upload="")
+    if ds.upload:
+        default_storage.delete(ds.upload)
+
+
+def dataset_import_execute(*, dataset_id: int) -> Dataset | None:
+    """Import a dataset left `importing` by `dataset_create` (in the worker), moving `progress`;
+    the dataset ends `ready` or `failed` with the reason (never a server path). Idempotent: a
+    dataset no longer importing is left alone."""
+    ds = Dataset.objects.filter(pk=dataset_id, status=DatasetStatus.IMPORTING).first()
+    if ds is None:
+        return None
+    pending = Dataset.objects.filter(pk=dataset_id, status=DatasetStatus.IMPORTING)
+
+    def progress(value: int) -> None:
+        pending.update(progress=max(1, min(int(value), 99)))
+
+    stored = ""
+    try:
+        with importing.new_workdir() as tmp:
+            work = Path(tmp)
+            src = work / "upload.bin"
+            with default_storage.open(ds.upload, "rb") as fin, open(src, "wb") as fout:
+                shutil.copyfileobj(fin, fout, 1 << 20)
+            progress(5)
+            result = importing.import_file(src, ds.original_filename or "upload.csv", work, ds.requested_types,
+                                           progress=progress)
+            stored = _store_parquet(result.path)
+    except importing.ImportError_ as exc:
+        _import_failed(dataset_id, exc.message)
+        return Dataset.objects.get(pk=dataset_id)
+    except Exception as exc:  # noqa: BLE001 - a failed import records why instead of staying "importing"
+        log.warning("import of dataset %s failed: %s", dataset_id, type(exc).__name__)
+        _import_failed(dataset_id, _("The import stopped unexpectedly; upload the file again."))
+        return Dataset.objects.get(pk=dataset_id)
+    done = pending.update(status=DatasetStatus.READY, file=stored, columns=result.columns, progress=100,
+                          row_count=result.row_count, size_bytes=default_storage.size(stored), upload="", error="")
+    if done:
+        default_storage.delete(ds.upload)
+    else:
+        default_storage.delete(stored)
+    return Dataset.objects.get(pk=dataset_id)
 
 
 def dataset_rows_validate(dataset: Dataset, rows: Any) -> list[dict[str, Any]]:
@@ -557,3 +659,8 @@ def screening_run_task(run_id: int) -> None:
 @shared_task(name="screening.run_due_scheduled_models", ignore_result=True)
 def run_due_scheduled_models_task() -> int:
     return len(run_due_scheduled_models())
+
+
+@shared_task(name="screening.dataset_import", acks_late=True, ignore_result=True)
+def dataset_import_task(dataset_id: int) -> None:
+    dataset_import_execute(dataset_id=dataset_id)

@@ -112,6 +112,8 @@ class Compiled:
     params: dict[str, Any]
     emit: Emit | None
     columns: dict[str, dict[str, str]] = field(default_factory=dict)  # step id → {column: type}
+    # (step id, step type, the step's SELECT) in order, so the engine can bound each join's output
+    ctes: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 def _types_compatible(a: str, b: str) -> bool:
@@ -850,7 +852,8 @@ class _Compiler:
         sql = (f"WITH {with_sql} " if with_sql else "") + final
         return Compiled(sql=sql, params=self.params, emit=emit,
                         columns={k: {n: t for n, t in v.items() if n != EVIDENCE_COLUMN}
-                                 for k, v in self.cols.items()})
+                                 for k, v in self.cols.items()},
+                        ctes=[(sid, self.steps[sid]["type"], q) for sid, q in self.ctes])
 
 
 def compile_spec(spec: Any, datasets: dict[str, DatasetRef], *, upto: str | None = None,

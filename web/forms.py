@@ -12,7 +12,7 @@ from accounts.models import Role, User
 from accounts.selectors import users_visible_to
 from alerts.models import Alert
 from alerts.states import DISPOSAL_OUTCOMES, SEND_BACK_STAGES, ActionKind, Conclusion, DismissReason, Status
-from cases.evidence import ALLOWED_EXTENSIONS
+from cases.evidence import ALLOWED_EXTENSIONS, MAX_EVIDENCE_FILES
 from cases.models import Finding
 from web.filters import validate_sane_date
 from workflow.services import ActionInput
@@ -240,6 +240,8 @@ class MultipleFileField(forms.FileField):
 
 
 class FindingForm(StyledForm):
+    # Shown on the form; enforced by `cases.services.finding_add`, the one place for screen and API.
+    max_files = MAX_EVIDENCE_FILES
     method = forms.ChoiceField(label=_("Method"), choices=Finding.Method.choices)
     text = forms.CharField(label=_("Finding"), widget=forms.Textarea(attrs={"rows": 3}))
     # On a phone `capture` opens the camera directly; documents come from the second input.

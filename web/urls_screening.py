@@ -12,6 +12,7 @@ urlpatterns = [
     path("models/<int:pk>/action/", views.model_action, name="model_action"),
     path("datasets/", views.dataset_list, name="datasets"),
     path("datasets/<int:pk>/", views.dataset_detail, name="dataset"),
+    path("datasets/<int:pk>/progress/", views.dataset_progress, name="dataset_progress"),
     path("runs/<int:pk>/", views.run_detail, name="run"),
     path("factory/", views.factory, name="factory"),
     path("factory/<int:pk>/", views.factory, name="factory_model"),

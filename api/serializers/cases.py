@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from alerts.states import Status
+from cases.evidence import MAX_EVIDENCE_FILES
 from cases.models import Comment, Evidence, Finding, TimelineEntry
 from core.masking import mask_text, mask_value, pii_text
 
@@ -80,6 +82,8 @@ class FindingCreateSerializer(serializers.Serializer):
     method = serializers.ChoiceField(choices=Finding.Method.choices, default=Finding.Method.DOCUMENT_REVIEW)
     files = serializers.ListField(
         child=serializers.FileField(max_length=255, allow_empty_file=False),
-        required=False, default=list, max_length=20,
-        help_text=_("Evidence files: photos, PDF, Office documents, plain text, MP4."),
+        required=False, default=list,
+        # The count is checked by the service (cases.evidence.MAX_EVIDENCE_FILES), as for the screen.
+        help_text=format_lazy(_("Evidence files: photos, PDF, Office documents, plain text, MP4; at most {max} "
+                                "per finding."), max=MAX_EVIDENCE_FILES),
     )

@@ -27,7 +27,7 @@ from api.auth import ApiKeyAuthentication, IsSourceSystem
 from core.masking import mask_value
 from screening import engine, selectors, services
 from screening.importing import preview
-from screening.models import Dataset, ModelStatus, Schedule, ScreeningHit, ScreeningModel, ScreeningRun
+from screening.models import Dataset, DatasetStatus, ModelStatus, Schedule, ScreeningHit, ScreeningModel, ScreeningRun
 from screening.spec import DatasetRef, SpecError, compile_spec
 from screening.templates import TEMPLATES, describe
 
@@ -101,7 +101,8 @@ class DatasetSerializer(serializers.ModelSerializer):
     class Meta:
         model = Dataset
         fields = ["id", "name", "org_unit", "columns", "row_count", "size_bytes", "original_filename",
-                  "created_at", "updated_at"]
+                  "status", "progress", "error", "created_at", "updated_at"]
+        read_only_fields = ["status", "progress", "error"]
 
 
 class DatasetUploadSerializer(serializers.Serializer):
@@ -259,7 +260,10 @@ class DatasetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     def get_queryset(self):  # noqa: ANN201
         return selectors.datasets_visible_to(self.request.user)
 
-    @extend_schema(request={"multipart/form-data": DatasetUploadSerializer}, responses={201: DatasetSerializer})
+    @extend_schema(request={"multipart/form-data": DatasetUploadSerializer},
+                   responses={201: DatasetSerializer,
+                              202: OpenApiResponse(DatasetSerializer, description="a large file: imported by the "
+                                                   "worker; poll the dataset until `status` is ready or failed")})
     def create(self, request: Any, *args: Any, **kwargs: Any) -> Response:
         form = DatasetUploadSerializer(data=request.data)
         form.is_valid(raise_exception=True)
@@ -267,7 +271,8 @@ class DatasetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         ds = services.dataset_create(name=form.validated_data["name"], org_unit=unit,
                                      upload=form.validated_data["file"], by=request.user,
                                      column_types=form.validated_data.get("column_types"))
-        return Response(DatasetSerializer(ds).data, status=status.HTTP_201_CREATED)
+        code = status.HTTP_202_ACCEPTED if ds.status == DatasetStatus.IMPORTING else status.HTTP_201_CREATED
+        return Response(DatasetSerializer(ds).data, status=code)
 
     @extend_schema(responses=DatasetPreviewSerializer)
     @action(detail=True, methods=["get"])
@@ -402,13 +407,16 @@ class TemplateListView(APIView):
 
 class SpecPreviewView(APIView):
     """The factory's preview: `{spec, datasets: {role: id}, step, limit}` → the step's first rows,
-    computed on a sample of each dataset. Also validates: a bad spec is a 400 naming the step."""
+    computed on a bounded sample of each dataset within the preview limits (time, memory, join
+    fan-out; `settings.HUOYAN_SCREENING_LIMITS`). Also validates: a bad spec is a 400 naming the
+    step; a preview over a limit is a 400 saying which. Only roles that may build models preview."""
 
     permission_classes = [RolePermission]
     role_actions = {"post": "spec.preview"}
 
     @extend_schema(request=SpecPreviewRequestSerializer,
-                   responses={200: SpecPreviewResponseSerializer, 400: OpenApiResponse(description="invalid spec")})
+                   responses={200: SpecPreviewResponseSerializer,
+                              400: OpenApiResponse(description="invalid spec, or the preview exceeded a limit")})
     def post(self, request: Any) -> Response:
         form = SpecPreviewRequestSerializer(data=request.data)
         form.is_valid(raise_exception=True)
@@ -416,10 +424,15 @@ class SpecPreviewView(APIView):
         datasets = datasets_for(request.user, data.get("datasets") or {})
         refs = {role: DatasetRef(path=services.dataset_local_path(ds), columns=ds.columns, name=ds.name)
                 for role, ds in datasets.items()}
+        cap = engine.limits("preview").sample_rows
+        sample = min(data.get("sample") or cap, cap) if cap else data.get("sample")
         try:
             compiled = compile_spec(data.get("spec"), refs, upto=data.get("step") or None,
-                                    limit=data.get("limit") or 20, sample=data.get("sample") or 10_000)
+                                    limit=data.get("limit") or 20, sample=sample)
             columns, rows = engine.preview_rows(compiled)
+        except engine.LimitExceeded as exc:
+            return Response({"detail": _("Preview exceeded a limit: %(reason)s") % {"reason": exc.message},
+                             "code": "preview_limit", "step": exc.step}, status=status.HTTP_400_BAD_REQUEST)
         except SpecError as exc:
             return Response({"spec": [str(exc)], "step": exc.step}, status=status.HTTP_400_BAD_REQUEST)
         step_columns = {sid: [{"name": n, "type": t} for n, t in cols.items()]

@@ -209,8 +209,9 @@
         el("header", {}, [
           el("strong", { text: (data.steps[s.type] || s.type) + " · " + s.id }),
           el("span", {}, [
-            el("button", { type: "button", text: T.preview, "data-testid": "preview-" + s.id,
-              onclick: function () { runPreview(s.id); } }),
+            // Previews run queries: only roles that build models get the button (the API agrees).
+            data.can_preview ? el("button", { type: "button", text: T.preview, "data-testid": "preview-" + s.id,
+              onclick: function () { runPreview(s.id); } }) : null,
             el("button", { type: "button", text: T.remove, onclick: function () {
               state.steps = state.steps.filter(function (x) { return x !== s; }); rewire(); render();
             } }),
@@ -257,7 +258,8 @@
   function runPreview(stepId) {
     api("POST", "/api/v1/screening-specs/preview/", { spec: spec(), datasets: state.datasets, step: stepId, limit: 20 })
       .then(function (res) {
-        if (!res.ok) { showError(flatten(res.body)); return; }
+        // A preview over a limit says so in one sentence (`detail`); a bad spec names the step.
+        if (!res.ok) { showError(res.body.detail || flatten(res.body.spec || res.body)); return; }
         preview.hidden = false;
         preview.innerHTML = "";
         var cols = res.body.columns, rows = res.body.rows;

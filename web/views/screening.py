@@ -22,7 +22,7 @@ from alerts.models import Domain, RiskLevel
 from alerts.policy import WAREHOUSE_PERMISSIONS, may_in_warehouse
 from core.masking import mask_value
 from screening import importing, selectors, services
-from screening.models import ModelStatus, Schedule
+from screening.models import DatasetStatus, ModelStatus, Schedule
 from screening.templates import TEMPLATES, describe
 
 STEP_LABELS = {
@@ -139,7 +139,11 @@ def dataset_list(request: HttpRequest) -> HttpResponse:
             except ValidationError as exc:
                 errors += [m for ms in exc.message_dict.values() for m in ms]
             else:
-                messages.success(request, _("Imported %(n)d rows.") % {"n": ds.row_count})
+                if ds.status == DatasetStatus.IMPORTING:
+                    messages.info(request, _("The file is large: it is being imported in the background, "
+                                             "and this page shows how far it has got."))
+                else:
+                    messages.success(request, _("Imported %(n)d rows.") % {"n": ds.row_count})
                 return redirect("screening:dataset", pk=ds.pk)
     page = Paginator(selectors.datasets_visible_to(request.user), 30).get_page(request.GET.get("page"))
     return render(request, "screening/datasets.html", {
@@ -151,12 +155,25 @@ def dataset_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def dataset_detail(request: HttpRequest, pk: int) -> HttpResponse:
     ds = get_object_or_404(selectors.datasets_visible_to(request.user), pk=pk)
-    try:
-        rows = [[mask_value(r.get(c["name"])) for c in ds.columns]
-                for r in importing.preview(Path(services.dataset_local_path(ds)), limit=20)]
-    except Exception:  # noqa: BLE001 - a missing file still shows the card
-        rows = []
+    rows = []
+    if ds.status == DatasetStatus.READY:
+        try:
+            rows = [[mask_value(r.get(c["name"])) for c in ds.columns]
+                    for r in importing.preview(Path(services.dataset_local_path(ds)), limit=20)]
+        except Exception:  # noqa: BLE001 - a missing file still shows the card
+            rows = []
     return render(request, "screening/dataset_detail.html", {"tab": "screening", "dataset": ds, "rows": rows})
+
+
+@login_required
+def dataset_progress(request: HttpRequest, pk: int) -> HttpResponse:
+    """The import's progress, polled by the dataset page (htmx) while the worker imports; once
+    the import has ended the page reloads to show the rows or the reason it failed."""
+    ds = get_object_or_404(selectors.datasets_visible_to(request.user), pk=pk)
+    response = render(request, "screening/_dataset_progress.html", {"dataset": ds})
+    if ds.status != DatasetStatus.IMPORTING:
+        response["HX-Refresh"] = "true"
+    return response
 
 
 @login_required
@@ -171,7 +188,7 @@ def factory(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     model = get_object_or_404(selectors.models_visible_to(request.user), pk=pk) if pk else None
     lang = get_language() or "zh-hans"
     datasets = [{"id": d.pk, "name": d.name, "unit": d.org_unit.code, "columns": d.columns}
-                for d in selectors.datasets_visible_to(request.user)[:500]]
+                for d in selectors.datasets_visible_to(request.user).filter(status=DatasetStatus.READY)[:500]]
     start: dict[str, Any] = {"spec": {"steps": []}, "datasets": {}}
     if model is not None:
         start = {"spec": model.spec, "datasets": {k: v.pk for k, v in services.model_datasets(model).items()},
@@ -186,6 +203,7 @@ def factory(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         "factory_data": {
             "start": start, "datasets": datasets,
             "steps": {k: str(v) for k, v in STEP_LABELS.items() if k in FACTORY_PALETTE},
+            "can_preview": may_in_warehouse(request.user, "spec.preview"),
             "units": [{"code": u.code, "name": u.name} for u in units_visible_to(request.user)],
             "domains": [[k, str(v)] for k, v in Domain.choices],
             "risk_levels": [[k, str(v)] for k, v in RiskLevel.choices],

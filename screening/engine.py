@@ -228,11 +228,11 @@ def hits_from(compiled: Compiled, rows: list[tuple], names: list[str], *, code: 
     return hits
 
 
-def _query(compiled: Compiled) -> tuple[list[tuple], list[str], int]:
+def _query(compiled: Compiled, *, kind: str = "run") -> tuple[list[tuple], list[str], int]:
     """`run_query`, with a database error turned into a SpecError a person can act on (the
     compiler's checks should have caught it; this is the net below them, never a raw trace)."""
     try:
-        return run_query(compiled)
+        return run_query(compiled, kind=kind)
     except duckdb.Error as exc:
         first = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
         raise SpecError(_("the rule could not be run on this data (%(kind)s: %(err)s); check the step settings")
@@ -247,7 +247,7 @@ def execute(compiled: Compiled, *, code: str) -> tuple[list[HitData], int]:
 def preview_rows(compiled: Compiled) -> tuple[list[str], list[dict[str, Any]]]:
     """The rows of a factory preview, within the preview limits (compile it with
     `sample=limits("preview").sample_rows`)."""
-    rows, names, _ms = run_query(compiled, kind="preview")
+    rows, names, _ms = _query(compiled, kind="preview")
     out = []
     for r in rows:
         rec = dict(zip(names, r, strict=True))

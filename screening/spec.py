@@ -853,7 +853,7 @@ class _Compiler:
         return Compiled(sql=sql, params=self.params, emit=emit,
                         columns={k: {n: t for n, t in v.items() if n != EVIDENCE_COLUMN}
                                  for k, v in self.cols.items()},
-                        ctes=[(sid, self.steps[sid]["type"], q) for sid, q in self.ctes])
+                        ctes=[(sid, self.steps.get(sid, {}).get("type", ""), q) for sid, q in self.ctes])
 
 
 def compile_spec(spec: Any, datasets: dict[str, DatasetRef], *, upto: str | None = None,

@@ -256,7 +256,7 @@ def test_a_query_error_in_the_preview_is_a_400_with_a_plain_message(make_dataset
 
     from screening import engine
 
-    def broken(compiled):
+    def broken(compiled, **kwargs):
         raise duckdb.BinderException("Binder Error: something")
 
     monkeypatch.setattr(engine, "run_query", broken)

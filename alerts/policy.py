@@ -123,6 +123,8 @@ WAREHOUSE_PERMISSIONS: dict[str, frozenset[str]] = {
     "run.read": WAREHOUSE_READERS,  # runs, hits, results
     "run.start": WAREHOUSE_WRITERS,
     "spec.preview": WAREHOUSE_READERS,  # read-only, masked, on datasets the user already sees
+    "project.read": WAREHOUSE_READERS,  # special supervision projects led by or deployed to one's unit
+    "project.manage": WAREHOUSE_WRITERS,  # create, edit, deploy, delete (the lead unit and above)
 }
 
 

@@ -10,6 +10,7 @@ router.include_root_view = False
 router.register("datasets", api.DatasetViewSet, basename="dataset")
 router.register("screening-models", api.ScreeningModelViewSet, basename="screening-model")
 router.register("screening-runs", api.ScreeningRunViewSet, basename="screening-run")
+router.register("special-projects", api.SpecialProjectViewSet, basename="special-project")
 
 urlpatterns = [
     path("datasets/<int:pk>/rows/", api.DatasetRowsView.as_view(), name="dataset-rows"),

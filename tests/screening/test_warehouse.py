@@ -94,7 +94,8 @@ def test_a_copy_mapping_to_a_column_of_the_wrong_type_or_a_missing_one_is_refuse
     wrong = {"awards": {**MAPPING["awards"], "中标日期": "招标单位"}}
     client = api(people.changshu_supervisor)
     r = client.post(f"/api/v1/screening-models/{kunshan_model.pk}/copy/",
-                    {"org_unit": "changshu", "datasets": {"awards": changshu_ds.pk}, "column_map": wrong}, format="json")
+                    {"org_unit": "changshu", "datasets": {"awards": changshu_ds.pk}, "column_map": wrong},
+                    format="json")
     assert r.status_code == 400 and "招标单位" in str(r.json()["column_map"])
     missing = {"awards": {**MAPPING["awards"], "金额": "没有这列"}}
     r = client.post(f"/api/v1/screening-models/{kunshan_model.pk}/copy/",

@@ -254,7 +254,9 @@ def dataset_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 for r in importing.preview(Path(services.dataset_local_path(ds)), limit=20)]
     except Exception:  # noqa: BLE001 - a missing file still shows the card
         rows = []
-    return render(request, "screening/dataset_detail.html", {"tab": "screening", "dataset": ds, "rows": rows})
+    columns = [{**c, "label": describe.COLUMN_TYPE_LABELS.get(c["type"], "")} for c in ds.columns]
+    return render(request, "screening/dataset_detail.html", {"tab": "screening", "dataset": ds, "rows": rows,
+                                                             "columns": columns})
 
 
 @login_required

@@ -75,3 +75,13 @@ def test_alert_for_update_is_scoped(people, make_alert, org):
         alert_for_update(user=people.changshu_supervisor, alert_id=alert.pk)
     with pytest.raises(NotFound):
         alert_for_update(user=people.kunshan_supervisor, alert_id=alert.pk + 1000)
+
+
+def test_each_role_opens_its_own_screens_and_the_nav_offers_only_those(client, people):
+    assert policy.may_open(people.kunshan_supervisor, "dispatch")
+    assert not policy.may_open(people.kunshan_verifier, "dispatch")
+    assert not policy.may_open(people.kunshan_supervisor, "no_such_screen")
+    client.force_login(people.kunshan_verifier)
+    assert client.get("/dispatch/").status_code == 403
+    html = client.get("/my-work/").content.decode()
+    assert 'href="/my-work/"' in html and 'href="/dispatch/"' not in html

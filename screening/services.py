@@ -282,6 +282,9 @@ def screening_model_update(*, model_id: int, by: User, changes: dict[str, Any],
             raise NotFound(_("Only the latest version of a model can be edited."))
         new_status = changes.pop("status", None)
         content = {k: v for k, v in changes.items() if k in EDITABLE}
+        if "spec" in content and "params" not in content and "template" not in content:
+            # A spec edited as steps wins over the template it came from (it is checked, not ignored).
+            content.update(template="", params={})
         links = datasets if datasets is not None else model_datasets(model)
         if "template" in content or "params" in content or "spec" in content:
             template = content.get("template", model.template)

@@ -227,3 +227,21 @@ def test_a_project_is_deployed_only_below_its_lead_unit(api, people):
     r = api(people.kunshan_verifier).post("/api/v1/special-projects/", {"name": "专项", "lead_unit": "kunshan"},
                                           format="json")
     assert r.status_code == 403
+
+
+# ----- the factory fixes -----
+
+def test_saving_edited_steps_of_a_template_model_uses_them_and_refuses_a_spec_that_does_not_compile(
+        api, people, kunshan_model):
+    client = api(people.kunshan_supervisor)
+    spec = kunshan_model.spec
+    broken = {"steps": [*spec["steps"][:-1], {**spec["steps"][-1], "subject_field": "没有这列"}]}
+    r = client.patch(f"/api/v1/screening-models/{kunshan_model.pk}/", {"spec": broken}, format="json")
+    assert r.status_code == 400 and "没有这列" in str(r.json()["spec"])
+    assert ScreeningModel.objects.filter(code=kunshan_model.code).count() == 1  # nothing saved
+    edited = {"steps": [*spec["steps"][:-1], {**spec["steps"][-1], "subject_field": "采购人"}]}
+    r = client.patch(f"/api/v1/screening-models/{kunshan_model.pk}/", {"spec": edited}, format="json")
+    assert r.status_code == 200
+    saved = ScreeningModel.objects.get(pk=r.json()["id"])
+    assert saved.spec["steps"][-1]["subject_field"] == "采购人" and saved.template == ""
+    assert saved.supervision_points == "同一中标人反复中标"

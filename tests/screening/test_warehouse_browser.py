@@ -147,6 +147,8 @@ def screens(url: str, model: ScreeningModel, run_id: int, ds_id: int, project_id
             f"{url}/screening/datasets/", f"{url}/screening/datasets/{ds_id}/", f"{url}/screening/projects/",
             f"{url}/screening/projects/{project_id}/", f"{url}/screening/factory/form/repeat_winner/",
             f"{url}/screening/factory/form/repeat_winner/?ds-awards={ds_id}",
+            f"{url}/screening/factory/", f"{url}/screening/factory/{model.pk}/",
+            *[f"{url}/screening/factory/?template={code}" for code in services.TEMPLATES],
             *[f"{url}/screening/factory/form/{code}/" for code in services.TEMPLATES]]
 
 
@@ -195,6 +197,7 @@ def test_every_screening_screen_speaks_chinese_in_chinese_and_english_in_english
     login(page, url, people.kunshan_supervisor, "zh-hans")
     for address in screens(url, model, run.pk, ds.pk, project.pk):
         page.goto(address)
+        page.wait_for_load_state("networkidle")
         for text in visible_text(page):
             words = [w for w in ENGLISH_WORD.findall(text) if w not in ALLOWED_LATIN]
             if words:
@@ -203,7 +206,26 @@ def test_every_screening_screen_speaks_chinese_in_chinese_and_english_in_english
     login(page, url, people.kunshan_supervisor, "en")
     for address in screens(url, model, run.pk, ds.pk, project.pk):
         page.goto(address)
+        page.wait_for_load_state("networkidle")
         for text in visible_text(page, LABELS):
             if CJK.search(BILINGUAL.sub("", text)):
                 problems.append(f"en {address}: {text[:80]!r}")
     assert not problems, "\n".join(problems[:40])
+
+
+def test_the_factory_keeps_supervision_points_and_labels_everything_in_chinese(browser_ready, page, people,
+                                                                              kunshan_model):
+    url = browser_ready.url
+    login(page, url, people.kunshan_supervisor)
+    page.goto(f"{url}/screening/factory/{kunshan_model.pk}/")
+    page.locator("[data-testid=step-out]").wait_for()
+    assert page.locator("textarea[name=supervision_points]").input_value() == "同一中标人反复中标"
+    text = page.inner_text("[data-testid=canvas]")
+    assert "窗口内次数" in page.inner_html("[data-testid=canvas]") and "_window_count" not in text
+    assert "不少于" in page.inner_html("[data-testid=canvas]")  # the operator ">=" by its meaning
+    assert page.locator("[data-testid=win-partition] input[type=checkbox]").count() >= 2  # checkboxes
+    assert page.locator("select[multiple]").count() == 0
+    page.click("[data-testid=save-model]")
+    page.locator("[data-testid=saved-link]").wait_for()
+    latest = ScreeningModel.objects.get(code=kunshan_model.code, is_latest=True)
+    assert latest.supervision_points == "同一中标人反复中标"

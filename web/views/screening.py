@@ -283,7 +283,7 @@ def factory(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         start = {"spec": model.spec, "datasets": {k: v.pk for k, v in services.model_datasets(model).items()},
                  "model": {"id": model.pk, "name": model.name, "code": model.code, "version": model.version,
                            "status": model.status, "org_unit": model.org_unit.code, "domain": model.domain,
-                           "risk_level": model.risk_level}}
+                           "risk_level": model.risk_level, "supervision_points": model.supervision_points}}
     elif request.GET.get("template") in TEMPLATES:
         t = describe_template(TEMPLATES[request.GET["template"]], lang)
         start = {"spec": t["spec"], "datasets": {}, "template": t["code"], "name": t["name"], "domain": t["domain"]}
@@ -291,6 +291,13 @@ def factory(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         "tab": "screening", "model": model, "can": _perms(request),
         "factory_data": {
             "start": start, "datasets": datasets, "steps": {k: str(v) for k, v in STEP_LABELS.items()},
+            "palette": [[k, str(STEP_LABELS[k])] for k in ("source", "filter", "keyword", "join", "window", "threshold",
+                                                          "peer", "emit")],
+            "ops": {k: str(v) for k, v in describe.OP_LABELS.items()},
+            "joins": {k: str(v) for k, v in describe.JOIN_LABELS.items()},
+            "stats": {k: str(describe.STAT_LABELS[k]) for k in ("median", "mean")},
+            "columns": {k: str(v) for k, v in describe.INTERNAL_COLUMNS.items()},
+            "roles": {k: str(v) for k, v in describe.ROLE_LABELS.items()},
             "units": [{"code": u.code, "name": u.name} for u in units_visible_to(request.user)],
             "domains": [[k, str(v)] for k, v in Domain.choices],
             "risk_levels": [[k, str(v)] for k, v in RiskLevel.choices],
@@ -307,6 +314,11 @@ def factory(request: HttpRequest, pk: int | None = None) -> HttpResponse:
                 "subject_field": _("Subject column"), "amount_field": _("Amount column"), "title": _("Title template"),
                 "risk_level": _("Risk level"), "mode": _("Match"), "any": _("any word"), "all": _("all words"),
                 "none": _("(none)"), "drop_here": _("Drag steps here from the palette"),
+                "step_n": _("Step %(n)s"), "colon": _(": "), "op": _("Condition"), "from": _("From"), "to": _("To"),
+                "reorder": _("This step read a step that now comes after it. Choose its input again (it was not "
+                             "changed for you)."),
+                "unsaved": _("Not saved: "),
+                "mark_emit_last": _("The step that raises alerts must be the last one."),
             },
         },
     })

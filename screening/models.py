@@ -83,6 +83,7 @@ class ScreeningModel(models.Model):
     risk_level = models.CharField(_("risk level"), max_length=8, choices=RiskLevel.choices, default=RiskLevel.ORANGE)
     status = models.CharField(_("status"), max_length=8, choices=ModelStatus.choices, default=ModelStatus.DRAFT)
     supervision_points = models.TextField(_("supervision points"), blank=True)
+    tags = models.JSONField(_("tags"), default=list, blank=True)
     template = models.CharField(_("template"), max_length=32, blank=True)
     params = models.JSONField(_("template parameters"), default=dict, blank=True)
     spec = models.JSONField(_("rule spec"), default=dict)

@@ -9,7 +9,8 @@ from django.db.models import Count, Q, QuerySet
 
 from accounts.models import User
 from accounts.selectors import units_visible_to
-from alerts.models import Alert
+from alerts.models import Alert, SourceIndicator
+from alerts.selectors import alerts_visible_to
 from alerts.states import Conclusion, Status
 from cases.models import Disposition
 from screening.models import Dataset, ModelStatus, ScreeningHit, ScreeningModel, ScreeningRun, SpecialProject
@@ -112,6 +113,9 @@ def shared_warehouse(user: User, *, domain: str = "", unit: str = "", status: st
     if q:
         qs = qs.filter(Q(name__icontains=q) | Q(code__icontains=q) | Q(supervision_points__icontains=q)
                        | Q(description__icontains=q))
+    if tag:
+        # Tags are a short JSON list per model: matched here, portably (SQLite has no JSON containment).
+        qs = qs.filter(pk__in=[pk for pk, tags in qs.values_list("pk", "tags") if tag in (tags or [])])
     return qs.order_by("-updated_at", "code")
 
 
@@ -228,3 +232,43 @@ def project_unit_figures(user: User, project: SpecialProject) -> list[dict[str, 
 def projects_managed_by(user: User) -> QuerySet[SpecialProject]:
     """Projects whose lead unit is in the user's scope (they may edit, deploy or delete them)."""
     return SpecialProject.objects.filter(lead_unit__in=units_visible_to(user)).select_related("lead_unit")
+
+
+# ----- business systems' embedded indicators -----
+
+def indicator_results(user: User) -> list[dict[str, Any]]:
+    """Every embedded indicator with, over the alerts the user may see: warnings raised,
+    concluded, substantiated and the substantiation rate (查实率). One grouped query."""
+    counts = {
+        (row["source_id"], row["rule_code"]): row
+        for row in alerts_visible_to(user).filter(source__kind="business").exclude(rule_code="")
+        .values("source_id", "rule_code").annotate(
+            warnings=Count("id"),
+            concluded=Count("id", filter=Q(status__in=CONCLUDED_STATUSES) & ~Q(conclusion="")),
+            substantiated=Count("id", filter=Q(status__in=CONCLUDED_STATUSES, conclusion__in=SUBSTANTIATED)),
+        )
+    }
+    out = []
+    for ind in SourceIndicator.objects.select_related("source").order_by("source__name", "module", "code"):
+        c = counts.get((ind.source_id, ind.code), {})
+        concluded, substantiated = c.get("concluded", 0), c.get("substantiated", 0)
+        out.append({"indicator": ind, "warnings": c.get("warnings", 0), "concluded": concluded,
+                    "substantiated": substantiated,
+                    "substantiation_rate": round(substantiated / concluded, 3) if concluded else None})
+    return out
+
+
+def indicator_groups(rows: list[dict[str, Any]], by: str = "module") -> list[dict[str, Any]]:
+    """The indicator rows summed per module (`by="module"`) or per source system (`by="source"`)."""
+    groups: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        ind = r["indicator"]
+        key = ind.module if by == "module" else ind.source.name
+        g = groups.setdefault(key, {"group": key, "indicators": 0, "warnings": 0, "concluded": 0,
+                                    "substantiated": 0})
+        g["indicators"] += 1
+        for k in ("warnings", "concluded", "substantiated"):
+            g[k] += r[k]
+    for g in groups.values():
+        g["substantiation_rate"] = round(g["substantiated"] / g["concluded"], 3) if g["concluded"] else None
+    return sorted(groups.values(), key=lambda g: (-g["warnings"], g["group"]))

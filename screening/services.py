@@ -28,10 +28,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import OrgUnit, User
-from alerts.models import Alert, Domain, RiskLevel, SourceSystem
+from alerts.models import Alert, Domain, RiskLevel, SourceIndicator, SourceSystem
 from alerts.policy import may_in_warehouse
 from alerts.sources import source_system_create
 from alerts.states import Status
+from alerts.tags import clean_tags
 from core.errors import AppError
 from screening import describe, engine, importing
 from screening.models import (
@@ -714,3 +715,43 @@ def special_project_save(*, by: User, name: str, lead_unit: OrgUnit, project: Sp
 def special_project_delete(*, by: User, project: SpecialProject) -> None:
     _require_project(by)
     project.delete()
+
+
+def screening_model_tags_set(*, model_id: int, by: User, tags: Any) -> ScreeningModel:
+    """Replace the tags of a model version of one's own scope (a label, not a new version)."""
+    require(by, "model.update")
+    cleaned = clean_tags(tags)
+    with transaction.atomic():
+        model = ScreeningModel.objects.select_for_update().filter(pk=model_id).first()
+        if model is None:
+            raise NotFound(_("Model not found."))
+        model.tags = cleaned
+        model.save(update_fields=["tags", "updated_at"])
+    return model
+
+
+# ----- business systems' embedded indicators -----
+
+INDICATOR_FIELDS = {"name": 128, "module": 64, "threshold": 128, "department": 128}
+
+
+def indicator_update(*, indicator_id: int, by: User, changes: dict[str, Any]) -> SourceIndicator:
+    """Name an embedded indicator and say what it checks (module, threshold, owning department).
+    Only for indicators of a source system of the editor's unit or below."""
+    if not may_in_warehouse(by, "indicator.update"):
+        raise Forbidden(_("Only supervisors and administrators may edit indicators; your role can only read them."))
+    errors = {k: [_("At most %(n)d characters.") % {"n": n}] for k, n in INDICATOR_FIELDS.items()
+              if len(clean_text(changes.get(k, ""))) > n}
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        ind = (SourceIndicator.objects.select_for_update().select_related("source__org_unit")
+               .filter(pk=indicator_id).first())
+        unit = getattr(by, "org_unit", None)
+        if ind is None or not (by.is_superuser or (unit is not None and unit.contains(ind.source.org_unit))):
+            raise NotFound(_("Indicator not found."))
+        for k in INDICATOR_FIELDS:
+            if k in changes:
+                setattr(ind, k, clean_text(changes[k]).strip())
+        ind.save()
+    return ind

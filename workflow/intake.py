@@ -18,7 +18,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import OrgUnit
-from alerts.models import RISK_RANK, Alert, Domain, RiskLevel, SourceSystem
+from alerts.models import RISK_RANK, Alert, Domain, RiskLevel, SourceIndicator, SourceSystem
 from alerts.states import Status
 from audit.models import AuditEvent
 from audit.services import audit_record
@@ -142,6 +142,12 @@ def alerts_ingest(*, source: SourceSystem, items: Sequence[IntakeItem]) -> list[
                     # A fresh row carries exactly this batch's count; an existing one has more.
                     outcome[key] = (pk, occurrences == counts[key])
         created_ids = [pk for pk, created in outcome.values() if created]
+        if source.kind == SourceSystem.Kind.BUSINESS:
+            # A business system's rule codes are its embedded indicators: listed when first pushed.
+            codes = sorted({item.rule for item in items if item.rule})
+            if codes:
+                SourceIndicator.objects.bulk_create([SourceIndicator(source=source, code=c) for c in codes],
+                                                    ignore_conflicts=True)
         timeline.alerts_raised(
             alert_ids=created_ids, at=now, status=Status.WARNING, source_name=source.name, source_code=source.code,
         )

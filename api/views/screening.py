@@ -129,7 +129,7 @@ class ScreeningModelSerializer(serializers.ModelSerializer):
         model = ScreeningModel
         fields = ["id", "code", "version", "is_latest", "name", "description", "domain", "org_unit", "risk_level",
                   "status", "supervision_points", "template", "params", "spec", "datasets", "schedule",
-                  "next_run_at", "origin", "previous_version", "created_by", "created_at", "updated_at"]
+                  "next_run_at", "origin", "previous_version", "created_by", "created_at", "updated_at", "tags"]
 
     def get_datasets(self, obj: ScreeningModel) -> dict[str, int]:
         return {link.role: link.dataset_id for link in obj.dataset_links.all()}
@@ -209,6 +209,10 @@ class CopySerializer(serializers.Serializer):
     column_map = serializers.JSONField(
         required=False, help_text=gettext_lazy("{role: {model column: your column}}; a column of the same name "
                                                "maps itself"))
+
+
+class TagListSerializer(serializers.Serializer):
+    tags = serializers.ListField(child=serializers.CharField(max_length=32, allow_blank=True), max_length=50)
 
 
 class PreviewSampleSerializer(serializers.Serializer):
@@ -330,7 +334,7 @@ class ScreeningModelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vi
     read_action = "model.read"
     role_actions = {"create": "model.create", "partial_update": "model.update", "copy": "model.copy",
                     ("runs", "POST"): "run.start", ("runs", "GET"): "run.read", "results": "run.read",
-                    "preview": "spec.preview"}
+                    "preview": "spec.preview", "tags": "model.update"}
 
     def get_queryset(self):  # noqa: ANN201
         params = self.request.query_params
@@ -338,8 +342,8 @@ class ScreeningModelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vi
             # The warehouse is shared: every unit's published models, plus everything in scope.
             return selectors.shared_warehouse(
                 self.request.user, domain=params.get("domain", ""), unit=params.get("unit", ""),
-                status=params.get("status", ""), q=params.get("q", ""),
-                template=params.get("template", "")).prefetch_related("dataset_links")
+                status=params.get("status", ""), q=params.get("q", ""), template=params.get("template", ""),
+                tag=params.get("tag", "")).prefetch_related("dataset_links")
         if self.action in ("retrieve", "copy", "results"):
             return selectors.warehouse_models_for(self.request.user).prefetch_related("dataset_links")
         # Editing, running and reading runs stay in the owner's scope.
@@ -409,6 +413,17 @@ class ScreeningModelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vi
     def results(self, request: Any, pk: str | None = None) -> Response:
         model = self.get_object()
         return Response(selectors.model_results(model))
+
+    @extend_schema(request=TagListSerializer, responses=ScreeningModelSerializer)
+    @action(detail=True, methods=["put"])
+    def tags(self, request: Any, pk: str | None = None) -> Response:
+        """Replace the model's free tags (a label on this version, not a new version)."""
+        model = self.get_object()
+        form = TagListSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        updated = services.screening_model_tags_set(model_id=model.pk, by=request.user,
+                                                    tags=form.validated_data["tags"])
+        return Response(ScreeningModelSerializer(updated).data)
 
     @extend_schema(request=None, responses=ModelPreviewSerializer)
     @action(detail=True, methods=["post"])
@@ -601,3 +616,67 @@ class SpecialProjectViewSet(viewsets.ModelViewSet):
     def destroy(self, request: Any, *args: Any, **kwargs: Any) -> Response:
         services.special_project_delete(by=request.user, project=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# ----- business systems' embedded indicators -----
+
+class IndicatorSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="indicator.pk")
+    source = serializers.CharField(source="indicator.source.code")
+    source_name = serializers.CharField(source="indicator.source.name")
+    code = serializers.CharField(source="indicator.code")
+    name = serializers.CharField(source="indicator.name")
+    module = serializers.CharField(source="indicator.module")
+    threshold = serializers.CharField(source="indicator.threshold")
+    department = serializers.CharField(source="indicator.department")
+    warnings = serializers.IntegerField()
+    concluded = serializers.IntegerField()
+    substantiated = serializers.IntegerField()
+    substantiation_rate = serializers.FloatField(allow_null=True)
+
+
+class IndicatorUpdateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=128, required=False, allow_blank=True)
+    module = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    threshold = serializers.CharField(max_length=128, required=False, allow_blank=True)
+    department = serializers.CharField(max_length=128, required=False, allow_blank=True)
+
+
+class IndicatorGroupSerializer(serializers.Serializer):
+    group = serializers.CharField()
+    indicators = serializers.IntegerField()
+    warnings = serializers.IntegerField()
+    concluded = serializers.IntegerField()
+    substantiated = serializers.IntegerField()
+    substantiation_rate = serializers.FloatField(allow_null=True)
+
+
+class IndicatorViewSet(viewsets.ViewSet):
+    """`/api/v1/indicators/`: each business system's embedded indicators with warnings,
+    substantiated and 查实率 over the alerts you may see; `PATCH …/{id}/` names one;
+    `GET …/groups/?by=module|source` sums them per module or per system."""
+
+    permission_classes = [RolePermission]
+    read_action = "indicator.read"
+    role_actions = {"partial_update": "indicator.update"}
+
+    @extend_schema(responses=IndicatorSerializer(many=True))
+    def list(self, request: Any) -> Response:
+        return Response(IndicatorSerializer(selectors.indicator_results(request.user), many=True).data)
+
+    @extend_schema(request=IndicatorUpdateSerializer, responses=IndicatorSerializer)
+    def partial_update(self, request: Any, pk: str | None = None) -> Response:
+        form = IndicatorUpdateSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        if not _is_id(str(pk)):
+            raise services.NotFound(_("Indicator not found."))
+        ind = services.indicator_update(indicator_id=int(pk), by=request.user, changes=dict(form.validated_data))
+        row = next(r for r in selectors.indicator_results(request.user) if r["indicator"].pk == ind.pk)
+        return Response(IndicatorSerializer(row).data)
+
+    @extend_schema(responses=IndicatorGroupSerializer(many=True))
+    @action(detail=False, methods=["get"])
+    def groups(self, request: Any) -> Response:
+        by = "source" if request.query_params.get("by") == "source" else "module"
+        rows = selectors.indicator_groups(selectors.indicator_results(request.user), by=by)
+        return Response(IndicatorGroupSerializer(rows, many=True).data)

@@ -13,6 +13,8 @@ from django.conf import settings
 from django.test import Client
 from django.utils import translation
 
+from alerts.models import SourceIndicator, SourceSystem
+from alerts.sources import source_system_create
 from screening import services
 from screening.models import RunStatus, ScreeningModel, SpecialProject
 
@@ -148,6 +150,9 @@ def screens(url: str, model: ScreeningModel, run_id: int, ds_id: int, project_id
             f"{url}/screening/projects/{project_id}/", f"{url}/screening/factory/form/repeat_winner/",
             f"{url}/screening/factory/form/repeat_winner/?ds-awards={ds_id}",
             f"{url}/screening/factory/", f"{url}/screening/factory/{model.pk}/",
+            f"{url}/screening/indicators/", f"{url}/screening/indicators/?by=module",
+            f"{url}/screening/indicators/?by=source",
+            *[f"{url}/screening/indicators/{pk}/" for pk in SourceIndicator.objects.values_list("pk", flat=True)],
             *[f"{url}/screening/factory/?template={code}" for code in services.TEMPLATES],
             *[f"{url}/screening/factory/form/{code}/" for code in services.TEMPLATES]]
 
@@ -179,6 +184,10 @@ def crawl_data(people, org, make_dataset, run_model):
         _m, run = run_model("repeat_winner", {}, {}, model=model)
         project = services.special_project_save(by=people.city_supervisor, name=d["project"], lead_unit=org.city,
                                                 models=[model], units=[org.kunshan])
+        services.screening_model_tags_set(model_id=model.pk, by=people.kunshan_supervisor, tags=[d["name"]])
+        source = SourceSystem.objects.filter(code="biz").first() or source_system_create(
+            code="biz", name="Tax", org_unit=org.city)[0]
+        SourceIndicator.objects.get_or_create(source=source, code=f"T-{lang}", defaults={"module": d["name"]})
         return model, run, ds, project
 
     return make
@@ -194,7 +203,7 @@ def test_every_screening_screen_speaks_chinese_in_chinese_and_english_in_english
     url = browser_ready.url
     problems = []
     model, run, ds, project = crawl_data("zh-hans")
-    login(page, url, people.kunshan_supervisor, "zh-hans")
+    login(page, url, people.city_supervisor, "zh-hans")
     for address in screens(url, model, run.pk, ds.pk, project.pk):
         page.goto(address)
         page.wait_for_load_state("networkidle")
@@ -203,7 +212,7 @@ def test_every_screening_screen_speaks_chinese_in_chinese_and_english_in_english
             if words:
                 problems.append(f"zh-hans {address}: {words[:5]} in {text[:80]!r}")
     model, run, ds, project = crawl_data("en")
-    login(page, url, people.kunshan_supervisor, "en")
+    login(page, url, people.city_supervisor, "en")
     for address in screens(url, model, run.pk, ds.pk, project.pk):
         page.goto(address)
         page.wait_for_load_state("networkidle")

@@ -22,7 +22,8 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import OrgUnit
 from accounts.selectors import units_visible_to
-from alerts.models import Domain, RiskLevel
+from alerts.domains import domain_choices, domain_names
+from alerts.models import RiskLevel
 from alerts.policy import WAREHOUSE_PERMISSIONS, may_in_warehouse
 from alerts.selectors import alerts_visible_to
 from alerts.states import Status
@@ -36,7 +37,7 @@ STEP_LABELS = describe.STEP_LABELS
 
 
 MODEL_ACTIONS = {"run": "run.start", "copy": "model.copy", "activate": "model.update", "retire": "model.update",
-                 "draft": "model.update", "schedule": "model.update"}
+                 "draft": "model.update", "schedule": "model.update", "tags": "model.update"}
 
 
 def _require(request: HttpRequest, action: str) -> None:
@@ -53,18 +54,19 @@ def _perms(request: HttpRequest) -> dict[str, bool]:
 
 @login_required
 def warehouse(request: HttpRequest) -> HttpResponse:
-    f = {k: request.GET.get(k, "").strip() for k in ("domain", "unit", "status", "q", "template")}
+    f = {k: request.GET.get(k, "").strip() for k in ("domain", "unit", "status", "q", "template", "tag")}
     qs = selectors.shared_warehouse(request.user, **f)
     page = Paginator(qs, 30).get_page(request.GET.get("page"))
     lang = get_language() or "zh-hans"
     visible = set(units_visible_to(request.user).values_list("pk", flat=True))
-    cards = [{"model": m, "mine": m.org_unit_id in visible,
+    names = domain_names()
+    cards = [{"model": m, "mine": m.org_unit_id in visible, "domain": names.get(m.domain, m.domain),
               "rules": sum(1 for s in (m.spec or {}).get("steps", []) if isinstance(s, dict)
                            and s.get("type") not in ("source", "emit")),
               "template": TEMPLATES[m.template].name_zh if m.template in TEMPLATES and lang.startswith("zh")
               else TEMPLATES[m.template].name_en if m.template in TEMPLATES else ""} for m in page]
     return render(request, "screening/warehouse.html", {
-        "tab": "screening", "page": page, "cards": cards, "filters": f, "domains": Domain.choices,
+        "tab": "screening", "page": page, "cards": cards, "filters": f, "domains": domain_choices(),
         "statuses": ModelStatus.choices, "totals": selectors.warehouse_totals(qs),
         "units": OrgUnit.objects.order_by("path"),
         "templates": [{**d, "description": describe.plain_text(d["description"])}
@@ -97,6 +99,7 @@ def _card(request: HttpRequest, model: Any, *, preview: dict[str, Any] | None = 
         "diagram": mark_safe(describe.diagram_svg(model.spec, names)),  # noqa: S308 - built from escaped text
         "template_name": (template.name_zh if lang.startswith("zh") else template.name_en) if template else "",
         "description": _description(model, lang), "can": _perms(request), "preview": preview,
+        "domain_label": domain_names().get(model.domain, model.domain),
         "preview_error": preview_error,
     })
 
@@ -209,6 +212,10 @@ def model_action(request: HttpRequest, pk: int) -> HttpResponse:
             status = {"activate": ModelStatus.ACTIVE, "retire": ModelStatus.RETIRED, "draft": ModelStatus.DRAFT}[action]
             updated = services.screening_model_update(model_id=model.pk, by=request.user, changes={"status": status})
             return redirect("screening:model", pk=updated.pk)
+        if action == "tags":
+            services.screening_model_tags_set(model_id=model.pk, by=request.user, tags=request.POST.get("tags", ""))
+            messages.success(request, _("Tags saved."))
+            return redirect("screening:model", pk=model.pk)
         if action == "schedule" and request.POST.get("schedule", "") in Schedule.values:
             updated = services.screening_model_update(model_id=model.pk, by=request.user,
                                                       changes={"schedule": request.POST.get("schedule", "")})
@@ -299,7 +306,7 @@ def factory(request: HttpRequest, pk: int | None = None) -> HttpResponse:
             "columns": {k: str(v) for k, v in describe.INTERNAL_COLUMNS.items()},
             "roles": {k: str(v) for k, v in describe.ROLE_LABELS.items()},
             "units": [{"code": u.code, "name": u.name} for u in units_visible_to(request.user)],
-            "domains": [[k, str(v)] for k, v in Domain.choices],
+            "domains": [[k, v] for k, v in domain_choices()],
             "risk_levels": [[k, str(v)] for k, v in RiskLevel.choices],
             "templates": [{"code": t.code, "name": t.name_zh if lang.startswith("zh") else t.name_en}
                           for t in TEMPLATES.values()],
@@ -435,7 +442,7 @@ def factory_form(request: HttpRequest, code: str) -> HttpResponse:
     described["description"] = describe.plain_text(described["description"])
     return render(request, "screening/factory_form.html", {
         "tab": "screening", "template": described, "roles": roles, "fields": fields, "datasets": my_datasets,
-        "errors": errors, "preview": preview, "units": units, "domains": Domain.choices,
+        "errors": errors, "preview": preview, "units": units, "domains": domain_choices(),
         "risk_levels": RiskLevel.choices, "form": data, "can": _perms(request),
         "default_domain": data.get("domain", template.domain), "default_unit": data.get("org_unit", "")
         or getattr(request.user.org_unit, "code", ""),
@@ -520,3 +527,38 @@ def project_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "chosen_units": set(project.units.values_list("code", flat=True)),
         "chosen_models": set(project.screening_models.values_list("pk", flat=True)),
     })
+
+
+# ----- business systems' embedded indicators -----
+
+@login_required
+def indicator_list(request: HttpRequest) -> HttpResponse:
+    """Each business system's embedded indicators with their results; grouped by module or system."""
+    _require(request, "indicator.read")
+    rows = selectors.indicator_results(request.user)
+    by = request.GET.get("by", "")
+    groups = selectors.indicator_groups(rows, by=by) if by in ("module", "source") else None
+    return render(request, "screening/indicators.html", {
+        "tab": "screening", "rows": rows, "groups": groups, "by": by, "can": _perms(request)})
+
+
+@login_required
+def indicator_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    _require(request, "indicator.update")
+    row = next((r for r in selectors.indicator_results(request.user) if r["indicator"].pk == pk), None)
+    if row is None:
+        raise Http404
+    errors: list[str] = []
+    if request.method == "POST":
+        try:
+            services.indicator_update(indicator_id=pk, by=request.user,
+                                      changes={k: request.POST.get(k, "") for k in services.INDICATOR_FIELDS})
+        except ValidationError as exc:
+            errors = [m for ms in exc.message_dict.values() for m in ms]
+        except services.NotFound:
+            raise Http404 from None
+        else:
+            messages.success(request, _("Indicator saved."))
+            return redirect("screening:indicators")
+    return render(request, "screening/indicator_edit.html", {"tab": "screening", "ind": row["indicator"],
+                                                             "errors": errors})

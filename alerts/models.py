@@ -138,7 +138,8 @@ class Alert(FSMModelMixin, models.Model):
     subject_credit_code = models.CharField(_("credit code"), max_length=32, blank=True)
     amount = models.DecimalField(_("amount (yuan)"), max_digits=18, decimal_places=2, null=True, blank=True)
     details = models.JSONField(_("data snapshot"), default=dict, blank=True)
-    tags = models.JSONField(_("tags"), default=list, blank=True, help_text=_("Free labels, e.g. 专项 or 重点"))
+    tags = models.JSONField(_("tags"), default=list, blank=True,
+                            help_text=_("Free labels, e.g. the name of a special project"))
     dedup_key = models.CharField(_("dedup key"), max_length=255)
     occurrence_count = models.PositiveIntegerField(_("occurrences"), default=1)
     occurred_at = models.DateTimeField(_("occurred at"), null=True, blank=True)

@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='alert',
             name='tags',
-            field=models.JSONField(blank=True, default=list, help_text='Free labels, e.g. 专项 or 重点', verbose_name='tags'),
+            field=models.JSONField(blank=True, default=list, help_text='Free labels, e.g. the name of a special project', verbose_name='tags'),
         ),
     ]

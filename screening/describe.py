@@ -359,6 +359,16 @@ def rule_sentences(spec: Any, names: dict[str, str] | None = None) -> list[dict[
     return out
 
 
+def step_error(spec: Any, step_id: str | None, message: str) -> str:
+    """A compiler error naming the step by its number and kind ("第 3 步（阈值）：…"), not its id."""
+    steps = spec.get("steps") if isinstance(spec, dict) else None
+    for i, s in enumerate(steps if isinstance(steps, list) else [], start=1):
+        if isinstance(s, dict) and step_id is not None and s.get("id") == step_id:
+            return _("Step %(n)s (%(label)s): %(message)s") % {"n": i, "label": step_label(s.get("type")),
+                                                               "message": message}
+    return message
+
+
 # ----- the columns a model uses, and renaming them -----
 
 STEP_REF_KEYS = ("input", "left", "right")

@@ -627,14 +627,17 @@ def screening_preview(*, by: User, spec: Any, datasets: dict[str, Dataset], org_
     would be new alerts and how many match an open or a closed alert (same dedup key in the unit's
     screening feed; only with the model `code`), and the first 20 hits with their reasons."""
     require(by, "spec.preview")
-    spec_validate(spec, datasets)
+    missing = [r for r in roles_of(spec) if r not in datasets]
+    if missing:
+        raise ValidationError({"datasets": _("Choose a dataset for: %(r)s.")
+                               % {"r": ", ".join(describe.role_label(r) for r in missing)}})
     refs = {role: DatasetRef(path=dataset_local_path(ds), columns=ds.columns, name=ds.name)
             for role, ds in datasets.items()}
     try:
         compiled = compile_spec(spec, refs)
         hits, _ms = engine.execute(compiled, code=code or "preview")
     except SpecError as exc:
-        raise ValidationError({"spec": str(exc)}) from None
+        raise ValidationError({"spec": describe.step_error(spec, exc.step, exc.message)}) from None
     open_keys: set[str] = set()
     closed_keys: set[str] = set()
     if code and org_unit is not None:

@@ -245,3 +245,15 @@ def test_saving_edited_steps_of_a_template_model_uses_them_and_refuses_a_spec_th
     saved = ScreeningModel.objects.get(pk=r.json()["id"])
     assert saved.spec["steps"][-1]["subject_field"] == "采购人" and saved.template == ""
     assert saved.supervision_points == "同一中标人反复中标"
+
+
+def test_the_project_page_lists_its_own_models_and_offers_a_copy(client, people, kunshan_model, make_dataset, org):
+    other = services.screening_model_create(
+        by=people.kunshan_supervisor, name="另一个模型", org_unit=org.kunshan,
+        datasets={"awards": make_dataset(KUNSHAN_CSV)}, template="repeat_winner", params=PARAMS, status="active")
+    project = services.special_project_save(by=people.city_supervisor, name="专项", lead_unit=org.city,
+                                            models=[kunshan_model], units=[org.changshu])
+    client.force_login(people.changshu_supervisor)
+    page = client.get(f"/screening/projects/{project.pk}/").content.decode()
+    assert "昆山标王" in page and other.name not in page
+    assert f"/screening/models/{kunshan_model.pk}/copy/" in page

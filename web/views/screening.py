@@ -69,7 +69,7 @@ def warehouse(request: HttpRequest) -> HttpResponse:
         "tab": "screening", "page": page, "cards": cards, "filters": f, "domains": domain_choices(),
         "statuses": ModelStatus.choices, "totals": selectors.warehouse_totals(qs),
         "units": OrgUnit.objects.order_by("path"),
-        "templates": [{**d, "description": describe.plain_text(d["description"])}
+        "templates": [{**d, "description": describe.plain_text(d["description"], d["example_params"])}
                       for d in (describe_template(t, lang) for t in TEMPLATES.values())],
         "can": _perms(request),
     })
@@ -439,7 +439,7 @@ def factory_form(request: HttpRequest, code: str) -> HttpResponse:
                 errors += [m for ms in (exc.message_dict.values() if hasattr(exc, "error_dict") else [exc.messages])
                            for m in ms]
     described = describe_template(template, lang)
-    described["description"] = describe.plain_text(described["description"])
+    described["description"] = describe.plain_text(described["description"], params or template.example)
     return render(request, "screening/factory_form.html", {
         "tab": "screening", "template": described, "roles": roles, "fields": fields, "datasets": my_datasets,
         "errors": errors, "preview": preview, "units": units, "domains": domain_choices(),
@@ -482,7 +482,7 @@ def _project_form(request: HttpRequest, project: Any = None) -> tuple[Any, list[
 def _project_choices(request: HttpRequest) -> dict[str, Any]:
     unit = request.user.org_unit
     below = [u for u in units_visible_to(request.user) if unit is None or u.pk != unit.pk]
-    return {"below": below, "models": selectors.shared_warehouse(request.user, status=ModelStatus.ACTIVE)[:200],
+    return {"below": below, "model_choices": selectors.shared_warehouse(request.user, status=ModelStatus.ACTIVE)[:200],
             "units": units_visible_to(request.user)}
 
 
@@ -524,6 +524,7 @@ def project_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "tab": "screening", "project": project, "figures": figures, "manages": manages and _perms(request)[
             "project_manage"], "models": project.screening_models.select_related("org_unit"),
         "stages": [label for _s, label in Status.choices], "errors": errors, **_project_choices(request),
+        "can": _perms(request),
         "chosen_units": set(project.units.values_list("code", flat=True)),
         "chosen_models": set(project.screening_models.values_list("pk", flat=True)),
     })

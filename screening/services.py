@@ -471,6 +471,8 @@ def screening_run_execute(*, run_id: int) -> ScreeningRun | None:
         ours.update(
             status=RunStatus.FAILED, error=message[:2000], finished_at=timezone.now(), hit_count=0, alerts_created=0)
     run.refresh_from_db()
+    if run.status == RunStatus.SUCCEEDED and run.alerts_created:
+        project_label_alerts(run=run)
     return run
 
 
@@ -758,3 +760,24 @@ def indicator_update(*, indicator_id: int, by: User, changes: dict[str, Any]) ->
                 setattr(ind, k, clean_text(changes[k]).strip())
         ind.save()
     return ind
+
+
+def project_label_alerts(*, run: ScreeningRun) -> int:
+    """The alerts a run raised carry the special projects of its model (the model, or the model it
+    was copied from, is one of the project's): `details.projects` [{id, name}] and the project's
+    name as a tag. Returns how many alerts were labelled."""
+    model = run.model
+    codes = [model.code] + ([model.origin.code] if model.origin_id and model.origin else [])
+    projects = list(SpecialProject.objects.filter(screening_models__code__in=codes).distinct().order_by("pk"))
+    if not projects:
+        return 0
+    ids = list(run.hits.filter(alert_created=True, alert__isnull=False).values_list("alert_id", flat=True))
+    labels = [{"id": p.pk, "name": p.name} for p in projects]
+    with transaction.atomic():
+        alerts = list(Alert.objects.select_for_update().filter(pk__in=ids))
+        for alert in alerts:
+            details = alert.details if isinstance(alert.details, dict) else {}
+            alert.details = {**details, "projects": labels}
+            alert.tags = clean_tags([*(alert.tags or []), *(p.name[:32] for p in projects)][:20])
+        Alert.objects.bulk_update(alerts, ["details", "tags"], batch_size=500)
+    return len(alerts)

@@ -257,3 +257,25 @@ def test_the_project_page_lists_its_own_models_and_offers_a_copy(client, people,
     page = client.get(f"/screening/projects/{project.pk}/").content.decode()
     assert "昆山标王" in page and other.name not in page
     assert f"/screening/models/{kunshan_model.pk}/copy/" in page
+
+
+def test_an_alert_raised_by_a_projects_model_carries_the_project(api, people, kunshan_model, changshu_ds, org,
+                                                                  run_model):
+    project = services.special_project_save(by=people.city_supervisor, name="工程招投标专项", lead_unit=org.city,
+                                            models=[kunshan_model], units=[org.kunshan, org.changshu])
+    _m, run = run_model("repeat_winner", {}, {}, model=kunshan_model)
+    alert = run.hits.get().alert
+    assert alert.details["projects"] == [{"id": project.pk, "name": "工程招投标专项"}]
+    assert "工程招投标专项" in alert.tags
+    # A county's copy of the project's model counts for the project too.
+    copy = services.screening_model_copy_mapped(model=kunshan_model, by=people.changshu_supervisor,
+                                                org_unit=org.changshu, datasets={"awards": changshu_ds},
+                                                column_map=MAPPING)
+    services.screening_model_update(model_id=copy.pk, by=people.changshu_supervisor, changes={"status": "active"})
+    copy.refresh_from_db()
+    _m, run = run_model("repeat_winner", {}, {}, model=copy)
+    assert run.hits.get().alert.details["projects"][0]["id"] == project.pk
+    figures = {u["org_unit"]: u for u in api(people.city_supervisor).get(
+        f"/api/v1/special-projects/{project.pk}/").json()["per_unit"]}
+    assert figures["kunshan"]["alerts"] == 1 and figures["changshu"]["alerts"] == 1
+    assert figures["suzhou"]["alerts"] == 2 and figures["suzhou"]["stages"]["warning"] == 2

@@ -345,7 +345,8 @@ def _form_params(t: Any, data: Any, datasets: dict[str, Any]) -> tuple[dict[str,
         options = [c["name"] for c in (ds.columns if ds else []) if not types or c["type"] in types]
         example = t.example.get(name)
         label = describe.param_label(name)
-        field = {"name": name, "kind": kind, "label": label, "help": meta.get("help", ""), "options": options,
+        help_text = meta.get("help_required", meta.get("help", "")) if kind == "column" else meta.get("help", "")
+        field = {"name": name, "kind": kind, "label": label, "help": help_text, "options": options,
                  "unit": str(describe.UNITS.get(meta.get("unit", ""), "")), "input": f"p-{name}",
                  "role_label": describe.role_label(role) if len(t.roles) > 1 else ""}
         if kind in ("column", "optional-column"):

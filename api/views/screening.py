@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -664,7 +664,8 @@ class IndicatorViewSet(viewsets.ViewSet):
     def list(self, request: Any) -> Response:
         return Response(IndicatorSerializer(selectors.indicator_results(request.user), many=True).data)
 
-    @extend_schema(request=IndicatorUpdateSerializer, responses=IndicatorSerializer)
+    @extend_schema(request=IndicatorUpdateSerializer, responses=IndicatorSerializer,
+                   parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH)])
     def partial_update(self, request: Any, pk: str | None = None) -> Response:
         form = IndicatorUpdateSerializer(data=request.data)
         form.is_valid(raise_exception=True)

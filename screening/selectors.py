@@ -20,6 +20,20 @@ SUBSTANTIATED = [Conclusion.SUBSTANTIATED, Conclusion.PARTIALLY_SUBSTANTIATED]
 CONCLUDED_STATUSES = [Status.DISPOSING, Status.APPLYING, Status.EVALUATING, Status.CLOSED]
 
 
+def _credited(prefix: str, **conclusion: Any) -> Q:
+    return Q(**{f"{prefix}status__in": CONCLUDED_STATUSES}) & Q(**{f"{prefix}{k}": v for k, v in conclusion.items()})
+
+
+# A hit merged into a lead is credited with the lead's conclusion: the model found the case even
+# if another source's alert carried it through the loop.
+CONCLUDED = (_credited("") & ~Q(conclusion="")) | (
+    Q(status=Status.MERGED) & _credited("merged_into__") & ~Q(merged_into__conclusion="")
+)
+SUBSTANTIATED_Q = _credited("", conclusion__in=SUBSTANTIATED) | (
+    Q(status=Status.MERGED) & _credited("merged_into__", conclusion__in=SUBSTANTIATED)
+)
+
+
 def datasets_visible_to(user: User) -> QuerySet[Dataset]:
     return Dataset.objects.filter(org_unit__in=units_visible_to(user)).select_related("org_unit", "created_by")
 
@@ -64,12 +78,13 @@ def model_results(model: ScreeningModel) -> dict[str, Any]:
     hits = ScreeningHit.objects.filter(run__model__code=model.code).aggregate(n=Count("id"))["n"]
     agg = model_alerts(model).aggregate(
         raised=Count("id"),
-        concluded=Count("id", filter=Q(status__in=CONCLUDED_STATUSES) & ~Q(conclusion="")),
-        substantiated=Count("id", filter=Q(status__in=CONCLUDED_STATUSES, conclusion__in=SUBSTANTIATED)),
+        concluded=Count("id", filter=CONCLUDED),
+        substantiated=Count("id", filter=SUBSTANTIATED_Q),
+        recurrences=Count("id", filter=Q(recurrence_of__isnull=False)),
     )
     rate = round(agg["substantiated"] / agg["concluded"], 3) if agg["concluded"] else None
     return {"hits": hits, "alerts_raised": agg["raised"], "concluded": agg["concluded"],
-            "substantiated": agg["substantiated"], "substantiation_rate": rate}
+            "substantiated": agg["substantiated"], "substantiation_rate": rate, "recurrences": agg["recurrences"]}
 
 
 def typical_cases(model: ScreeningModel, limit: int = 5) -> QuerySet[Alert]:
@@ -144,7 +159,7 @@ def version_results(model: ScreeningModel) -> list[dict[str, Any]]:
                                .order_by("id").values_list("alert_id", "run__model_id")):
         if alert_id is not None:
             first_version.setdefault(alert_id, model_id)
-    alerts = {a.pk: a for a in model_alerts(model).only("id", "status", "conclusion")}
+    alerts = {a.pk: a for a in model_alerts(model).only("id", "status", "conclusion", "recurrence_of")}
     for alert_id in alerts:
         first_version.setdefault(alert_id, versions[-1][0] if versions else 0)
     dispositions: dict[int, Any] = {}
@@ -157,6 +172,7 @@ def version_results(model: ScreeningModel) -> list[dict[str, Any]]:
         filed = sum(1 for a in alert_ids if a in dispositions and dispositions[a].case_filed)
         recovered = sum((dispositions[a].amount_recovered for a in alert_ids if a in dispositions), Decimal(0))
         return {"alerts_raised": len(alert_ids), "concluded": len(concluded), "substantiated": len(substantiated),
+                "recurrences": sum(1 for a in alert_ids if alerts[a].recurrence_of_id),
                 "cases_filed": filed, "amount_recovered": recovered,
                 "substantiation_rate": round(len(substantiated) / len(concluded), 3) if concluded else None}
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('workflow', '0002_seed_calendar_and_policies'),
+        ('workflow', '0004_report_ready_notifications'),
     ]
 
     operations = [

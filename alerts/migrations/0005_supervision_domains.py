@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('alerts', '0002_alert_newest_index'),
+        ('alerts', '0004_recurrence_and_recheck'),
     ]
 
     operations = [

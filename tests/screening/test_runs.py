@@ -113,7 +113,7 @@ def test_results_count_substantiated_alerts_from_the_loop(make_dataset, run_mode
     Alert.objects.filter(pk=b.pk).update(status=Status.EVALUATING, conclusion=Conclusion.UNFOUNDED)
     results = selectors.model_results(ScreeningModel.objects.get(pk=model.pk))
     assert results == {"hits": 2, "alerts_raised": 2, "concluded": 2, "substantiated": 1,
-                       "substantiation_rate": 0.5}
+                       "substantiation_rate": 0.5, "recurrences": 0}
     assert list(selectors.typical_cases(model)) == [Alert.objects.get(pk=a.pk)]
 
 

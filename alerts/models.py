@@ -255,9 +255,14 @@ class Alert(FSMModelMixin, models.Model):
             models.Index(fields=["-created_at", "-id"], name="alert_newest_idx"),
             models.Index(fields=["status", "risk_rank", "created_at"], name="alert_board_idx"),
             models.Index(fields=["assignee", "status"], name="alert_assignee_status_idx"),
+            # Open alerts by deadline: the sweep's claim, and "overdue now" on the dashboard, which
+            # reads unit, domain, source and creation from the index alone (PostgreSQL INCLUDE).
             models.Index(
-                fields=["due_at"], condition=~Q(status=Status.CLOSED), name="alert_open_due_idx"
+                fields=["due_at"], condition=~Q(status=Status.CLOSED), name="alert_open_due_idx",
+                include=["org_unit", "domain", "source", "created_at"],
             ),
+            # A model's card finds its alerts by rule code (and its latest closed cases).
+            models.Index(fields=["rule_code", "closed_at"], condition=~Q(rule_code=""), name="alert_rule_code_idx"),
             models.Index(
                 fields=["handling_unit"], condition=Q(handling_unit__isnull=False), name="alert_handling_unit_idx"
             ),

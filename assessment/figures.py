@@ -23,7 +23,7 @@ from accounts.selectors import units_visible_to
 from alerts.models import Alert
 from alerts.selectors import alerts_visible_to
 from alerts.states import OPEN_STATUSES, ActionKind, Conclusion, Status
-from assessment.models import AssessmentWeight, RecheckItem
+from assessment.models import DEFAULT_WEIGHTS, AssessmentWeight, RecheckItem
 from assessment.periods import Period
 from cases.models import ResultAction, TimelineEntry
 from workflow.calendar import current_calendar, working_days_between
@@ -139,7 +139,7 @@ def unit_row(user: User, unit: OrgUnit, period: Period) -> UnitRow:
 
 def weights() -> dict[str, Decimal]:
     found = dict(AssessmentWeight.objects.values_list("metric", "weight"))
-    return {m: found.get(m, Decimal("0")) for m in AssessmentWeight.Metric.values}
+    return {m: found.get(m, DEFAULT_WEIGHTS[m]) for m in AssessmentWeight.Metric.values}
 
 
 def score(rates: dict[str, Decimal], w: dict[str, Decimal]) -> Decimal:

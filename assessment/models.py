@@ -147,5 +147,12 @@ class AnalysisReport(models.Model):
         return self.title
 
 
+# The documented default weights (docs/assessment.md), used for any figure without a row.
+DEFAULT_WEIGHTS: dict[str, Decimal] = {
+    "dispatch_on_time": Decimal("1.5"), "verify_on_time": Decimal("2"), "closure": Decimal("2"),
+    "never_overdue": Decimal("1.5"), "substantiation": Decimal("1"), "orders_on_time": Decimal("1"),
+    "no_recurrence": Decimal("0.5"), "recheck_passed": Decimal("0.5"),
+}
+
 # What a re-check may reopen an alert to.
 REOPEN_STAGES = [Status.VERIFYING, Status.DISPOSING, Status.APPLYING]

@@ -127,3 +127,10 @@ def test_periods_are_years_quarters_and_months():
                                                                           datetime(2027, 1, 1).date())
     assert period_parse("2026-02").end == datetime(2026, 3, 1).date()
     assert period_parse("2026").start_at == datetime(2026, 1, 1, tzinfo=SH)
+
+
+def test_a_figure_without_a_weight_row_uses_the_documented_default(people, fixture, quarter, org):
+    before = assessment_rows(user=people.city_leader, period=period_parse(quarter), unit=org.city)
+    AssessmentWeight.objects.all().delete()
+    after = assessment_rows(user=people.city_leader, period=period_parse(quarter), unit=org.city)
+    assert [r.score for r in after] == [r.score for r in before] and after[0].score > 0

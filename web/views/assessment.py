@@ -46,6 +46,12 @@ COLUMNS = [
 ]
 
 
+def _flash(request: HttpRequest, exc: ValidationError | AppError) -> None:
+    """A refusal as messages on the page the user is sent back to."""
+    for message in ([exc.message] if isinstance(exc, AppError) else exc.messages):
+        messages.error(request, message)
+
+
 def _current_quarter() -> str:
     today = timezone.localdate()
     return f"{today.year}-Q{(today.month - 1) // 3 + 1}"
@@ -71,7 +77,8 @@ def assessment(request: HttpRequest) -> HttpResponse:
     units = units_visible_to(request.user).order_by("path")
     return render(request, "web/assessment.html", {
         "form": form, "period": period, "unit": unit, "rows": rows, "columns": [(k, str(v)) for k, v in COLUMNS],
-        "draw_form": RecheckDrawForm(units=units, initial={"period": period.code if period else _current_quarter()}),
+        "draw_form": RecheckDrawForm(units=units, prefix="draw",
+                                     initial={"period": period.code if period else _current_quarter()}),
         "rechecks": rechecks_visible_to(request.user)[:10], "tab": "assessment",
     })
 
@@ -117,25 +124,19 @@ def assessment_drill(request: HttpRequest) -> HttpResponse:
 @require_POST
 def recheck_create(request: HttpRequest) -> HttpResponse:
     units = units_visible_to(request.user).order_by("path")
-    form = RecheckDrawForm(request.POST, units=units)
+    form = RecheckDrawForm(request.POST, units=units, prefix="draw")
     if form.is_valid():
         d = form.cleaned_data
         try:
             recheck = recheck_draw(by=request.user, period=d["period"], units=[u.code for u in d["units"]],
                                    size=d["size"], ratio=d["ratio"])
-        except ValidationError as exc:
-            for errors in exc.message_dict.values():
-                for e in errors:
-                    messages.error(request, e)
-        except AppError as exc:
-            messages.error(request, exc.message)
+        except (ValidationError, AppError) as exc:
+            _flash(request, exc)
         else:
             messages.success(request, _("%(n)d closed alerts drawn for re-check (seed %(seed)s).")
                              % {"n": recheck.items.count(), "seed": recheck.seed})
     else:
-        for errors in form.errors.values():
-            for e in errors:
-                messages.error(request, e)
+        _flash(request, ValidationError(form.errors))
     return redirect(reverse("web:assessment") + "#rechecks")
 
 
@@ -160,16 +161,10 @@ def recheck_outcome(request: HttpRequest, pk: int) -> HttpResponse:
             else:
                 recheck_problem(by=request.user, item_id=pk, stage=d["stage"], note=d["note"])
                 messages.success(request, _("Problem recorded; the alert is reopened."))
-        except ValidationError as exc:
-            for errors in exc.message_dict.values():
-                for e in errors:
-                    messages.error(request, e)
-        except AppError as exc:
-            messages.error(request, exc.message)
+        except (ValidationError, AppError) as exc:
+            _flash(request, exc)
     else:
-        for errors in form.errors.values():
-            for e in errors:
-                messages.error(request, e)
+        _flash(request, ValidationError(form.errors))
     return redirect("web:rechecks")
 
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('alerts', '0006_seed_supervision_domains'),
+        ('alerts', '0007_seed_supervision_domains'),
     ]
 
     operations = [

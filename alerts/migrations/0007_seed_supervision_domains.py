@@ -29,6 +29,6 @@ def seed(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("alerts", "0005_supervision_domains")]
+    dependencies = [("alerts", "0006_supervision_domains")]
 
     operations = [migrations.RunPython(seed, migrations.RunPython.noop)]

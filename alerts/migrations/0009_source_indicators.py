@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('alerts', '0007_alert_tags'),
+        ('alerts', '0008_alert_tags'),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('alerts', '0004_recurrence_and_recheck'),
+        ('alerts', '0005_rule_code_index_and_covering_due_index'),
     ]
 
     operations = [

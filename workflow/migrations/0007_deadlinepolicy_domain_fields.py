@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('workflow', '0004_report_ready_notifications'),
+        ('workflow', '0006_backfill_stage_durations_and_rollups'),
     ]
 
     operations = [

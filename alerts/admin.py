@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
-from alerts.models import SourceSystem
+from alerts.models import SourceIndicator, SourceSystem, SupervisionDomain
 from alerts.sources import source_key_assign
 
 
@@ -30,3 +30,18 @@ class SourceSystemAdmin(admin.ModelAdmin):
             key = source_key_assign(source)
             messages.warning(request, _("New API key for %(code)s (shown once): %(key)s")
                              % {"code": source.code, "key": key})
+
+
+@admin.register(SupervisionDomain)
+class SupervisionDomainAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "name_en", "position", "is_active")
+    list_editable = ("name", "name_en", "position", "is_active")
+    search_fields = ("code", "name", "name_en")
+
+
+@admin.register(SourceIndicator)
+class SourceIndicatorAdmin(admin.ModelAdmin):
+    list_display = ("source", "code", "name", "module", "threshold", "department", "created_at")
+    list_filter = ("source", "module")
+    search_fields = ("code", "name", "module", "department")
+    readonly_fields = ("source", "code", "created_at")

@@ -29,7 +29,58 @@ class Domain(models.TextChoices):
     FINANCE = "finance", _("Public finance")
     CONSTRUCTION = "construction", _("Construction")
     LAND = "land", _("Land and resources")
+    EDUCATION_HEALTH = "education_health", _("Education and health care")
+    PENSIONS = "pensions", _("Pensions and social security")
+    RESOURCE_TRADING = "resource_trading", _("Public resource trading")
+    APPROVALS = "approvals", _("Approvals and licensing")
+    RURAL_ASSETS = "rural_assets", _("Rural collective assets")
+    FOUR_WINDS = "four_winds", _("Conduct and discipline")
     OTHER = "other", _("Other")
+
+
+class SourceIndicator(models.Model):
+    """A warning indicator embedded in a business system (its `rule` when it pushes an alert):
+    created the first time the system pushes it, then named and described by the warehouse's
+    editors (module, threshold, owning department)."""
+
+    source = models.ForeignKey("alerts.SourceSystem", verbose_name=_("source system"), on_delete=models.CASCADE,
+                               related_name="indicators")
+    code = models.CharField(_("code"), max_length=64)
+    name = models.CharField(_("name"), max_length=128, blank=True)
+    module = models.CharField(_("module"), max_length=64, blank=True)
+    threshold = models.CharField(_("threshold"), max_length=128, blank=True)
+    department = models.CharField(_("owning department"), max_length=128, blank=True)
+    created_at = models.DateTimeField(_("first pushed"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("embedded indicator")
+        verbose_name_plural = _("embedded indicators")
+        ordering = ["source", "module", "code"]
+        constraints = [models.UniqueConstraint(fields=["source", "code"], name="source_indicator_code_uniq")]
+
+    def __str__(self) -> str:
+        return self.name or self.code
+
+
+class SupervisionDomain(models.Model):
+    """The supervision fields (领域) as the administrators name and order them. The codes are the
+    values alerts and models store in `domain` (`Domain`); this table gives them their names."""
+
+    code = models.SlugField(_("code"), max_length=32, unique=True, choices=Domain.choices)
+    name = models.CharField(_("name (Chinese)"), max_length=64)
+    name_en = models.CharField(_("name (English)"), max_length=64, blank=True)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    is_active = models.BooleanField(_("offered"), default=True,
+                                    help_text=_("Hidden fields stay on the alerts and models that carry them."))
+
+    class Meta:
+        verbose_name = _("supervision field")
+        verbose_name_plural = _("supervision fields")
+        ordering = ["position", "code"]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class SourceSystem(models.Model):
@@ -137,6 +188,8 @@ class Alert(FSMModelMixin, models.Model):
         related_name="alerts",
     )
     details = models.JSONField(_("data snapshot"), default=dict, blank=True)
+    tags = models.JSONField(_("tags"), default=list, blank=True,
+                            help_text=_("Free labels, e.g. the name of a special project"))
     dedup_key = models.CharField(_("dedup key"), max_length=255)
     occurrence_count = models.PositiveIntegerField(_("occurrences"), default=1)
     occurred_at = models.DateTimeField(_("occurred at"), null=True, blank=True)

@@ -155,6 +155,11 @@ def is_responsible(alert: Alert, user: User) -> bool:
     return _role(user) == actor
 
 
+def may_tag(user: Any) -> bool:
+    """Free tags on alerts and models: supervisors, leaders and administrators (not verifiers)."""
+    return getattr(user, "is_superuser", False) or _role(user) in (Role.SUPERVISOR, Role.LEADER, Role.ADMIN)
+
+
 def may_decide_extension(user: User) -> bool:
     return _role(user) == Role.SUPERVISOR
 
@@ -214,6 +219,10 @@ WAREHOUSE_PERMISSIONS: dict[str, frozenset[str]] = {
     "run.start": WAREHOUSE_WRITERS,
     # Masked and read-only, but it runs a query: only those who build models (issue 10, DoS).
     "spec.preview": WAREHOUSE_WRITERS,
+    "project.read": WAREHOUSE_READERS,  # special supervision projects led by or deployed to one's unit
+    "project.manage": WAREHOUSE_WRITERS,  # create, edit, deploy, delete (the lead unit and above)
+    "indicator.read": WAREHOUSE_READERS,  # business systems' embedded indicators and their results
+    "indicator.update": WAREHOUSE_WRITERS,  # name, module, threshold, owning department
 }
 
 

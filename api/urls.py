@@ -26,6 +26,7 @@ from api.views.assessment import (
     ReportListView,
 )
 from api.views.subjects import SubjectViewSet
+from api.views.tags import AlertTagsView
 
 router = DefaultRouter()
 router.register("alerts", AlertViewSet, basename="alert")
@@ -38,6 +39,7 @@ urlpatterns = [
     path("stats/overview/", StatsOverviewView.as_view(), name="stats-overview"),
     path("alerts/<int:pk>/comments/", AlertCommentsView.as_view(), name="alert-comments"),
     path("alerts/<int:pk>/findings/", AlertFindingsView.as_view(), name="alert-findings"),
+    path("alerts/<int:pk>/tags/", AlertTagsView.as_view(), name="alert-tags"),
     path("evidence/<int:pk>/download/", EvidenceDownloadView.as_view(), name="evidence-download"),
     *[
         path(

@@ -10,6 +10,8 @@ router.include_root_view = False
 router.register("datasets", api.DatasetViewSet, basename="dataset")
 router.register("screening-models", api.ScreeningModelViewSet, basename="screening-model")
 router.register("screening-runs", api.ScreeningRunViewSet, basename="screening-run")
+router.register("special-projects", api.SpecialProjectViewSet, basename="special-project")
+router.register("indicators", api.IndicatorViewSet, basename="indicator")
 
 urlpatterns = [
     path("datasets/<int:pk>/rows/", api.DatasetRowsView.as_view(), name="dataset-rows"),

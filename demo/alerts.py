@@ -11,7 +11,7 @@ from django.db import transaction
 
 from accounts.models import OrgUnit, Role, User
 from accounts.services import org_unit_upsert, user_upsert
-from alerts.models import Alert, Domain, RiskLevel, SourceSystem
+from alerts.models import Alert, Domain, RiskLevel, SourceIndicator, SourceSystem
 from alerts.sources import source_key_assign, source_system_create
 from alerts.states import DISPOSAL_OUTCOMES, ActionKind, Conclusion, DismissReason, Status
 from demo.screening import seed_screening_demo
@@ -45,6 +45,13 @@ SAMPLES = [
     (Domain.PROCUREMENT, "特定关系人企业中标", "某信息技术有限公司", Decimal("760000")),
 ]
 RISKS = [RiskLevel.RED, RiskLevel.ORANGE, RiskLevel.YELLOW, RiskLevel.BLUE]
+DEMO_INDICATORS = {
+    "DEMO-PROC": ("招投标异常", "公共资源交易", "同一中标人一年内中标 ≥ 3 次", "市公共资源交易中心"),
+    "DEMO-SUBS": ("补贴发放异常", "惠民资金", "与死亡、重复申领名单比对", "市民政局"),
+    "DEMO-ENFO": ("重复处罚", "综合执法", "同一企业一年内处罚 ≥ 3 次", "市综合行政执法局"),
+    "DEMO-ENVI": ("用电异常", "安全环保", "高于同村中位数 3 倍", "供电公司"),
+    "DEMO-FINA": ("公款消费异常", "财政资金", "发票品名含旅游类关键词", "市财政局"),
+}
 
 
 @dataclass
@@ -137,6 +144,10 @@ def seed_demo(*, password: str, source_key: str | None = None, alerts: int = 36)
             details={"来源": "演示数据", "序号": i + 1, "金额": str(amount)},
         ))
     results = alerts_ingest(source=source, items=items)
+    # The feed's rule codes became its embedded indicators on intake: name them as its owners would.
+    for code, (name, module, threshold, department) in DEMO_INDICATORS.items():
+        SourceIndicator.objects.filter(source=source, code=code).update(
+            name=name, module=module, threshold=threshold, department=department)
     # Spread the kunshan and changshu alerts over every stage; the others wait in 预警.
     targets = ["assigned", "verifying", "disposing", "applying", "evaluating", "closed", "dismissed", "referred"]
     progressed = 0

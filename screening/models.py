@@ -100,6 +100,7 @@ class ScreeningModel(models.Model):
     risk_level = models.CharField(_("risk level"), max_length=8, choices=RiskLevel.choices, default=RiskLevel.ORANGE)
     status = models.CharField(_("status"), max_length=8, choices=ModelStatus.choices, default=ModelStatus.DRAFT)
     supervision_points = models.TextField(_("supervision points"), blank=True)
+    tags = models.JSONField(_("tags"), default=list, blank=True)
     template = models.CharField(_("template"), max_length=32, blank=True)
     params = models.JSONField(_("template parameters"), default=dict, blank=True)
     spec = models.JSONField(_("rule spec"), default=dict)
@@ -219,3 +220,32 @@ class ScreeningHit(models.Model):
 
     def __str__(self) -> str:
         return mask_text(self.title)
+
+
+class SpecialProject(models.Model):
+    """专项监督: a special supervision project grouping models and datasets over a period, led by
+    one unit and deployed by it to units below ("点题式"); each deployed unit binds its own data."""
+
+    name = models.CharField(_("name"), max_length=128)
+    description = models.TextField(_("description"), blank=True)
+    lead_unit = models.ForeignKey("accounts.OrgUnit", verbose_name=_("lead unit"), on_delete=models.PROTECT,
+                                  related_name="led_projects")
+    start_date = models.DateField(_("start date"), null=True, blank=True)
+    end_date = models.DateField(_("end date"), null=True, blank=True)
+    screening_models = models.ManyToManyField(ScreeningModel, verbose_name=_("models"), blank=True,
+                                              related_name="projects")
+    datasets = models.ManyToManyField(Dataset, verbose_name=_("datasets"), blank=True, related_name="projects")
+    units = models.ManyToManyField("accounts.OrgUnit", verbose_name=_("deployed to"), blank=True,
+                                   related_name="deployed_projects")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("created by"), null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("special supervision project")
+        verbose_name_plural = _("special supervision projects")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.name

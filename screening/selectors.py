@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 
 from accounts.models import User
 from accounts.selectors import units_visible_to
-from alerts.models import Alert
+from alerts.models import Alert, SourceIndicator
+from alerts.selectors import alerts_visible_to
 from alerts.states import Conclusion, Status
-from screening.models import Dataset, ModelStatus, ScreeningHit, ScreeningModel, ScreeningRun
+from cases.models import Disposition
+from screening.models import Dataset, ModelStatus, ScreeningHit, ScreeningModel, ScreeningRun, SpecialProject
 
 SUBSTANTIATED = [Conclusion.SUBSTANTIATED, Conclusion.PARTIALLY_SUBSTANTIATED]
 # Stages after verification: a conclusion there is final unless a leader sends it back.
@@ -91,3 +94,197 @@ def typical_cases(model: ScreeningModel, limit: int = 5) -> QuerySet[Alert]:
 
 def versions_of(model: ScreeningModel) -> QuerySet[ScreeningModel]:
     return ScreeningModel.objects.filter(code=model.code).order_by("-version")
+
+
+# ----- the shared warehouse: every unit's published models, data still scoped -----
+
+def warehouse_models_for(user: User) -> QuerySet[ScreeningModel]:
+    """Model cards the user may open: every version in their scope, plus the active (published)
+    versions of every other unit. Datasets, runs, hits and alerts stay scoped (the other selectors)."""
+    return (ScreeningModel.objects.filter(Q(org_unit__in=units_visible_to(user)) | Q(status=ModelStatus.ACTIVE))
+            .select_related("org_unit", "created_by"))
+
+
+def in_scope(user: User, model: ScreeningModel) -> bool:
+    """True when the model belongs to the user's unit or below (its data and runs are theirs to see)."""
+    return units_visible_to(user).filter(pk=model.org_unit_id).exists()
+
+
+def shared_warehouse(user: User, *, domain: str = "", unit: str = "", status: str = "", q: str = "",
+                     template: str = "", tag: str = "") -> QuerySet[ScreeningModel]:
+    """The warehouse's cards: latest versions in scope and every unit's active models, filtered."""
+    domain, unit, q, template, tag = (str(v or "").replace("\x00", "").strip()
+                                      for v in (domain, unit, q, template, tag))
+    scoped = Q(org_unit__in=units_visible_to(user), is_latest=True)
+    qs = ScreeningModel.objects.filter(scoped | Q(status=ModelStatus.ACTIVE)).select_related("org_unit", "created_by")
+    if domain:
+        qs = qs.filter(domain=domain)
+    if unit:
+        qs = qs.filter(org_unit__code=unit)
+    if status in ModelStatus.values:
+        qs = qs.filter(status=status)
+    if template:
+        qs = qs.filter(template=template)
+    if q:
+        qs = qs.filter(Q(name__icontains=q) | Q(code__icontains=q) | Q(supervision_points__icontains=q)
+                       | Q(description__icontains=q))
+    if tag:
+        # Tags are a short JSON list per model: matched here, portably (SQLite has no JSON containment).
+        qs = qs.filter(pk__in=[pk for pk, tags in qs.values_list("pk", "tags") if tag in (tags or [])])
+    return qs.order_by("-updated_at", "code")
+
+
+def warehouse_totals(qs: QuerySet[ScreeningModel]) -> dict[str, int]:
+    """The header figures: models, rules (the steps that decide, over all listed models), domains, units."""
+    rows = list(qs.values_list("spec", "domain", "org_unit_id"))
+    rules = sum(sum(1 for s in (spec or {}).get("steps", []) if isinstance(s, dict)
+                    and s.get("type") not in ("source", "emit"))
+                for spec, _d, _u in rows if isinstance(spec, dict))
+    return {"models": len(rows), "rules": rules, "domains": len({d for _s, d, _u in rows}),
+            "units": len({u for _s, _d, u in rows})}
+
+
+def version_results(model: ScreeningModel) -> list[dict[str, Any]]:
+    """主要成效 per version of the model (newest first) and a total row: runs, distinct hits (a
+    re-run on the same data counts once), alerts raised, concluded, substantiated, cases filed,
+    amounts recovered and the substantiation rate. Counts only: nothing of the alerts is shown."""
+    versions = list(ScreeningModel.objects.filter(code=model.code).order_by("-version")
+                    .values_list("pk", "version", "status"))
+    runs = dict(ScreeningRun.objects.filter(model__code=model.code).values("model_id")
+                .annotate(n=Count("id")).values_list("model_id", "n"))
+    hits = dict(ScreeningHit.objects.filter(run__model__code=model.code).values("run__model_id")
+                .annotate(n=Count("dedup_key", distinct=True)).values_list("run__model_id", "n"))
+    first_version: dict[int, int] = {}
+    for alert_id, model_id in (ScreeningHit.objects.filter(run__model__code=model.code, alert_created=True)
+                               .order_by("id").values_list("alert_id", "run__model_id")):
+        if alert_id is not None:
+            first_version.setdefault(alert_id, model_id)
+    alerts = {a.pk: a for a in model_alerts(model).only("id", "status", "conclusion", "recurrence_of")}
+    for alert_id in alerts:
+        first_version.setdefault(alert_id, versions[-1][0] if versions else 0)
+    dispositions: dict[int, Any] = {}
+    for d in Disposition.objects.filter(alert_id__in=list(alerts)).order_by("-created_at", "-id"):
+        dispositions.setdefault(d.alert_id, d)
+
+    def figures(alert_ids: list[int]) -> dict[str, Any]:
+        concluded = [a for a in alert_ids if alerts[a].status in CONCLUDED_STATUSES and alerts[a].conclusion]
+        substantiated = [a for a in concluded if alerts[a].conclusion in SUBSTANTIATED]
+        filed = sum(1 for a in alert_ids if a in dispositions and dispositions[a].case_filed)
+        recovered = sum((dispositions[a].amount_recovered for a in alert_ids if a in dispositions), Decimal(0))
+        return {"alerts_raised": len(alert_ids), "concluded": len(concluded), "substantiated": len(substantiated),
+                "recurrences": sum(1 for a in alert_ids if alerts[a].recurrence_of_id),
+                "cases_filed": filed, "amount_recovered": recovered,
+                "substantiation_rate": round(len(substantiated) / len(concluded), 3) if concluded else None}
+
+    out = []
+    for pk, version, status in versions:
+        ids = [a for a, m in first_version.items() if m == pk and a in alerts]
+        out.append({"id": pk, "version": version, "status": status, "runs": runs.get(pk, 0),
+                    "hits": hits.get(pk, 0), **figures(ids)})
+    total_hits = (ScreeningHit.objects.filter(run__model__code=model.code)
+                  .aggregate(n=Count("dedup_key", distinct=True))["n"])
+    out.append({"id": None, "version": None, "status": "", "runs": sum(runs.values()), "hits": total_hits,
+                **figures(list(alerts))})
+    return out
+
+
+def typical_cases_for(user: User, model: ScreeningModel, limit: int = 5) -> list[dict[str, Any]]:
+    """Closed, substantiated alerts of the model. One outside the user's scope shows only its
+    outcome (unit, conclusion, outcome, case filed, amount): no title, no names, no link."""
+    visible = set(units_visible_to(user).values_list("pk", flat=True))
+    cases = list(model_alerts(model).filter(status=Status.CLOSED, conclusion__in=SUBSTANTIATED)
+                 .select_related("org_unit").order_by("-closed_at")[:limit])
+    dispositions: dict[int, Any] = {}
+    for d in Disposition.objects.filter(alert__in=cases).order_by("-created_at", "-id"):
+        dispositions.setdefault(d.alert_id, d)
+    return [{"alert": a if a.org_unit_id in visible else None, "unit": a.org_unit.name,
+             "conclusion": a.get_conclusion_display(), "disposition": dispositions.get(a.pk)} for a in cases]
+
+
+# ----- special supervision projects -----
+
+def projects_visible_to(user: User) -> QuerySet[SpecialProject]:
+    """Projects led by a unit in the user's scope or deployed to one."""
+    units = units_visible_to(user)
+    ids = SpecialProject.objects.filter(Q(lead_unit__in=units) | Q(units__in=units)).values("pk")
+    return SpecialProject.objects.filter(pk__in=ids).select_related("lead_unit", "created_by")
+
+
+def project_alerts(project: SpecialProject) -> QuerySet[Alert]:
+    """Alerts raised by the project's models and by the copies units made of them."""
+    ids = list(project.screening_models.values_list("pk", flat=True))
+    codes = set(ScreeningModel.objects.filter(Q(pk__in=ids) | Q(origin_id__in=ids)).values_list("code", flat=True))
+    return Alert.objects.filter(rule_code__in=codes, source__kind="screening")
+
+
+def project_unit_figures(user: User, project: SpecialProject) -> list[dict[str, Any]]:
+    """Per unit of the project (the lead unit and each unit it was deployed to) that the user may
+    see: alerts, alerts per stage, substantiated, cases filed and amounts recovered. A unit counts
+    the alerts of its whole subtree."""
+    visible = units_visible_to(user)
+    units = [u for u in [project.lead_unit, *project.units.order_by("path")] if visible.filter(pk=u.pk).exists()]
+    seen: set[int] = set()
+    rows = []
+    alerts = project_alerts(project)
+    for unit in units:
+        if unit.pk in seen:
+            continue
+        seen.add(unit.pk)
+        mine = alerts.filter(org_unit__path__startswith=unit.path)
+        by_status = dict(mine.values("status").annotate(n=Count("id")).values_list("status", "n"))
+        substantiated = mine.filter(status__in=CONCLUDED_STATUSES, conclusion__in=SUBSTANTIATED).count()
+        latest: dict[int, Any] = {}
+        for d in Disposition.objects.filter(alert__in=mine).order_by("-created_at", "-id"):
+            latest.setdefault(d.alert_id, d)
+        rows.append({
+            "org_unit": unit.code, "name": unit.name, "alerts": sum(by_status.values()),
+            "stages": {s: by_status.get(s, 0) for s in Status.values}, "substantiated": substantiated,
+            "cases_filed": sum(1 for d in latest.values() if d.case_filed),
+            "amount_recovered": sum((d.amount_recovered for d in latest.values()), Decimal(0)),
+        })
+    return rows
+
+
+def projects_managed_by(user: User) -> QuerySet[SpecialProject]:
+    """Projects whose lead unit is in the user's scope (they may edit, deploy or delete them)."""
+    return SpecialProject.objects.filter(lead_unit__in=units_visible_to(user)).select_related("lead_unit")
+
+
+# ----- business systems' embedded indicators -----
+
+def indicator_results(user: User) -> list[dict[str, Any]]:
+    """Every embedded indicator with, over the alerts the user may see: warnings raised,
+    concluded, substantiated and the substantiation rate (查实率). One grouped query."""
+    counts = {
+        (row["source_id"], row["rule_code"]): row
+        for row in alerts_visible_to(user).filter(source__kind="business").exclude(rule_code="")
+        .values("source_id", "rule_code").annotate(
+            warnings=Count("id"),
+            concluded=Count("id", filter=Q(status__in=CONCLUDED_STATUSES) & ~Q(conclusion="")),
+            substantiated=Count("id", filter=Q(status__in=CONCLUDED_STATUSES, conclusion__in=SUBSTANTIATED)),
+        )
+    }
+    out = []
+    for ind in SourceIndicator.objects.select_related("source").order_by("source__name", "module", "code"):
+        c = counts.get((ind.source_id, ind.code), {})
+        concluded, substantiated = c.get("concluded", 0), c.get("substantiated", 0)
+        out.append({"indicator": ind, "warnings": c.get("warnings", 0), "concluded": concluded,
+                    "substantiated": substantiated,
+                    "substantiation_rate": round(substantiated / concluded, 3) if concluded else None})
+    return out
+
+
+def indicator_groups(rows: list[dict[str, Any]], by: str = "module") -> list[dict[str, Any]]:
+    """The indicator rows summed per module (`by="module"`) or per source system (`by="source"`)."""
+    groups: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        ind = r["indicator"]
+        key = ind.module if by == "module" else ind.source.name
+        g = groups.setdefault(key, {"group": key, "indicators": 0, "warnings": 0, "concluded": 0,
+                                    "substantiated": 0})
+        g["indicators"] += 1
+        for k in ("warnings", "concluded", "substantiated"):
+            g[k] += r[k]
+    for g in groups.values():
+        g["substantiation_rate"] = round(g["substantiated"] / g["concluded"], 3) if g["concluded"] else None
+    return sorted(groups.values(), key=lambda g: (-g["warnings"], g["group"]))

@@ -28,12 +28,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import OrgUnit, User
-from alerts.models import Alert, Domain, RiskLevel, SourceSystem
+from alerts.models import Alert, Domain, RiskLevel, SourceIndicator, SourceSystem
 from alerts.policy import may_in_warehouse
 from alerts.sources import source_system_create
 from alerts.states import Status
+from alerts.tags import clean_tags
 from core.errors import Forbidden, NotFound  # screening raises the one hierarchy
-from screening import engine, importing
+from screening import describe, engine, importing
 from screening.models import (
     Dataset,
     DatasetStatus,
@@ -44,6 +45,7 @@ from screening.models import (
     ScreeningHit,
     ScreeningModel,
     ScreeningRun,
+    SpecialProject,
 )
 from screening.spec import DatasetRef, SpecError, compile_spec, roles_of
 from screening.templates import TEMPLATES, expand
@@ -390,6 +392,9 @@ def screening_model_update(*, model_id: int, by: User, changes: dict[str, Any],
                 model.schedule = schedule
                 model.next_run_at = timezone.now() if schedule else None
                 ScreeningModel.objects.filter(pk=model.pk).update(schedule=schedule, next_run_at=model.next_run_at)
+        if "spec" in content and "params" not in content and "template" not in content:
+            # A spec edited as steps wins over the template it came from (it is checked, not ignored).
+            content.update(template="", params={})
         links = datasets if datasets is not None else model_datasets(model)
         if "template" in content or "params" in content or "spec" in content:
             template = content.get("template", model.template)
@@ -588,6 +593,8 @@ def screening_run_execute(*, run_id: int) -> ScreeningRun | None:
         ours.update(
             status=RunStatus.FAILED, error=message[:2000], finished_at=timezone.now(), hit_count=0, alerts_created=0)
     run.refresh_from_db()
+    if run.status == RunStatus.SUCCEEDED and run.alerts_created:
+        project_label_alerts(run=run)
     return run
 
 
@@ -664,3 +671,263 @@ def run_due_scheduled_models_task() -> int:
 @shared_task(name="screening.dataset_import", acks_late=True, ignore_result=True)
 def dataset_import_task(dataset_id: int) -> None:
     dataset_import_execute(dataset_id=dataset_id)
+
+
+# ----- the shared warehouse: copying another unit's model onto your own data -----
+
+def _types_fit(needed: str, mine: str) -> bool:
+    numeric = ("integer", "decimal", "double")
+    return needed == mine or (needed in numeric and mine in numeric)
+
+
+def column_suggestions(used: list[dict[str, str]], dataset: Dataset) -> dict[str, str]:
+    """For each column a model uses, the column of `dataset` that most likely stands for it: the
+    same name, else a name containing it (or contained in it), of a fitting type; else none."""
+    mine = dataset.columns
+    out: dict[str, str] = {}
+    for col in used:
+        fitting = [c["name"] for c in mine if _types_fit(col["type"], c["type"])]
+        exact = [n for n in fitting if n == col["name"]]
+        near = [n for n in fitting if col["name"] in n or n in col["name"]]
+        pick = (exact or near or [""])[0]
+        if pick:
+            out[col["name"]] = pick
+    return out
+
+
+def model_columns_used(model: ScreeningModel) -> dict[str, list[dict[str, str]]]:
+    """{role: [{name, type}]}: the columns of each dataset role the model's rule reads."""
+    return describe.used_columns(model.spec, {role: ds.columns for role, ds in model_datasets(model).items()})
+
+
+def screening_model_copy_mapped(*, model: ScreeningModel, by: User, org_unit: OrgUnit,
+                                datasets: dict[str, Dataset], column_map: Any = None,
+                                name: str = "") -> ScreeningModel:
+    """Copy a (possibly another unit's, published) model into `org_unit` onto the given datasets:
+    every column the rule reads is renamed to the column that stands for it in the new dataset
+    (`column_map` {role: {model column: your column}}; a column of the same name and a fitting
+    type maps itself). A used column left unmapped, mapped to a missing column or to one of the
+    wrong type is a 400 naming it; nothing is saved. The copy is a draft with `origin` set."""
+    require(by, "model.copy")
+    if column_map is None:
+        column_map = {}
+    if not isinstance(column_map, dict) or not all(
+            isinstance(v, dict) and all(isinstance(a, str) and isinstance(b, str) for a, b in v.items())
+            for v in column_map.values()):
+        raise ValidationError({"column_map": _("Give the column mapping as {role: {model column: your column}}.")})
+    originals = model_datasets(model)
+    needed = roles_of(model.spec)
+    missing = [r for r in needed if r not in datasets]
+    if missing:
+        raise ValidationError({"datasets": _("Choose a dataset for: %(r)s.")
+                               % {"r": ", ".join(describe.role_label(r) for r in missing)}})
+    extra = sorted(set(datasets) - set(needed))
+    if extra:
+        raise ValidationError({"datasets": _("The model has no dataset role %(r)s.") % {"r": ", ".join(extra)}})
+    check_units(org_unit, datasets)
+    role_columns = {role: ds.columns for role, ds in originals.items()}
+    used = describe.used_columns(model.spec, role_columns)
+    mapping: dict[str, dict[str, str]] = {}
+    errors: list[str] = []
+    for role, cols in used.items():
+        types = datasets[role].column_types
+        given = column_map.get(role) or {}
+        for col in cols:
+            mine = given.get(col["name"]) or (col["name"] if col["name"] in types else "")
+            label = {"role": describe.role_label(role), "col": col["name"], "mine": mine,
+                     "type": describe.COLUMN_TYPE_LABELS.get(col["type"], col["type"])}
+            if not mine:
+                errors.append(_("%(role)s: the model uses the column “%(col)s”; choose the column of your dataset "
+                                "that stands for it.") % label)
+            elif mine not in types:
+                errors.append(_("%(role)s: your dataset has no column “%(mine)s” (for “%(col)s”).") % label)
+            elif not _types_fit(col["type"], types[mine]):
+                errors.append(_("%(role)s: “%(col)s” needs a column of type %(type)s; “%(mine)s” is not.") % label)
+            else:
+                mapping.setdefault(role, {})[col["name"]] = mine
+    if errors:
+        raise ValidationError({"column_map": errors})
+    spec = describe.rename_columns(model.spec, role_columns, mapping)
+    with transaction.atomic():
+        copy = screening_model_create(
+            by=by, name=name or _("Copy of %(name)s") % {"name": model.name}, org_unit=org_unit, datasets=datasets,
+            spec=spec, domain=model.domain, risk_level=model.risk_level,
+            supervision_points=model.supervision_points, description=model.description, origin=model,
+        )
+        if model.template:
+            # Keep the template (the factory's form) when its renamed parameters give the same rule.
+            flat = {old: new for m in mapping.values() for old, new in m.items()}
+            params = {k: (flat.get(v, v) if isinstance(v, str) else v) for k, v in (model.params or {}).items()}
+            try:
+                same = expand(model.template, params) == spec
+            except SpecError:
+                same = False
+            if same:
+                ScreeningModel.objects.filter(pk=copy.pk).update(template=model.template, params=params)
+                copy.template, copy.params = model.template, params
+    return copy
+
+
+# ----- preview before anything is saved or run -----
+
+PREVIEW_SAMPLES = 20
+
+
+def screening_preview(*, by: User, spec: Any, datasets: dict[str, Dataset], org_unit: OrgUnit | None = None,
+                      code: str = "") -> dict[str, Any]:
+    """Run a rule on the full datasets without saving or raising anything: how many hits, how many
+    would be new alerts and how many match an open or a closed alert (same dedup key in the unit's
+    screening feed; only with the model `code`), and the first 20 hits with their reasons."""
+    require(by, "spec.preview")
+    missing = [r for r in roles_of(spec) if r not in datasets]
+    if missing:
+        raise ValidationError({"datasets": _("Choose a dataset for: %(r)s.")
+                               % {"r": ", ".join(describe.role_label(r) for r in missing)}})
+    refs = {role: DatasetRef(path=dataset_local_path(ds), columns=ds.columns, name=ds.name)
+            for role, ds in datasets.items()}
+    try:
+        compiled = compile_spec(spec, refs)
+        hits, _ms = engine.execute(compiled, code=code or "preview")
+    except SpecError as exc:
+        raise ValidationError({"spec": describe.step_error(spec, exc.step, exc.message)}) from None
+    open_keys: set[str] = set()
+    closed_keys: set[str] = set()
+    if code and org_unit is not None:
+        keys = [h.dedup_key for h in hits]
+        source = SourceSystem.objects.filter(code=f"screening-{org_unit.code}"[:64]).first()
+        if source is not None:
+            for start in range(0, len(keys), 1000):
+                for key, status in (Alert.objects.filter(source=source, dedup_key__in=keys[start:start + 1000])
+                                    .values_list("dedup_key", "status")):
+                    (closed_keys if status == Status.CLOSED else open_keys).add(key)
+    closed_keys -= open_keys
+    names = {role: ds.name for role, ds in datasets.items()}
+    sentences = describe.rule_sentences(spec, names)
+    fallback = " ".join(s["sentence"] for s in sentences if s["type"] not in ("source", "emit"))
+    samples = [{"title": h.title, "subject": h.subject, "amount": h.amount,
+                "reason": getattr(h, "reason", "") or fallback, "rows": len(h.rows),
+                "matches": ("open" if h.dedup_key in open_keys else "closed" if h.dedup_key in closed_keys else "new")}
+               for h in hits[:PREVIEW_SAMPLES]]
+    return {"hits": len(hits), "new": len(hits) - len(open_keys) - len(closed_keys),
+            "matching_open": len(open_keys), "matching_closed": len(closed_keys), "samples": samples}
+
+
+def expand_template(code: str, params: Any) -> dict[str, Any]:
+    """A built-in model's spec for `params`; a bad parameter is a field error on `params`."""
+    try:
+        return expand(code, params)
+    except SpecError as exc:
+        raise ValidationError({"params": str(exc)}) from None
+
+
+# ----- special supervision projects (专项监督) -----
+
+def _require_project(user: Any) -> None:
+    if user is not None and not may_in_warehouse(user, "project.manage"):
+        raise Forbidden(_("Only supervisors and administrators may manage special projects; your role can only "
+                          "read them."))
+
+
+def special_project_save(*, by: User, name: str, lead_unit: OrgUnit, project: SpecialProject | None = None,
+                         description: str = "", start_date: dt.date | None = None, end_date: dt.date | None = None,
+                         models: list[ScreeningModel] | None = None, datasets: list[Dataset] | None = None,
+                         units: list[OrgUnit] | None = None) -> SpecialProject:
+    """Create or edit a project. It may be deployed only to the lead unit's own units below it, its
+    datasets belong to the lead unit or below; models may be any published ones (the units copy
+    them onto their own data). Deploying makes the project visible to those units."""
+    _require_project(by)
+    name = clean_text(name).strip()
+    errors: dict[str, list[str]] = {}
+    if not name or len(name) > 128:
+        errors["name"] = [_("Give the project a name of at most 128 characters.")]
+    if start_date and end_date and end_date < start_date:
+        errors["end_date"] = [_("The end date is before the start date.")]
+    outside = [u.name for u in units or [] if u.pk == lead_unit.pk or not lead_unit.contains(u)]
+    if outside:
+        errors["units"] = [_("A project is deployed to units below its lead unit, not to %(u)s.")
+                           % {"u": ", ".join(outside)}]
+    foreign = [d.name for d in datasets or [] if not lead_unit.contains(d.org_unit)]
+    if foreign:
+        errors["datasets"] = [_("These datasets do not belong to the lead unit or below: %(d)s.")
+                              % {"d": ", ".join(foreign)}]
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        if project is None:
+            project = SpecialProject(created_by=by)
+        project.name, project.description, project.lead_unit = name, clean_text(description), lead_unit
+        project.start_date, project.end_date = start_date, end_date
+        project.save()
+        if models is not None:
+            project.screening_models.set(models)
+        if datasets is not None:
+            project.datasets.set(datasets)
+        if units is not None:
+            project.units.set(units)
+    return project
+
+
+def special_project_delete(*, by: User, project: SpecialProject) -> None:
+    _require_project(by)
+    project.delete()
+
+
+def screening_model_tags_set(*, model_id: int, by: User, tags: Any) -> ScreeningModel:
+    """Replace the tags of a model version of one's own scope (a label, not a new version)."""
+    require(by, "model.update")
+    cleaned = clean_tags(tags)
+    with transaction.atomic():
+        model = ScreeningModel.objects.select_for_update().filter(pk=model_id).first()
+        if model is None:
+            raise NotFound(_("Model not found."))
+        model.tags = cleaned
+        model.save(update_fields=["tags", "updated_at"])
+    return model
+
+
+# ----- business systems' embedded indicators -----
+
+INDICATOR_FIELDS = {"name": 128, "module": 64, "threshold": 128, "department": 128}
+
+
+def indicator_update(*, indicator_id: int, by: User, changes: dict[str, Any]) -> SourceIndicator:
+    """Name an embedded indicator and say what it checks (module, threshold, owning department).
+    Only for indicators of a source system of the editor's unit or below."""
+    if not may_in_warehouse(by, "indicator.update"):
+        raise Forbidden(_("Only supervisors and administrators may edit indicators; your role can only read them."))
+    errors = {k: [_("At most %(n)d characters.") % {"n": n}] for k, n in INDICATOR_FIELDS.items()
+              if len(clean_text(changes.get(k, ""))) > n}
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        ind = (SourceIndicator.objects.select_for_update().select_related("source__org_unit")
+               .filter(pk=indicator_id).first())
+        unit = getattr(by, "org_unit", None)
+        if ind is None or not (by.is_superuser or (unit is not None and unit.contains(ind.source.org_unit))):
+            raise NotFound(_("Indicator not found."))
+        for k in INDICATOR_FIELDS:
+            if k in changes:
+                setattr(ind, k, clean_text(changes[k]).strip())
+        ind.save()
+    return ind
+
+
+def project_label_alerts(*, run: ScreeningRun) -> int:
+    """The alerts a run raised carry the special projects of its model (the model, or the model it
+    was copied from, is one of the project's): `details.projects` [{id, name}] and the project's
+    name as a tag. Returns how many alerts were labelled."""
+    model = run.model
+    codes = [model.code] + ([model.origin.code] if model.origin_id and model.origin else [])
+    projects = list(SpecialProject.objects.filter(screening_models__code__in=codes).distinct().order_by("pk"))
+    if not projects:
+        return 0
+    ids = list(run.hits.filter(alert_created=True, alert__isnull=False).values_list("alert_id", flat=True))
+    labels = [{"id": p.pk, "name": p.name} for p in projects]
+    with transaction.atomic():
+        alerts = list(Alert.objects.select_for_update().filter(pk__in=ids))
+        for alert in alerts:
+            details = alert.details if isinstance(alert.details, dict) else {}
+            alert.details = {**details, "projects": labels}
+            alert.tags = clean_tags([*(alert.tags or []), *(p.name[:32] for p in projects)][:20])
+        Alert.objects.bulk_update(alerts, ["details", "tags"], batch_size=500)
+    return len(alerts)

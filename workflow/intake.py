@@ -18,7 +18,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import OrgUnit
-from alerts.models import RISK_RANK, Alert, Domain, RiskLevel, SourceSystem
+from alerts.models import RISK_RANK, Alert, Domain, RiskLevel, SourceIndicator, SourceSystem
 from alerts.states import Status
 from alerts.subjects import SubjectIdentity, subjects_resolve
 from audit.models import AuditEvent
@@ -163,6 +163,12 @@ def alerts_ingest(*, source: SourceSystem, items: Sequence[IntakeItem]) -> list[
         rollups.apply(counted)
         created_ids = [pk for pk, created in outcome.values() if created]
         recurrences_mark(alert_ids=created_ids, now=now)
+        if source.kind == SourceSystem.Kind.BUSINESS:
+            # A business system's rule codes are its embedded indicators: listed when first pushed.
+            codes = sorted({item.rule for item in items if item.rule})
+            if codes:
+                SourceIndicator.objects.bulk_create([SourceIndicator(source=source, code=c) for c in codes],
+                                                    ignore_conflicts=True)
         timeline.alerts_raised(
             alert_ids=created_ids, at=now, status=Status.WARNING, source_name=source.name, source_code=source.code,
         )

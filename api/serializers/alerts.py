@@ -81,7 +81,7 @@ class AlertSerializer(serializers.ModelSerializer):
         model = Alert
         fields = [
             "id", "title", "domain", "risk_level", "status", "org_unit", "org_unit_name", "source",
-            "rule", "rule_code", "subject", "amount", "details", "dedup_key", "occurrence_count",
+            "rule", "rule_code", "subject", "amount", "details", "tags", "dedup_key", "occurrence_count",
             "occurred_at", "last_occurred_at", "assignee", "assignee_name", "conclusion",
             "stage_entered_at", "due_at", "is_overdue", "timeliness", "escalation_level",
             "supervised", "created_at", "updated_at", "closed_at", "available_transitions",

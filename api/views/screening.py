@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -27,7 +27,16 @@ from api.auth import ApiKeyAuthentication, IsSourceSystem
 from core.masking import mask_value
 from screening import engine, selectors, services
 from screening.importing import preview
-from screening.models import Dataset, DatasetStatus, ModelStatus, Schedule, ScreeningHit, ScreeningModel, ScreeningRun
+from screening.models import (
+    Dataset,
+    DatasetStatus,
+    ModelStatus,
+    Schedule,
+    ScreeningHit,
+    ScreeningModel,
+    ScreeningRun,
+    SpecialProject,
+)
 from screening.spec import DatasetRef, SpecError, compile_spec
 from screening.templates import TEMPLATES, describe
 
@@ -125,7 +134,7 @@ class ScreeningModelSerializer(serializers.ModelSerializer):
         model = ScreeningModel
         fields = ["id", "code", "version", "is_latest", "name", "description", "domain", "org_unit", "risk_level",
                   "status", "supervision_points", "template", "params", "spec", "datasets", "schedule",
-                  "next_run_at", "origin", "previous_version", "created_by", "created_at", "updated_at"]
+                  "next_run_at", "origin", "previous_version", "created_by", "created_at", "updated_at", "tags"]
 
     def get_datasets(self, obj: ScreeningModel) -> dict[str, int]:
         return {link.role: link.dataset_id for link in obj.dataset_links.all()}
@@ -201,7 +210,31 @@ class RunCreatedSerializer(serializers.Serializer):
 class CopySerializer(serializers.Serializer):
     name = serializers.CharField(required=False, max_length=128)
     org_unit = serializers.CharField(required=False, max_length=64)
-    datasets = serializers.JSONField(required=False)
+    datasets = serializers.JSONField(required=False, help_text=gettext_lazy("{role: your dataset id}"))
+    column_map = serializers.JSONField(
+        required=False, help_text=gettext_lazy("{role: {model column: your column}}; a column of the same name "
+                                               "maps itself"))
+
+
+class TagListSerializer(serializers.Serializer):
+    tags = serializers.ListField(child=serializers.CharField(max_length=32, allow_blank=True), max_length=50)
+
+
+class PreviewSampleSerializer(serializers.Serializer):
+    title = serializers.CharField()
+    subject = serializers.CharField()
+    amount = serializers.DecimalField(max_digits=18, decimal_places=2, allow_null=True)
+    reason = serializers.CharField()
+    rows = serializers.IntegerField()
+    matches = serializers.ChoiceField(choices=["new", "open", "closed"])
+
+
+class ModelPreviewSerializer(serializers.Serializer):
+    hits = serializers.IntegerField()
+    new = serializers.IntegerField()
+    matching_open = serializers.IntegerField()
+    matching_closed = serializers.IntegerField()
+    samples = PreviewSampleSerializer(many=True)
 
 
 class ResultsSerializer(serializers.Serializer):
@@ -311,14 +344,20 @@ class ScreeningModelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vi
     permission_classes = [RolePermission]
     read_action = "model.read"
     role_actions = {"create": "model.create", "partial_update": "model.update", "copy": "model.copy",
-                    ("runs", "POST"): "run.start", ("runs", "GET"): "run.read", "results": "run.read"}
+                    ("runs", "POST"): "run.start", ("runs", "GET"): "run.read", "results": "run.read",
+                    "preview": "spec.preview", "tags": "model.update"}
 
     def get_queryset(self):  # noqa: ANN201
         params = self.request.query_params
         if self.action == "list":
-            return selectors.warehouse_list(
+            # The warehouse is shared: every unit's published models, plus everything in scope.
+            return selectors.shared_warehouse(
                 self.request.user, domain=params.get("domain", ""), unit=params.get("unit", ""),
-                status=params.get("status", ""), q=params.get("q", "")).prefetch_related("dataset_links")
+                status=params.get("status", ""), q=params.get("q", ""), template=params.get("template", ""),
+                tag=params.get("tag", "")).prefetch_related("dataset_links")
+        if self.action in ("retrieve", "copy", "results"):
+            return selectors.warehouse_models_for(self.request.user).prefetch_related("dataset_links")
+        # Editing, running and reading runs stay in the owner's scope.
         return selectors.models_visible_to(self.request.user).prefetch_related("dataset_links")
 
     @extend_schema(request=ScreeningModelWriteSerializer, responses={201: ScreeningModelSerializer})
@@ -354,9 +393,16 @@ class ScreeningModelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vi
         form.is_valid(raise_exception=True)
         d = form.validated_data
         unit = unit_for(request.user, d.get("org_unit") or getattr(request.user.org_unit, "code", ""))
-        datasets = datasets_for(request.user, d["datasets"]) if d.get("datasets") else None
-        new = services.screening_model_copy(model=model, by=request.user, org_unit=unit,
-                                            name=d.get("name", ""), datasets=datasets)
+        if d.get("datasets"):
+            # Onto your own data: each used column mapped to yours (400 naming any left unmapped).
+            new = services.screening_model_copy_mapped(
+                model=model, by=request.user, org_unit=unit, datasets=datasets_for(request.user, d["datasets"]),
+                column_map=d.get("column_map"), name=d.get("name", ""))
+        else:
+            if not selectors.in_scope(request.user, model):
+                raise ValidationError({"datasets": _("Choose your own datasets for the model's roles.")})
+            new = services.screening_model_copy(model=model, by=request.user, org_unit=unit,
+                                                name=d.get("name", ""))
         return Response(ScreeningModelSerializer(new).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(methods=["POST"], request=None, responses={202: RunCreatedSerializer})
@@ -378,6 +424,26 @@ class ScreeningModelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vi
     def results(self, request: Any, pk: str | None = None) -> Response:
         model = self.get_object()
         return Response(selectors.model_results(model))
+
+    @extend_schema(request=TagListSerializer, responses=ScreeningModelSerializer)
+    @action(detail=True, methods=["put"])
+    def tags(self, request: Any, pk: str | None = None) -> Response:
+        """Replace the model's free tags (a label on this version, not a new version)."""
+        model = self.get_object()
+        form = TagListSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        updated = services.screening_model_tags_set(model_id=model.pk, by=request.user,
+                                                    tags=form.validated_data["tags"])
+        return Response(ScreeningModelSerializer(updated).data)
+
+    @extend_schema(request=None, responses=ModelPreviewSerializer)
+    @action(detail=True, methods=["post"])
+    def preview(self, request: Any, pk: str | None = None) -> Response:
+        """Run the model on its datasets without saving anything: hits, new vs matching alerts, samples."""
+        model = self.get_object()
+        result = services.screening_preview(by=request.user, spec=model.spec, datasets=services.model_datasets(model),
+                                            org_unit=model.org_unit, code=model.code)
+        return Response(mask_value(ModelPreviewSerializer(result).data))
 
 
 class ScreeningRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -438,3 +504,199 @@ class SpecPreviewView(APIView):
         step_columns = {sid: [{"name": n, "type": t} for n, t in cols.items()]
                         for sid, cols in compiled.columns.items()}
         return Response({"columns": columns, "rows": mask_value(rows), "step_columns": step_columns})
+
+
+# ----- special supervision projects -----
+
+class SpecialProjectWriteSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=128)
+    description = serializers.CharField(required=False, allow_blank=True)
+    lead_unit = serializers.CharField(max_length=64)
+    start_date = serializers.DateField(required=False, allow_null=True)
+    end_date = serializers.DateField(required=False, allow_null=True)
+    models = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False, max_length=500)
+    datasets = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False, max_length=500)
+    units = serializers.ListField(child=serializers.CharField(max_length=64), required=False, max_length=500)
+
+
+class UnitFiguresSerializer(serializers.Serializer):
+    org_unit = serializers.CharField()
+    name = serializers.CharField()
+    alerts = serializers.IntegerField()
+    stages = serializers.DictField(child=serializers.IntegerField())
+    substantiated = serializers.IntegerField()
+    cases_filed = serializers.IntegerField()
+    amount_recovered = serializers.DecimalField(max_digits=18, decimal_places=2)
+
+
+class SpecialProjectSerializer(serializers.ModelSerializer):
+    lead_unit = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    models = serializers.PrimaryKeyRelatedField(source="screening_models", many=True, read_only=True)
+    datasets = serializers.SerializerMethodField()
+    units = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
+
+    class Meta:
+        model = SpecialProject
+        fields = ["id", "name", "description", "lead_unit", "start_date", "end_date", "models", "datasets", "units",
+                  "created_at", "updated_at"]
+
+    def get_datasets(self, obj: SpecialProject) -> list[int]:
+        user = self.context["request"].user
+        return list(selectors.datasets_visible_to(user).filter(projects=obj).values_list("pk", flat=True))
+
+
+class SpecialProjectDetailSerializer(SpecialProjectSerializer):
+    per_unit = serializers.SerializerMethodField()
+
+    class Meta(SpecialProjectSerializer.Meta):
+        fields = [*SpecialProjectSerializer.Meta.fields, "per_unit"]
+
+    @extend_schema_field(UnitFiguresSerializer(many=True))
+    def get_per_unit(self, obj: SpecialProject) -> list[dict[str, Any]]:
+        return UnitFiguresSerializer(selectors.project_unit_figures(self.context["request"].user, obj), many=True).data
+
+
+def project_inputs(user: Any, d: dict[str, Any]) -> dict[str, Any]:
+    """Resolve ids and codes in a project body to rows the user may see (unknown ones: field errors)."""
+    out: dict[str, Any] = {}
+    if "lead_unit" in d:
+        try:
+            out["lead_unit"] = unit_for(user, d["lead_unit"])
+        except ValidationError:
+            raise ValidationError({"lead_unit": _("Unknown org unit.")}) from None
+    if "models" in d:
+        found = list(selectors.warehouse_models_for(user).filter(pk__in=d["models"]))
+        if len(found) != len(set(d["models"])):
+            raise ValidationError({"models": _("Unknown model.")})
+        out["models"] = found
+    if "datasets" in d:
+        found = list(selectors.datasets_visible_to(user).filter(pk__in=d["datasets"]))
+        if len(found) != len(set(d["datasets"])):
+            raise ValidationError({"datasets": _("Unknown dataset.")})
+        out["datasets"] = found
+    if "units" in d:
+        codes = {c.replace("\x00", "") for c in d["units"]}
+        found = list(units_visible_to(user).filter(code__in=codes))
+        if len(found) != len(codes):
+            raise ValidationError({"units": _("Unknown org unit.")})
+        out["units"] = found
+    return out
+
+
+class SpecialProjectViewSet(viewsets.ModelViewSet):
+    """`/api/v1/special-projects/`: projects led by or deployed to your unit (and below). The lead
+    unit's supervisors and administrators create, edit, deploy and delete them."""
+
+    permission_classes = [RolePermission]
+    read_action = "project.read"
+    role_actions = {"create": "project.manage", "update": "project.manage", "partial_update": "project.manage",
+                    "destroy": "project.manage"}
+    http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
+
+    def get_queryset(self):  # noqa: ANN201
+        user = self.request.user
+        if self.action in ("update", "partial_update", "destroy"):
+            return selectors.projects_managed_by(user).prefetch_related("screening_models", "units")
+        return selectors.projects_visible_to(user).prefetch_related("screening_models", "units")
+
+    def get_serializer_class(self):  # noqa: ANN201
+        return SpecialProjectDetailSerializer if self.action == "retrieve" else SpecialProjectSerializer
+
+    @extend_schema(request=SpecialProjectWriteSerializer, responses={201: SpecialProjectDetailSerializer})
+    def create(self, request: Any, *args: Any, **kwargs: Any) -> Response:
+        form = SpecialProjectWriteSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        d = form.validated_data
+        project = services.special_project_save(
+            by=request.user, name=d["name"], description=d.get("description", ""),
+            start_date=d.get("start_date"), end_date=d.get("end_date"), **project_inputs(request.user, d))
+        data = SpecialProjectDetailSerializer(project, context={"request": request}).data
+        return Response(data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=SpecialProjectWriteSerializer, responses=SpecialProjectDetailSerializer)
+    def update(self, request: Any, *args: Any, **kwargs: Any) -> Response:
+        project = self.get_object()
+        form = SpecialProjectWriteSerializer(data=request.data, partial=kwargs.get("partial", False))
+        form.is_valid(raise_exception=True)
+        d = form.validated_data
+        resolved = project_inputs(request.user, d)
+        project = services.special_project_save(
+            by=request.user, project=project, name=d.get("name", project.name),
+            description=d.get("description", project.description),
+            lead_unit=resolved.pop("lead_unit", project.lead_unit),
+            start_date=d.get("start_date", project.start_date), end_date=d.get("end_date", project.end_date),
+            **resolved)
+        return Response(SpecialProjectDetailSerializer(project, context={"request": request}).data)
+
+    @extend_schema(request=SpecialProjectWriteSerializer, responses=SpecialProjectDetailSerializer)
+    def partial_update(self, request: Any, *args: Any, **kwargs: Any) -> Response:
+        return self.update(request, *args, partial=True, **kwargs)
+
+    def destroy(self, request: Any, *args: Any, **kwargs: Any) -> Response:
+        services.special_project_delete(by=request.user, project=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# ----- business systems' embedded indicators -----
+
+class IndicatorSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="indicator.pk")
+    source = serializers.CharField(source="indicator.source.code")
+    source_name = serializers.CharField(source="indicator.source.name")
+    code = serializers.CharField(source="indicator.code")
+    name = serializers.CharField(source="indicator.name")
+    module = serializers.CharField(source="indicator.module")
+    threshold = serializers.CharField(source="indicator.threshold")
+    department = serializers.CharField(source="indicator.department")
+    warnings = serializers.IntegerField()
+    concluded = serializers.IntegerField()
+    substantiated = serializers.IntegerField()
+    substantiation_rate = serializers.FloatField(allow_null=True)
+
+
+class IndicatorUpdateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=128, required=False, allow_blank=True)
+    module = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    threshold = serializers.CharField(max_length=128, required=False, allow_blank=True)
+    department = serializers.CharField(max_length=128, required=False, allow_blank=True)
+
+
+class IndicatorGroupSerializer(serializers.Serializer):
+    group = serializers.CharField()
+    indicators = serializers.IntegerField()
+    warnings = serializers.IntegerField()
+    concluded = serializers.IntegerField()
+    substantiated = serializers.IntegerField()
+    substantiation_rate = serializers.FloatField(allow_null=True)
+
+
+class IndicatorViewSet(viewsets.ViewSet):
+    """`/api/v1/indicators/`: each business system's embedded indicators with warnings,
+    substantiated and 查实率 over the alerts you may see; `PATCH …/{id}/` names one;
+    `GET …/groups/?by=module|source` sums them per module or per system."""
+
+    permission_classes = [RolePermission]
+    read_action = "indicator.read"
+    role_actions = {"partial_update": "indicator.update"}
+
+    @extend_schema(responses=IndicatorSerializer(many=True))
+    def list(self, request: Any) -> Response:
+        return Response(IndicatorSerializer(selectors.indicator_results(request.user), many=True).data)
+
+    @extend_schema(request=IndicatorUpdateSerializer, responses=IndicatorSerializer,
+                   parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH)])
+    def partial_update(self, request: Any, pk: str | None = None) -> Response:
+        form = IndicatorUpdateSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        if not _is_id(str(pk)):
+            raise services.NotFound(_("Indicator not found."))
+        ind = services.indicator_update(indicator_id=int(pk), by=request.user, changes=dict(form.validated_data))
+        row = next(r for r in selectors.indicator_results(request.user) if r["indicator"].pk == ind.pk)
+        return Response(IndicatorSerializer(row).data)
+
+    @extend_schema(responses=IndicatorGroupSerializer(many=True))
+    @action(detail=False, methods=["get"])
+    def groups(self, request: Any) -> Response:
+        by = "source" if request.query_params.get("by") == "source" else "module"
+        rows = selectors.indicator_groups(selectors.indicator_results(request.user), by=by)
+        return Response(IndicatorGroupSerializer(rows, many=True).data)

@@ -4,6 +4,8 @@
   "use strict";
   var box = document.getElementById("run");
   if (!box) return;
+  var labelsEl = document.getElementById("run-status-labels");
+  var labels = labelsEl ? JSON.parse(labelsEl.textContent) : {};
   var done = function (s) { return s === "succeeded" || s === "failed"; };
   if (done(box.dataset.status)) return;
   function tick() {
@@ -11,7 +13,7 @@
       .then(function (r) { return r.json(); })
       .then(function (run) {
         document.getElementById("run-progress").value = run.progress;
-        document.getElementById("run-status").textContent = run.status;
+        document.getElementById("run-status").textContent = labels[run.status] || "";
         document.getElementById("run-hits").textContent = run.hit_count;
         document.getElementById("run-alerts").textContent = run.alerts_created;
         if (run.error) {

@@ -43,5 +43,5 @@ def test_typical_cases_on_the_model_card_are_masked(client, people, make_dataset
                                              closed_at=timezone.now())
     client.force_login(people.kunshan_supervisor)
     html = client.get(f"/screening/models/{model.pk}/").content.decode()
-    assert f"#{alert.pk}" in html
+    assert f"/alerts/{alert.pk}/" in html  # in scope: linked to the alert
     assert ID not in html and "13812345678" not in html and "3205**********123X" in html

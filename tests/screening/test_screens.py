@@ -28,18 +28,22 @@ def model(make_dataset, people, org):
 def test_warehouse_lists_filters_and_searches(client, people, model):
     client.force_login(people.kunshan_supervisor)
     page = client.get("/screening/").content.decode()
-    assert "标王模型" in page and "keyword_match" in page
+    assert "标王模型" in page and "form-keyword_match" in page
     assert "标王模型" in client.get("/screening/?q=反复&status=active&domain=procurement").content.decode()
     assert "标王模型" not in client.get("/screening/?status=draft").content.decode()
+    # The warehouse is shared: another county sees the published card (not the data).
     client.force_login(people.changshu_supervisor)
-    assert "标王模型" not in client.get("/screening/").content.decode()
+    assert "标王模型" in client.get("/screening/").content.decode()
 
 
-def test_model_card_shows_results_and_is_404_out_of_scope(client, people, model):
+def test_model_card_is_shared_when_published_and_404_as_a_draft_out_of_scope(client, people, model):
     client.force_login(people.kunshan_supervisor)
     page = client.get(f"/screening/models/{model.pk}/").content.decode()
-    assert model.code in page and "spec-diagram" in page
+    assert model.code in page and "spec-diagram" in page and "run-model" in page
     client.force_login(people.changshu_supervisor)
+    page = client.get(f"/screening/models/{model.pk}/").content.decode()
+    assert "spec-diagram" in page and "run-model" not in page and "/screening/datasets/" not in page
+    services.screening_model_update(model_id=model.pk, by=people.kunshan_supervisor, changes={"status": "draft"})
     assert client.get(f"/screening/models/{model.pk}/").status_code == 404
 
 

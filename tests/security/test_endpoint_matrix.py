@@ -83,8 +83,8 @@ def world(request, people, org, make_alert, django_capture_on_commit_callbacks):
     model = screening.screening_model_create(
         by=people.kunshan_supervisor, name=f"{MARK} 模型", org_unit=org.kunshan, datasets={"records": dataset},
         template="keyword_match", params={"conditions": [{"field": "品名", "any_of": ["景区"]}],
-                                          "subject_field": "报销人"}, status="active",
-    )
+                                          "subject_field": "报销人"}, status="draft",
+    )  # a draft: published (active) models are shared with every unit by design (tests/screening/test_warehouse.py)
     with django_capture_on_commit_callbacks(execute=True):
         run = screening.screening_run_start(model=model, by=people.kunshan_supervisor)
     note = Notification.objects.filter(recipient=people.kunshan_verifier).latest("id")

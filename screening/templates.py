@@ -385,11 +385,11 @@ TEMPLATES: dict[str, Template] = {t.code: t for t in [
     ),
     Template(
         "responsible_cluster", "责任人异常聚集筛查", "Responsible-person cluster",
-        "先找出数值超过同组中位数 factor 倍的异常记录（可先按面积折算，如每亩用电量），再对照责任表，"
-        "同一责任人负责的区域中有 min_areas 个及以上出现异常的，按责任人预警（如电网巡查员）。",
-        "Finds outlier rows (value above factor × the group median, optionally per unit such as kWh per mu), "
+        "先找出数值超过同组中位数设定倍数的异常记录（可先按面积折算，如每亩用电量），再对照责任表，"
+        "同一责任人负责的区域中有设定数量及以上出现异常的，按责任人预警（如电网巡查员）。",
+        "Finds outlier rows (value above a chosen multiple of the group median, optionally per unit such as kWh per mu), "
         "looks up who is responsible for each area, and raises one alert per person responsible for at least "
-        "min_areas distinct areas with outliers, the outlier rows as evidence.",
+        "a chosen number of distinct areas with outliers, the outlier rows as evidence.",
         "subsidies", ("records", "responsibility"),
         {"value_field": "column", "divide_by_field": "optional-column", "group_field": "column",
          "factor": "number", "area_field": "column", "responsibility_area_field": "column", "person_field": "column",
@@ -400,9 +400,9 @@ TEMPLATES: dict[str, Template] = {t.code: t for t in [
     ),
     Template(
         "bid_collusion", "围标串标筛查", "Bid collusion",
-        "同一标段的投标人共用电话、地址或设备等信息，或报价彼此相差不超过 max_spread_pct% 的，按标段预警"
+        "同一标段的投标人共用电话、地址或设备等信息，或报价彼此相差不超过设定百分比的，按标段预警"
         "（一个标段一条预警，而不是每两家一条）。",
-        "Bidders of one tender sharing a phone, address or device, or whose bids all lie within max_spread_pct % "
+        "Bidders of one tender sharing a phone, address or device, or whose bids all lie within a chosen percentage "
         "of each other; one alert per tender (the ring), not per pair, its bids as evidence.",
         "procurement", ("bids",),
         {"tender_field": "column", "bidder_field": "column", "shared_fields": "columns",
@@ -413,8 +413,8 @@ TEMPLATES: dict[str, Template] = {t.code: t for t in [
     ),
     Template(
         "subcontract_ratio", "违规分包筛查", "Subcontract ratio",
-        "同一项目的分包合同金额合计占总包合同金额的比例达到 pct% 的，疑似违法分包、转包。",
-        "Projects whose subcontracts together reach pct % of the main contract's amount (illegal "
+        "同一项目的分包合同金额合计占总包合同金额的比例达到设定百分比的，疑似违法分包、转包。",
+        "Projects whose subcontracts together reach a chosen share of the main contract's amount (illegal "
         "subcontracting); one alert per project, its subcontracts as evidence.",
         "procurement", ("contracts", "subcontracts"),
         {"project_field": "column", "amount_field": "column", "contractor_field": "column",
@@ -444,7 +444,7 @@ TEMPLATES: dict[str, Template] = {t.code: t for t in [
         "中标企业的股东，是采购单位工作人员的亲属的，逐条预警；企业名称和单位名称规范化后比对（去掉括号、"
         "“有限公司”等后缀），可用简称对照表把“市卫健委”对应到全称。",
         "Awards whose winner has a shareholder who is a relative of an official of the same buyer; company and "
-        "unit names are compared normalized (brackets and suffixes such as 有限公司 dropped), and an optional "
+        "unit names are compared normalized (brackets and company-form suffixes dropped), and an optional "
         "alias table maps short names to full ones; one alert per award row.",
         "procurement", ("awards", "shareholders", "relatives", "aliases"),
         {"buyer_field": "column", "winner_field": "column", "amount_field": "optional-column",

@@ -105,13 +105,15 @@ def test_model_create_run_and_read_hits(api, people, django_capture_on_commit_ca
     hits = client.get(f"/api/v1/screening-runs/{run['id']}/hits/").json()
     assert hits["count"] == 1 and hits["results"][0]["group_key"] == ["教育局", "甲公司"]
     assert Alert.objects.get().risk_level == "red"
-    # Scope: another county sees none of it.
+    # Scope: another county reads the published model's card (the warehouse is shared) but none of
+    # its runs, hits or alerts, and cannot run it.
     other = api(people.changshu_supervisor)
-    assert other.get(f"/api/v1/screening-models/{model['id']}/").status_code == 404
+    assert other.get(f"/api/v1/screening-models/{model['id']}/").status_code == 200
     assert other.post(f"/api/v1/screening-models/{model['id']}/runs/").status_code == 404
     assert other.get(f"/api/v1/screening-runs/{run['id']}/").status_code == 404
     assert other.get(f"/api/v1/screening-runs/{run['id']}/hits/").status_code == 404
-    assert other.get("/api/v1/screening-models/").json()["count"] == 0
+    listed = other.get("/api/v1/screening-models/").json()["results"]
+    assert [m["id"] for m in listed] == [model["id"]]  # listed in the shared warehouse, read-only
 
 
 def test_model_create_errors_are_400s(api, people):

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from accounts.models import OrgUnit, Role, User
@@ -64,11 +65,14 @@ def _english_unless_asked(settings) -> None:
 def _fresh_caches():
     # Calendar and deadline policies are cached per process; a test that edits them must not
     # leak into the next one.
+    # Django's cache holds the throttles' counters (api/throttles.py): each test starts at zero.
     clear_calendar_cache()
     clear_policy_cache()
+    cache.clear()
     yield
     clear_calendar_cache()
     clear_policy_cache()
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -18,6 +18,7 @@ from accounts.selectors import units_visible_to
 from alerts.models import Alert, Domain, RiskLevel, SourceSystem
 from alerts.states import Conclusion, Outcome, Status
 from cases.models import Disposition, TimelineEntry
+from core.ids import parse_id
 
 AGE_CHOICES = [
     ("", _("Any age")),
@@ -127,8 +128,8 @@ class AlertFilterForm(forms.Form):
         if d.get("q"):
             q = d["q"]
             cond = Q(title__icontains=q) | Q(subject_name__icontains=q) | Q(rule_code__icontains=q)
-            if q.isdigit():
-                cond |= Q(pk=int(q))
+            if (alert_id := parse_id(q)) is not None:
+                cond |= Q(pk=alert_id)
             qs = qs.filter(cond)
         state = d.get("state")
         if state == "open":

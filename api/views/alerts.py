@@ -41,6 +41,7 @@ from api.serializers.cases import (
     TimelineEntrySerializer,
 )
 from api.serializers.workflow import TRANSITION_BODIES
+from api.throttles import ApiKeyThrottle
 from audit.models import AuditEvent
 from audit.services import audit_record
 from cases.models import Comment, Evidence, Finding, TimelineEntry
@@ -116,6 +117,7 @@ class AlertCommentsView(_AlertChildView):
     def get_queryset(self) -> QuerySet[Comment]:
         return Comment.objects.filter(alert=self.alert()).select_related("author")
 
+    @extend_schema(responses=CommentSerializer(many=True))
     def get(self, request: Request, pk: str) -> Response:
         return _list_with_pii(self, request)
 
@@ -139,6 +141,7 @@ class AlertFindingsView(_AlertChildView):
             .prefetch_related("evidence")
         )
 
+    @extend_schema(responses=FindingSerializer(many=True))
     def get(self, request: Request, pk: str) -> Response:
         return _list_with_pii(self, request)
 
@@ -207,6 +210,7 @@ class IntakeView(APIView):
 
     authentication_classes = [ApiKeyAuthentication]
     permission_classes = [IsSourceSystem]
+    throttle_classes = [ApiKeyThrottle]
 
     @extend_schema(
         request=IntakeItemSerializer(many=True),

@@ -375,7 +375,9 @@ def evidence_download(request: HttpRequest, pk: int) -> FileResponse:
     )
     if evidence is None:
         raise Http404
-    inline = evidence.content_type.startswith("image/") or evidence.content_type == "application/pdf"
+    # Pictures open in the browser; everything else, PDFs included (a PDF viewer runs the
+    # file's own scripts and forms), is downloaded.
+    inline = evidence.content_type.startswith("image/") and evidence.content_type != "image/svg+xml"
     response = FileResponse(
         evidence.file.open("rb"),
         content_type=evidence.content_type,

@@ -247,6 +247,10 @@ HUOYAN_SWEEP_BATCH = env.int("HUOYAN_SWEEP_BATCH", default=500)
 HUOYAN_DELIVERY_GRACE_SECONDS = env.int("HUOYAN_DELIVERY_GRACE_SECONDS", default=60)
 HUOYAN_DELIVERY_MAX_ATTEMPTS = env.int("HUOYAN_DELIVERY_MAX_ATTEMPTS", default=8)
 HUOYAN_WEBHOOK_TIMEOUT_SECONDS = env.float("HUOYAN_WEBHOOK_TIMEOUT_SECONDS", default=5.0)
+# Webhooks go to https addresses on the public internet only (core/outbound.py). Plain http and
+# receiving systems on the office network must be allowed explicitly (networks as CIDR).
+HUOYAN_WEBHOOK_ALLOW_HTTP = env.bool("HUOYAN_WEBHOOK_ALLOW_HTTP", default=False)
+HUOYAN_WEBHOOK_ALLOWED_NETWORKS = env.list("HUOYAN_WEBHOOK_ALLOWED_NETWORKS", default=[])
 
 EMAIL_BACKEND = env(
     "EMAIL_BACKEND",

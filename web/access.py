@@ -9,11 +9,13 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from accounts.models import Role, User
 from alerts.models import Alert
+from alerts.policy import may_open, screens_for
 from alerts.selectors import alert_get_for
 
 HOME_BY_ROLE = {
@@ -24,18 +26,24 @@ HOME_BY_ROLE = {
 }
 
 
-def role_required(*roles: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+def screen_required(screen: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """Log in first; then 403 unless `alerts.policy` lets the user's role open `screen`."""
     def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @login_required
         @wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            if request.user.role not in roles:
+            if not may_open(request.user, screen):
                 raise PermissionDenied
             return view(request, *args, **kwargs)
 
         return wrapped
 
     return decorator
+
+
+def navigation(request: HttpRequest) -> dict[str, Any]:
+    """Context processor: which screens the navigation offers (`screens.dispatch`, …)."""
+    return {"screens": screens_for(request.user)}
 
 
 def alert_or_404(user: User, pk: int) -> Alert:
@@ -50,3 +58,10 @@ def safe_next(request: HttpRequest, default: str) -> str:
     if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
         return target
     return default
+
+
+PAGE_SIZE = 25
+
+
+def paginate(request: HttpRequest, qs: Any, size: int = PAGE_SIZE) -> Any:
+    return Paginator(qs, size).get_page(request.GET.get("page"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -14,6 +15,7 @@ from alerts.states import SEND_BACK_STAGES, ActionKind, Conclusion, DismissReaso
 from cases.evidence import ALLOWED_EXTENSIONS
 from cases.models import Finding
 from web.filters import validate_sane_date
+from workflow.services import ActionInput
 
 
 class StyledForm(forms.Form):
@@ -33,11 +35,22 @@ class VerifierChoiceField(forms.ModelChoiceField):
         return f"{obj.display_name} · {obj.org_unit.name if obj.org_unit else ''}"
 
 
-class AssignForm(StyledForm):
+class TransitionForm(StyledForm):
+    """A transition's form: every one is built as `form(data, user=…, alert=…, prefix=…)` and hands
+    the service its arguments with `service_data()` (see `transition_form`)."""
+
+    def __init__(self, *args, user: User | None = None, alert: Alert | None = None, **kwargs) -> None:  # noqa: ANN002, ANN003
+        super().__init__(*args, **kwargs)
+
+    def service_data(self) -> dict[str, Any]:
+        return dict(self.cleaned_data)
+
+
+class AssignForm(TransitionForm):
     assignee = VerifierChoiceField(label=_("Verifier"), queryset=User.objects.none())
     note = forms.CharField(label=_("Dispatch note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
-    def __init__(self, *args, user: User, alert: Alert | None = None, **kwargs) -> None:  # noqa: ANN002, ANN003
+    def __init__(self, *args, user: User | None = None, alert: Alert | None = None, **kwargs) -> None:  # noqa: ANN002, ANN003
         super().__init__(*args, **kwargs)
         qs = verifiers_for(user)
         if alert is not None:
@@ -72,20 +85,21 @@ class BulkDispatchForm(StyledForm):
         return data
 
 
-class ReturnForm(StyledForm):
+class ReturnForm(TransitionForm):
     reason = forms.CharField(label=_("Reason for returning"), widget=forms.Textarea(attrs={"rows": 2}))
 
 
-class AcceptForm(StyledForm):
-    pass
+class AcceptForm(TransitionForm):
+    def service_data(self) -> dict[str, Any]:
+        return {}
 
 
-class SubmitVerificationForm(StyledForm):
+class SubmitVerificationForm(TransitionForm):
     conclusion = forms.ChoiceField(label=_("Conclusion"), choices=Conclusion.choices)
     summary = forms.CharField(label=_("Summary"), widget=forms.Textarea(attrs={"rows": 4}))
 
 
-class DisposeForm(StyledForm):
+class DisposeForm(TransitionForm):
     outcome = forms.ChoiceField(label=_("Outcome"), choices=Outcome.choices)
     case_filed = forms.BooleanField(label=_("Case filed (立案)"), required=False)
     amount_recovered = forms.DecimalField(
@@ -113,24 +127,40 @@ class ResultActionForm(StyledForm):
         return data
 
 
-ResultActionFormSet = forms.formset_factory(ResultActionForm, extra=2, max_num=10)
+class _ResultActionBaseFormSet(forms.BaseFormSet):
+    """Issuing results: up to ten notices, recommendations or orders; blank rows are skipped."""
+
+    def __init__(self, *args, user: User | None = None, alert: Alert | None = None, **kwargs) -> None:  # noqa: ANN002, ANN003
+        super().__init__(*args, **kwargs)
+
+    def service_data(self) -> dict[str, Any]:
+        return {"actions": [
+            ActionInput(kind=f.cleaned_data["kind"], recipient=f.cleaned_data["recipient"],
+                        text=f.cleaned_data["text"], due_date=f.cleaned_data.get("due_date"))
+            for f in self.forms if f.cleaned_data.get("kind")
+        ]}
 
 
-class CloseForm(StyledForm):
+ResultActionFormSet = forms.formset_factory(
+    ResultActionForm, formset=_ResultActionBaseFormSet, extra=2, max_num=10,
+)
+
+
+class CloseForm(TransitionForm):
     score = forms.TypedChoiceField(
         label=_("Quality score"), coerce=int, choices=[(i, str(i)) for i in range(5, 0, -1)]
     )
     comment = forms.CharField(label=_("Comment"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
 
-class SendBackForm(StyledForm):
+class SendBackForm(TransitionForm):
     stage = forms.ChoiceField(
         label=_("Send back to"), choices=[(s, Status(s).label) for s in SEND_BACK_STAGES]
     )
     reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2}))
 
 
-class DismissForm(StyledForm):
+class DismissForm(TransitionForm):
     reason = forms.ChoiceField(label=_("Reason"), choices=DismissReason.choices)
     note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
@@ -184,12 +214,19 @@ class PeriodForm(forms.Form):
                           validators=[validate_sane_date])
 
 
-TRANSITION_FORMS: dict[str, type[forms.Form]] = {
+TRANSITION_FORMS: dict[str, type[forms.Form] | type[forms.BaseFormSet]] = {
+    "assign": AssignForm,
     "accept": AcceptForm,
     "return": ReturnForm,
     "submit_verification": SubmitVerificationForm,
     "dispose": DisposeForm,
+    "apply_results": ResultActionFormSet,
     "close": CloseForm,
     "send_back": SendBackForm,
     "dismiss": DismissForm,
 }
+
+
+def transition_form(name: str, *, user: User, alert: Alert, data: Any = None) -> Any:
+    """The form (or, for issuing results, the formset) of transition `name`, bound to `data`."""
+    return TRANSITION_FORMS[name](data, user=user, alert=alert, prefix="actions" if name == "apply_results" else name)

@@ -14,17 +14,16 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts.models import Role
 from alerts.selectors import alert_list_for
 from alerts.states import Status
 from cases.models import Assignment, Disposition, ResultAction, Verification
 from cases.services import finding_add
 from core.errors import AppError
 from core.ids import parse_ids
-from web.access import alert_or_404, role_required, safe_next
+from web.access import alert_or_404, paginate, safe_next, screen_required
 from web.filters import AlertFilterForm
 from web.forms import BulkDispatchForm, FindingForm
-from web.views.alerts import detail_context, paginate, workflow_error_response
+from web.views.alerts import detail_context, workflow_error_response
 from workflow.services import alert_assign, alert_dismiss
 
 BOARD_HIDDEN = ("state", "status", "conclusion", "outcome", "disposition", "created_from", "created_to")
@@ -59,7 +58,7 @@ def dispatch_queryset(request: HttpRequest) -> tuple[AlertFilterForm, Any]:
     return form, qs
 
 
-@role_required(Role.SUPERVISOR)
+@screen_required("dispatch")
 def dispatch_board(request: HttpRequest) -> HttpResponse:
     form, qs = dispatch_queryset(request)
     page = paginate(request, qs)
@@ -67,7 +66,7 @@ def dispatch_board(request: HttpRequest) -> HttpResponse:
     return render(request, "web/dispatch.html", {"form": form, "page": page, "bulk": bulk, "tab": "dispatch"})
 
 
-@role_required(Role.SUPERVISOR)
+@screen_required("dispatch")
 @require_POST
 def dispatch_bulk(request: HttpRequest) -> HttpResponse:
     ids = parse_ids(request.POST.getlist("alert_ids"))
@@ -103,7 +102,7 @@ def dispatch_bulk(request: HttpRequest) -> HttpResponse:
     return redirect(back)
 
 
-@role_required(Role.SUPERVISOR)
+@screen_required("disposal")
 def disposal_board(request: HttpRequest) -> HttpResponse:
     qs = (
         alert_list_for(request.user)
@@ -118,7 +117,7 @@ def disposal_board(request: HttpRequest) -> HttpResponse:
     return render(request, "web/disposal.html", {"page": page, "tab": "disposal"})
 
 
-@role_required(Role.VERIFIER)
+@screen_required("my_work")
 def my_work(request: HttpRequest) -> HttpResponse:
     qs = (
         alert_list_for(request.user)
@@ -129,7 +128,7 @@ def my_work(request: HttpRequest) -> HttpResponse:
     return render(request, "web/my_work.html", {"page": page, "tab": "my_work"})
 
 
-@role_required(Role.VERIFIER)
+@screen_required("verify")
 def verify(request: HttpRequest, pk: int) -> HttpResponse:
     alert = alert_or_404(request.user, pk)
     if alert.assignee_id != request.user.pk:
@@ -162,7 +161,7 @@ def verify(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "web/verify.html", ctx, status=status)
 
 
-@role_required(Role.LEADER)
+@screen_required("evaluation")
 def evaluation_queue(request: HttpRequest) -> HttpResponse:
     qs = (
         alert_list_for(request.user)

@@ -8,18 +8,30 @@ from api.serializers.workflow import TRANSITION_BODIES
 from api.views.accounts import ApiTokenViewSet, LogoutEverywhereView, TokenView, UserViewSet
 from api.views.alerts import (
     AlertCommentsView,
+    AlertEscalateHandlingView,
     AlertFindingsView,
     AlertTransitionView,
     AlertViewSet,
     EvidenceDownloadView,
     IntakeView,
+    ReferralReplyView,
     StatsOverviewView,
 )
+from api.views.assessment import (
+    AssessmentView,
+    MyRechecksView,
+    RecheckListView,
+    RecheckOutcomeView,
+    ReportDocumentView,
+    ReportListView,
+)
+from api.views.subjects import SubjectViewSet
 
 router = DefaultRouter()
 router.register("alerts", AlertViewSet, basename="alert")
 router.register("users", UserViewSet, basename="user")
 router.register("auth/tokens", ApiTokenViewSet, basename="api-token-own")
+router.register("subjects", SubjectViewSet, basename="subject")
 
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="api-token"),
@@ -37,6 +49,17 @@ urlpatterns = [
         )
         for name in TRANSITION_BODIES
     ],
+    # Merging and unmerging are transitions; these are their names in the contract.
+    path("alerts/<int:pk>/merge/", AlertTransitionView.as_view(transition="merge"), name="alert-merge"),
+    path("alerts/<int:pk>/unmerge/", AlertTransitionView.as_view(transition="unmerge"), name="alert-unmerge"),
+    path("alerts/<int:pk>/escalate-handling/", AlertEscalateHandlingView.as_view(), name="alert-escalate-handling"),
+    path("alerts/<int:pk>/referral-reply/", ReferralReplyView.as_view(), name="alert-referral-reply"),
+    path("assessments/", AssessmentView.as_view(), name="assessments"),
+    path("rechecks/", RecheckListView.as_view(), name="rechecks"),
+    path("rechecks/mine/", MyRechecksView.as_view(), name="rechecks-mine"),
+    path("rechecks/items/<int:pk>/outcome/", RecheckOutcomeView.as_view(), name="recheck-outcome"),
+    path("reports/", ReportListView.as_view(), name="reports"),
+    path("reports/<int:pk>/document/", ReportDocumentView.as_view(), name="report-document"),
     path("", include("api.urls_workflow")),
     path("", include("api.urls_screening")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "workflow",
     "cases",
     "screening",
+    "assessment",
     "web",
     "demo",
     "ops",
@@ -252,6 +253,12 @@ HUOYAN_WEBHOOK_TIMEOUT_SECONDS = env.float("HUOYAN_WEBHOOK_TIMEOUT_SECONDS", def
 # receiving systems on the office network must be allowed explicitly (networks as CIDR).
 HUOYAN_WEBHOOK_ALLOW_HTTP = env.bool("HUOYAN_WEBHOOK_ALLOW_HTTP", default=False)
 HUOYAN_WEBHOOK_ALLOWED_NETWORKS = env.list("HUOYAN_WEBHOOK_ALLOWED_NETWORKS", default=[])
+# Unit-level escalation (docs/assessment.md): a unit with at least this share of its open alerts
+# overdue, and at least this many overdue, gets a supervision notice once per crossing.
+HUOYAN_UNIT_ESCALATION_SHARE = env.float("HUOYAN_UNIT_ESCALATION_SHARE", default=0.2)
+HUOYAN_UNIT_ESCALATION_MIN_OVERDUE = env.int("HUOYAN_UNIT_ESCALATION_MIN_OVERDUE", default=5)
+# Domains the "四风 periodic analysis" report preset covers.
+HUOYAN_FOUR_WINDS_DOMAINS = env.list("HUOYAN_FOUR_WINDS_DOMAINS", default=["four_winds"])
 
 EMAIL_BACKEND = env(
     "EMAIL_BACKEND",
@@ -288,6 +295,17 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 55},
     },
     # Scheduled screening models (daily / weekly embedded indicators) whose time has come.
+    # Unit-level escalation and scheduled analysis reports (the assessment app).
+    "assessment-unit-escalations": {
+        "task": "assessment.unit_escalations",
+        "schedule": env.float("HUOYAN_SWEEP_EVERY_SECONDS", default=60.0),
+        "options": {"expires": 55},
+    },
+    "assessment-scheduled-reports": {
+        "task": "assessment.reports_due",
+        "schedule": 3600.0,
+        "options": {"expires": 3500},
+    },
     "screening-scheduled-runs": {
         "task": "screening.run_due_scheduled_models",
         "schedule": env.float("HUOYAN_SCHEDULED_RUNS_EVERY_SECONDS", default=300.0),

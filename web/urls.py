@@ -1,6 +1,6 @@
 from django.urls import path
 
-from web.views import alerts, boards, dashboard, extensions
+from web.views import alerts, assessment, boards, dashboard, extensions, subjects
 
 app_name = "web"
 
@@ -21,6 +21,18 @@ urlpatterns = [
     path("alerts/<int:pk>/act/<slug:name>/form/", alerts.alert_action_form, name="alert_action_form"),
     path("alerts/<int:pk>/comments/", alerts.comment_create, name="comment_create"),
     path("evidence/<int:pk>/", alerts.evidence_download, name="evidence"),
+    path("alerts/<int:pk>/escalate-handling/", alerts.escalate_handling, name="escalate_handling"),
+    path("alerts/<int:pk>/referral-reply/", alerts.referral_reply, name="referral_reply"),
+    path("assessment/", assessment.assessment, name="assessment"),
+    path("assessment/export.xlsx", assessment.assessment_export, name="assessment_export"),
+    path("assessment/drill/", assessment.assessment_drill, name="assessment_drill"),
+    path("assessment/rechecks/", assessment.recheck_create, name="recheck_create"),
+    path("rechecks/", assessment.my_rechecks, name="rechecks"),
+    path("rechecks/<int:pk>/outcome/", assessment.recheck_outcome, name="recheck_outcome"),
+    path("reports/", assessment.reports, name="reports"),
+    path("reports/<int:pk>/", assessment.report_download, name="report_download"),
+    path("subjects/", subjects.subject_list, name="subject_list"),
+    path("subjects/<int:pk>/", subjects.subject_detail, name="subject_detail"),
     path("notices/<int:pk>/", alerts.notice_print, name="notice"),
     path("alerts/<int:pk>/extension/", extensions.extension_request, name="extension_request"),
     path("extensions/", extensions.extension_queue, name="extensions"),

@@ -66,6 +66,16 @@ def add_working_days(cal: WorkCalendar, start: datetime, days: int) -> datetime:
     return end_of_day(day)
 
 
+def working_days_between(cal: WorkCalendar, start: datetime, end: datetime) -> int:
+    """Working days from the day of `start` to the day of `end`, counted like deadlines: the start
+    day never counts, the end day does (so the same day is 0)."""
+    day, last, n = local(start).date(), local(end).date(), 0
+    while day < last:
+        day += timedelta(days=1)
+        n += cal.is_working_day(day)
+    return n
+
+
 def add_working_hours(cal: WorkCalendar, start: datetime, hours: int | float) -> datetime:
     """`start` plus `hours` counted on working days only (all 24 hours of a working day count,
     none of a holiday or weekend). A start on a non-working day begins at the next working day;

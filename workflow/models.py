@@ -188,6 +188,7 @@ class Notification(models.Model):
         EXTENSION_REQUESTED = "extension_requested", _("Extension requested")
         EXTENSION_DECIDED = "extension_decided", _("Extension decided")
         RECTIFICATION_OVERDUE = "rectification_overdue", _("Rectification order overdue")
+        REPORT_READY = "report_ready", _("Analysis report ready")
 
     recipient = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="notifications")
     alert = models.ForeignKey(

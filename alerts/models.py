@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import RETURN_VALUE, FSMField, FSMModelMixin, transition
 
 from alerts.states import MERGEABLE_STATUSES, OPEN_STATUSES, SEND_BACK_STAGES, Conclusion, Status
+from core.masking import mask_text
 
 
 class RiskLevel(models.TextChoices):
@@ -92,7 +93,8 @@ class Subject(models.Model):
         ordering = ["name", "id"]
 
     def __str__(self) -> str:
-        return self.name or self.credit_code or self.key
+        # Masked: the key of a person is their ID number, and a name may hold a phone number.
+        return mask_text(self.name or self.credit_code) or mask_text(self.key)
 
 
 def _referral_reply_recorded(alert: Alert) -> bool:
@@ -202,9 +204,14 @@ class Alert(FSMModelMixin, models.Model):
             models.Index(fields=["-created_at", "-id"], name="alert_newest_idx"),
             models.Index(fields=["status", "risk_rank", "created_at"], name="alert_board_idx"),
             models.Index(fields=["assignee", "status"], name="alert_assignee_status_idx"),
+            # Open alerts by deadline: the sweep's claim, and "overdue now" on the dashboard, which
+            # reads unit, domain, source and creation from the index alone (PostgreSQL INCLUDE).
             models.Index(
-                fields=["due_at"], condition=~Q(status=Status.CLOSED), name="alert_open_due_idx"
+                fields=["due_at"], condition=~Q(status=Status.CLOSED), name="alert_open_due_idx",
+                include=["org_unit", "domain", "source", "created_at"],
             ),
+            # A model's card finds its alerts by rule code (and its latest closed cases).
+            models.Index(fields=["rule_code", "closed_at"], condition=~Q(rule_code=""), name="alert_rule_code_idx"),
             models.Index(
                 fields=["handling_unit"], condition=Q(handling_unit__isnull=False), name="alert_handling_unit_idx"
             ),
@@ -214,7 +221,8 @@ class Alert(FSMModelMixin, models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.title}"
+        # Masked: a string form ends up in admin lists, logs and error reports.
+        return f"#{self.pk} {mask_text(self.title)}"
 
     def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         # Derived column kept in step with its source field; no business rule here.

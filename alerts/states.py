@@ -62,3 +62,5 @@ class DismissReason(models.TextChoices):
 
 
 SEND_BACK_STAGES = [Status.VERIFYING, Status.DISPOSING, Status.APPLYING]
+# The earlier stages an alert is sent back (evaluation) or reopened (re-check) to, as choices.
+SEND_BACK_CHOICES = [(s.value, s.label) for s in SEND_BACK_STAGES]

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
 
 from accounts.selectors import filter_by_unit_code
 from alerts.models import Alert, Domain, RiskLevel
+from alerts.search import alerts_search
 from alerts.states import Status
 from alerts.validation import validate_sane_datetime
 from core.ids import parse_id
@@ -22,7 +23,11 @@ class AlertFilter(filters.FilterSet):
     source = filters.CharFilter(field_name="source__code", help_text=_("Source system code."))
     rule = filters.CharFilter(field_name="rule_code")
     supervised = filters.BooleanFilter()
-    q = filters.CharFilter(method="filter_q", help_text=_("Search in title and subject."))
+    q = filters.CharFilter(
+        method="filter_q",
+        help_text=_("Search in title and subject. Inside ID and phone numbers only the visible digits match, "
+                    "unless the whole number is given."),
+    )
     created_after = filters.IsoDateTimeFilter(
         field_name="created_at", lookup_expr="gte", validators=[validate_sane_datetime]
     )
@@ -57,7 +62,6 @@ class AlertFilter(filters.FilterSet):
         return queryset.filter(assignee_id=assignee_id)
 
     def filter_q(self, queryset: QuerySet[Alert], name: str, value: str) -> QuerySet[Alert]:
-        value = value.strip()
-        if not value:
-            return queryset
-        return queryset.filter(Q(title__icontains=value) | Q(subject_name__icontains=value))
+        # Searched as the reader sees the text (ID and phone numbers masked); a complete number
+        # is matched exactly and audited (alerts.search).
+        return alerts_search(queryset, value, user=self.request.user, request=self.request)

@@ -10,7 +10,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from alerts.states import SEND_BACK_STAGES, Status
+from alerts.states import SEND_BACK_CHOICES, Status
 
 USER = settings.AUTH_USER_MODEL
 
@@ -75,7 +75,7 @@ class RecheckItem(models.Model):
                                  verbose_name=_("re-checking verifier"))
     outcome = models.CharField(_("outcome"), max_length=16, choices=Outcome.choices, default=Outcome.PENDING)
     reopened_to = models.CharField(_("reopened to"), max_length=16, blank=True,
-                                   choices=[(s.value, s.label) for s in SEND_BACK_STAGES])
+                                   choices=SEND_BACK_CHOICES)
     note = models.TextField(_("note"), blank=True)
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
 

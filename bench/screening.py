@@ -1,13 +1,18 @@
 """Screening benchmark (not a test): 1,000,000 generated awards and contracts.
 
     python -m bench.screening            # prints a table, writes bench/results/screening.{json,md}
+    python -m bench.screening steps big  # only the new steps at 1M rows / the 10M-row memory and cap runs
 
 Figures, all measured in the same run on the same files:
 - import: the project's CSV → typed Parquet path vs DuckDB's own `read_csv` → Parquet;
 - `repeat_winner` and `contract_splitting`: the project's run (compile the spec, one DuckDB
   query, build the hits with their evidence rows) vs the same logic written by hand in DuckDB SQL
   vs a straightforward pandas version;
-- peak memory (max RSS) of each variant, each run in a fresh process.
+- peak memory (max RSS) of each variant, each run in a fresh process;
+- the richer steps (`compute`+`peer`, `aggregate`, `join` with `match: normalized`, `spread`), each
+  vs hand-written DuckDB SQL returning the same rows (the hits with their evidence), interleaved;
+- peak memory of `repeat_winner` at 10,000,000 rows, and the hit cap (`LIMIT cap + 1` in the query)
+  on an over-broad `contract_splitting` at 10,000,000 rows vs the same run uncapped.
 
 `run()` returns rows `{name, value, unit, baseline, ratio}` for the `python -m bench` runner.
 """
@@ -319,6 +324,211 @@ def run() -> list[dict[str, Any]]:
     return rows
 
 
+# ----- the richer steps at N_ROWS rows, each vs hand-written DuckDB SQL returning the same rows -----
+
+def _generate_steps(workdir: Path) -> dict[str, str]:
+    """Typed Parquet files (with `_row`) for the new steps: pond electricity, awards with company
+    names in many spellings and a relations list of short names, tender bids."""
+    import duckdb
+
+    con = duckdb.connect()
+    out = {k: str(workdir / f"{k}.parquet") for k in ("ponds", "awards", "relations", "bids")}
+    con.execute(f"""
+        COPY (SELECT i + 1 AS _row, '户' || CAST(i AS VARCHAR) AS 户主, '村' || CAST(i % 5000 AS VARCHAR) AS 村,
+                     CAST(CASE WHEN hash(i) % 2000 = 0 THEN 40000 + hash(i) % 5000 ELSE 1000 + hash(i) % 2000 END
+                          AS DECIMAL(12,2)) AS 用电量,
+                     CAST(10 + hash(i + 1) % 3 AS DECIMAL(8,2)) AS 面积
+              FROM range({N_ROWS}) t(i)) TO '{out["ponds"]}' (FORMAT parquet)""")
+    con.execute(f"""
+        COPY (SELECT i + 1 AS _row, '项目' || CAST(i AS VARCHAR) AS 项目,
+                     '单位' || CAST(i % 2000 AS VARCHAR) AS 采购人,
+                     '企业' || CAST(hash(i) % 200000 AS VARCHAR) ||
+                         ['有限公司', '（苏州）有限公司', '有限责任公司', '', '分公司'][1 + i % 5] AS 中标人
+              FROM range({N_ROWS}) t(i)) TO '{out["awards"]}' (FORMAT parquet)""")
+    con.execute(f"""
+        COPY (SELECT i + 1 AS _row, '企业' || CAST(i * 97 AS VARCHAR) || '公司' AS 企业
+              FROM range(200) t(i)) TO '{out["relations"]}' (FORMAT parquet)""")
+    con.execute(f"""
+        COPY (SELECT i + 1 AS _row, '标段' || CAST(i // 5 AS VARCHAR) AS 标段, '投标人' || CAST(hash(i) % 50000
+                     AS VARCHAR) AS 投标人,
+                     CAST(CASE WHEN (i // 5) % 1000 = 0 THEN 100000 + i % 5 * 100
+                               ELSE 100000 + hash(i) % 50000 END AS DECIMAL(12,2)) AS 报价
+              FROM range({N_ROWS}) t(i)) TO '{out["bids"]}' (FORMAT parquet)""")
+    con.close()
+    return out
+
+
+STEP_COLUMNS = {
+    "ponds": [{"name": "户主", "type": "text"}, {"name": "村", "type": "text"}, {"name": "用电量", "type": "decimal"},
+              {"name": "面积", "type": "decimal"}],
+    "awards": [{"name": "项目", "type": "text"}, {"name": "采购人", "type": "text"},
+               {"name": "中标人", "type": "text"}],
+    "relations": [{"name": "企业", "type": "text"}],
+    "bids": [{"name": "标段", "type": "text"}, {"name": "投标人", "type": "text"}, {"name": "报价", "type": "decimal"}],
+}
+
+STEP_SPECS: dict[str, dict[str, Any]] = {
+    "compute+peer": {"steps": [
+        {"id": "s", "type": "source", "dataset": "ponds"},
+        {"id": "c", "type": "compute", "input": "s", "columns": [
+            {"name": "每亩", "expr": {"op": "div", "args": [{"field": "用电量"}, {"field": "面积"}]}}]},
+        {"id": "p", "type": "peer", "input": "c", "value_field": "每亩", "group_by": ["村"], "factor": 3},
+        {"id": "o", "type": "emit", "input": "p", "subject_field": "户主"}]},
+    "aggregate": {"steps": [
+        {"id": "s", "type": "source", "dataset": "ponds"},
+        {"id": "a", "type": "aggregate", "input": "s", "group_by": ["村"],
+         "metrics": [{"fn": "count", "name": "户数"}, {"fn": "max", "field": "用电量", "name": "最高"}],
+         "having": [{"field": "最高", "op": ">=", "value": 44000}]},
+        {"id": "o", "type": "emit", "input": "a", "group_by": ["村"]}]},
+    "join normalized": {"steps": [
+        {"id": "s", "type": "source", "dataset": "awards"},
+        {"id": "r", "type": "source", "dataset": "relations"},
+        {"id": "j", "type": "join", "left": "s", "right": "r", "how": "semi", "match": "normalized",
+         "on": [{"left": "中标人", "right": "企业"}]},
+        {"id": "o", "type": "emit", "input": "j", "subject_field": "中标人"}]},
+    "spread": {"steps": [
+        {"id": "s", "type": "source", "dataset": "bids"},
+        {"id": "sp", "type": "spread", "input": "s", "group_by": ["标段"], "value_field": "报价",
+         "max_spread_pct": 1, "min_count": 3},
+        {"id": "o", "type": "emit", "input": "sp", "group_by": ["标段"]}]},
+}
+
+_SUFFIX = "'(股份有限公司|有限责任公司|有限公司|分公司|项目部|公司)$'"
+_NORM = ("lower(regexp_replace(regexp_replace(regexp_replace({x}, '[(（][^)）]*[)）]', '', 'g'), "
+         + _SUFFIX + ", ''), " + _SUFFIX + ", ''))")
+
+# Hand-written DuckDB SQL returning the same rows as the project: the hits, each with its evidence rows.
+STEP_HAND_SQL = {
+    "compute+peer": """
+        WITH c AS (SELECT *, CAST(用电量 AS DOUBLE) / NULLIF(CAST(面积 AS DOUBLE), 0) AS 每亩
+                   FROM read_parquet($ponds)),
+        p AS (SELECT *, median(每亩) OVER (PARTITION BY 村) AS med FROM c WHERE 村 IS NOT NULL)
+        SELECT _row, 户主, to_json([{'户主': 户主, '村': 村, '用电量': 用电量, '面积': 面积, '每亩': 每亩}])
+        FROM p WHERE 每亩 > 3 * med ORDER BY _row""",
+    "aggregate": """
+        SELECT 村, count(*) AS 户数, max(用电量) AS 最高,
+               to_json(list({'_row': _row, '户主': 户主, '村': 村, '用电量': 用电量, '面积': 面积}
+                            ORDER BY _row)[1:200])
+        FROM read_parquet($ponds) WHERE 村 IS NOT NULL GROUP BY 村 HAVING max(用电量) >= 44000 ORDER BY 村""",
+    "join normalized": f"""
+        SELECT a._row, a.中标人, to_json([{{'项目': a.项目, '采购人': a.采购人, '中标人': a.中标人}}])
+        FROM read_parquet($awards) a SEMI JOIN read_parquet($relations) r
+          ON {_NORM.format(x='a.中标人')} = {_NORM.format(x='r.企业')} ORDER BY a._row""",
+    "spread": """
+        WITH w AS (SELECT *, (max(报价) OVER g - min(报价) OVER g) * 100.0 / min(报价) OVER g AS pct,
+                          count(*) OVER g AS n FROM read_parquet($bids) WINDOW g AS (PARTITION BY 标段))
+        SELECT 标段, to_json(list({'_row': _row, '标段': 标段, '投标人': 投标人, '报价': 报价}
+                                ORDER BY _row))
+        FROM w WHERE pct <= 1 AND n >= 3 GROUP BY 标段 ORDER BY 标段""",
+}
+
+
+def v_steps_interleaved(files: dict[str, str], rounds: int) -> dict[str, dict[str, Any]]:
+    """Each new step: the project's run (compile, one query, hits with evidence) vs the hand SQL,
+    interleaved best-of-`rounds` in one process."""
+    _setup()
+    from screening import engine
+    from screening.importing import connect
+    from screening.spec import DatasetRef, compile_spec
+
+    refs = {role: DatasetRef(path, STEP_COLUMNS[role], role) for role, path in files.items()}
+    out = {}
+    for name, spec in STEP_SPECS.items():
+        sql = STEP_HAND_SQL[name]
+        params = {k: v for k, v in files.items() if f"${k}" in sql}
+
+        def project(spec: dict[str, Any] = spec) -> Any:
+            return engine.execute(compile_spec(spec, refs), code="bench")[0]
+
+        def hand(sql: str = sql, params: dict[str, str] = params) -> Any:
+            con = connect()
+            try:
+                return con.execute(sql, params).fetchall()
+            finally:
+                con.close()
+
+        best = {"project": float("inf"), "hand": float("inf")}
+        counts = {}
+        for _ in range(rounds):
+            for label, fn in (("project", project), ("hand", hand)):
+                t0 = time.perf_counter()
+                result = fn()
+                best[label] = min(best[label], time.perf_counter() - t0)
+                counts[label] = len(result)
+        out[name] = {**best, "hits": counts}
+    return out
+
+
+def v_big_repeat_winner(csv: str, workdir: str) -> dict[str, Any]:
+    """Import and run repeat_winner on the big file in this (fresh) process: its peak memory."""
+    _setup()
+    from screening import engine
+    from screening.importing import import_file
+    from screening.spec import DatasetRef, compile_spec
+    from screening.templates import expand
+
+    imported = import_file(Path(csv), "awards.csv", Path(tempfile.mkdtemp(dir=workdir)))
+    after_import = _peak_mb()
+    t0 = time.perf_counter()
+    compiled = compile_spec(expand("repeat_winner", RW), {"awards": DatasetRef(str(imported.path), imported.columns)})
+    hits, _ms = engine.execute(compiled, code="bench")
+    return {"seconds": time.perf_counter() - t0, "peak_mb": _peak_mb(), "import_peak_mb": after_import,
+            "hits": len(hits), "rows": imported.row_count}
+
+
+def v_cap(path: str, columns: list[dict[str, str]], cap: int) -> dict[str, Any]:
+    """An over-broad model (contract_splitting) with the hit cap in the query vs without it."""
+    _setup()
+    from screening import engine
+    from screening.spec import DatasetRef, compile_spec
+    from screening.templates import expand
+
+    refs = {"contracts": DatasetRef(path, columns)}
+    t0 = time.perf_counter()
+    capped = engine.execute(compile_spec(expand("contract_splitting", CS), refs, cap=cap), code="bench")[0]
+    t_capped = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    full = engine.execute(compile_spec(expand("contract_splitting", CS), refs), code="bench")[0]
+    return {"capped_seconds": t_capped, "capped_hits": len(capped), "full_seconds": time.perf_counter() - t0,
+            "full_hits": len(full)}
+
+
+def run_steps() -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="huoyan-bench-steps-") as tmp:
+        files = _generate_steps(Path(tmp))
+        result = _in_fresh_process(v_steps_interleaved, files, REPEATS)
+        for name, r in result.items():
+            if r["hits"]["project"] != r["hits"]["hand"]:
+                print(f"WARNING {name}: project {r['hits']['project']} hits, hand SQL {r['hits']['hand']}",
+                      file=sys.stderr)
+            rows.append(_row(f"screening: {name} on {N_ROWS:,} rows, project vs hand-written DuckDB SQL "
+                             f"({r['hits']['project']} hits, same rows)", r["project"], "s", r["hand"]))
+    return rows
+
+
+def run_big(n_rows: int = 10_000_000) -> list[dict[str, Any]]:
+    """Peak memory of repeat_winner at `n_rows` rows, and the hit cap failing fast on contract_splitting."""
+    global N_ROWS
+    rows: list[dict[str, Any]] = []
+    saved, N_ROWS = N_ROWS, n_rows
+    try:
+        with tempfile.TemporaryDirectory(prefix="huoyan-bench-big-") as tmp:
+            files = _generate(Path(tmp))
+            big = _in_fresh_process(v_big_repeat_winner, str(files["awards"]), tmp)
+            rows.append({"name": f"screening: repeat_winner import + run on {n_rows:,} rows, peak memory "
+                                 f"({big['hits']} hits, {big['seconds']:.1f} s run)", "value": round(big["peak_mb"]),
+                         "unit": "MB", "baseline": round(big["import_peak_mb"]), "ratio": None, "context": True})
+            imp = _in_fresh_process(v_import_project, str(files["contracts"]), tmp)
+            cap = _in_fresh_process(v_cap, imp["path"], imp["columns"], 50_000)
+            rows.append(_row(f"screening: contract_splitting on {n_rows:,} rows with the hit cap in the query "
+                             f"({cap['capped_hits']} rows back = cap + 1; {cap['full_hits']} hits uncapped)",
+                             cap["capped_seconds"], "s", cap["full_seconds"]))
+    finally:
+        N_ROWS = saved
+    return rows
+
+
 def _markdown(rows: list[dict[str, Any]]) -> str:
     lines = ["| benchmark | value | unit | baseline | ratio |", "|---|---:|---|---:|---:|"]
     lines += [f"| {r['name']} | {r['value']} | {r['unit']} | {r['baseline']} | {r['ratio']} |" for r in rows]
@@ -326,7 +536,14 @@ def _markdown(rows: list[dict[str, Any]]) -> str:
 
 
 def main() -> None:
-    rows = run()
+    which = sys.argv[1:] or ["all"]
+    rows = []
+    if "all" in which or "runs" in which:
+        rows += run()
+    if "all" in which or "steps" in which:
+        rows += run_steps()
+    if "all" in which or "big" in which:
+        rows += run_big()
     table = _markdown(rows)
     print(table)
     RESULTS.mkdir(exist_ok=True)

@@ -21,6 +21,7 @@ import csv
 import datetime as dt
 import decimal
 import os
+import re
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from typing import Any
 
 import duckdb
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 ROW_COLUMN = "_row"
 TYPES = ("text", "integer", "decimal", "date")
@@ -37,6 +39,9 @@ CHUNK = 1 << 20
 
 INT_RE = r"^[+-]?[0-9]{1,18}$"
 DEC_RE = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)$"
+# Digit strings that are codes, not quantities: more than 15 digits (beyond a double's exact
+# range: invoice and account numbers) or a leading zero (`007`, `0512…`). Such a column stays text.
+CODE_RE = r"^[+-]?(0[0-9]+|[0-9]{16,})(\.[0-9]*)?$"
 DATE_RE = r"^[0-9]{4}(-[0-9]{1,2}-[0-9]{1,2}|/[0-9]{1,2}/[0-9]{1,2}|年[0-9]{1,2}月[0-9]{1,2}日)$"
 
 
@@ -179,13 +184,16 @@ def _type_stats(con: duckdb.DuckDBPyConnection, relation: str, names: list[str])
             f"count(*) FILTER (WHERE regexp_matches({c}, '{DATE_RE}') AND {date_expr(c)} IS NOT NULL) AS t{i}",
             f"coalesce(max(length(split_part({c}, '.', 2))) FILTER (WHERE {dec}), 0) AS s{i}",
             f"coalesce(max(length(split_part(ltrim({c}, '+-'), '.', 1))) FILTER (WHERE {dec}), 0) AS w{i}",
+            f"count(*) FILTER (WHERE regexp_matches({c}, '{CODE_RE}')) AS k{i}",
         ]
     row = con.execute(f"SELECT {', '.join(parts)} FROM {relation}").fetchone()
-    return [tuple(row[i * 6:(i + 1) * 6]) for i in range(len(names))]
+    return [tuple(row[i * 7:(i + 1) * 7]) for i in range(len(names))]
 
 
 def _decide(stats: tuple) -> dict[str, str]:
-    n, ints, decs, dates, scale, width = stats
+    n, ints, decs, dates, scale, width, codes = stats
+    if codes:
+        return {"type": "text", "sql": "VARCHAR"}
     if n and ints == n:
         return {"type": "integer", "sql": "BIGINT"}
     if n and decs == n:
@@ -218,17 +226,18 @@ def infer_types(con: duckdb.DuckDBPyConnection, relation: str, names: list[str])
         else:
             ok = f"regexp_matches({c}, '{DATE_RE}') AND {date_expr(c)} IS NOT NULL"
             extra = ["0", "0"]
-        checks += [f"count({c}) AS n{i}", f"count(*) FILTER (WHERE {ok}) AS ok{i}", *extra]
+        codes = f"count(*) FILTER (WHERE regexp_matches({c}, '{CODE_RE}'))" if guess[name] != "date" else "0"
+        checks += [f"count({c}) AS n{i}", f"count(*) FILTER (WHERE {ok}) AS ok{i}", *extra, codes]
         plan.append(name)
     verified: dict[str, dict[str, str]] = {}
     if plan:
         row = con.execute(f"SELECT {', '.join(checks)} FROM {relation}").fetchone()
         for i, name in enumerate(plan):
-            n, ok, scale, width = row[i * 4:(i + 1) * 4]
+            n, ok, scale, width, codes = row[i * 5:(i + 1) * 5]
             if n == ok:
                 kind = guess[name]
                 stats = (n, ok if kind == "integer" else 0, ok if kind == "decimal" else 0,
-                         ok if kind == "date" else 0, scale, width)
+                         ok if kind == "date" else 0, scale, width, codes)
                 verified[name] = _decide(stats)
     redo = [n for n in names if n not in verified and guess[n] != "text"]
     if redo:
@@ -246,8 +255,88 @@ def cast_expr(name: str, column: dict[str, str]) -> str:
     return f"CAST({c} AS {column['sql']}) AS {qi(name)}"
 
 
-def import_file(src: Path, filename: str, workdir: Path) -> Imported:
-    """Convert `src` (an uploaded file saved on disk) into `workdir/data.parquet`."""
+def _override(con: duckdb.DuckDBPyConnection, relation: str, name: str, kind: str) -> dict[str, str]:
+    """The column typed as the uploader said; refused naming the first line whose value does not fit."""
+    if kind == "text":
+        return {"type": "text", "sql": "VARCHAR"}
+    c = f"NULLIF(trim({qi(name)}), '')"
+    if kind == "date":
+        ok = date_expr(c)
+        column = {"type": "date", "sql": "DATE"}
+    else:
+        regex = INT_RE if kind == "integer" else DEC_RE
+        if kind == "integer":
+            column = {"type": "integer", "sql": "BIGINT"}
+        else:
+            scale, width = con.execute(
+                f"SELECT coalesce(max(length(split_part({c}, '.', 2))), 0), "
+                f"coalesce(max(length(split_part(ltrim({c}, '+-'), '.', 1))), 0) FROM {relation} "
+                f"WHERE regexp_matches({c}, '{DEC_RE}')").fetchone()
+            scale = min(int(scale), 10)
+            column = {"type": "decimal",
+                      "sql": f"DECIMAL(18,{scale})" if int(width) + scale <= 18 else "DOUBLE"}
+        ok = f"CASE WHEN regexp_matches({c}, '{regex}') THEN 1 END"
+    bad = con.execute(
+        f"SELECT line, {qi(name)} FROM (SELECT row_number() OVER () + 1 AS line, * FROM {relation}) "
+        f"WHERE {c} IS NOT NULL AND {ok} IS NULL ORDER BY line LIMIT 1").fetchone()
+    if bad:
+        raise ImportError_(
+            _("Line %(line)d, column %(col)s: %(value)s is not %(kind)s, the type you chose for this column.")
+            % {"line": bad[0], "col": name, "value": str(bad[1])[:40], "kind": TYPE_WORDS[kind]},
+            row=int(bad[0]), column=name)
+    return column
+
+
+TYPE_WORDS = {"text": gettext_lazy("text"), "integer": gettext_lazy("a whole number"),
+              "decimal": gettext_lazy("a number"), "date": gettext_lazy("a date")}
+
+
+def check_column_types(value: Any) -> dict[str, str]:
+    """`column_types` as given on upload: {column: text|integer|decimal|date}, or raise ImportError_."""
+    if value in (None, "", {}):
+        return {}
+    if not isinstance(value, dict) or len(value) > MAX_COLUMNS:
+        raise ImportError_(_("column_types is an object {column: text, integer, decimal or date}."))
+    for name, kind in value.items():
+        if kind not in TYPES:
+            raise ImportError_(_("Column %(col)s: the type %(kind)s is not one of text, integer, decimal, date.")
+                               % {"col": name, "kind": str(kind)[:20]}, column=str(name))
+    return {str(k): str(v) for k, v in value.items()}
+
+
+TYPE_ALIASES = {"文本": "text", "整数": "integer", "小数": "decimal", "数字": "decimal", "金额": "decimal",
+                "日期": "date"}
+
+
+def parse_column_types(text: str) -> dict[str, str] | str:
+    """The upload screen's column types: JSON, or one `column: type` per line (or separated by
+    ；/;), the type in English or Chinese (文本/整数/小数/日期). Returns the raw text when it cannot
+    be read, for `check_column_types` to refuse with a message."""
+    import json
+
+    text = (text or "").strip()
+    if not text:
+        return {}
+    if text.startswith("{"):
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text
+    out: dict[str, str] = {}
+    for part in re.split(r"[\n;；]+", text):
+        if not part.strip():
+            continue
+        m = re.fullmatch(r"\s*(.+?)\s*[:：=]\s*(\S+)\s*", part)
+        if not m:
+            return text
+        out[m.group(1)] = TYPE_ALIASES.get(m.group(2), m.group(2).lower())
+    return out
+
+
+def import_file(src: Path, filename: str, workdir: Path, column_types: dict[str, str] | None = None) -> Imported:
+    """Convert `src` (an uploaded file saved on disk) into `workdir/data.parquet`. `column_types`
+    overrides the inferred type of the columns it names."""
+    overrides = check_column_types(column_types)
     suffix = Path(filename).suffix.lower()
     with open(src, "rb") as fh:
         magic = fh.read(4)
@@ -288,7 +377,15 @@ def import_file(src: Path, filename: str, workdir: Path) -> Imported:
         row_count = con.execute("SELECT count(*) FROM txt").fetchone()[0]
         if row_count == 0:
             raise ImportError_(_("The file has a header but no rows."))
-        columns = infer_types(con, "txt", names)
+        unknown = [n for n in overrides if n not in names]
+        if unknown:
+            raise ImportError_(_("column_types names %(col)s, which is not a column of the file.")
+                               % {"col": unknown[0]}, column=unknown[0])
+        inferred = infer_types(con, "txt", [n for n in names if n not in overrides])
+        chosen = {c["name"]: c for c in inferred}
+        for name, kind in overrides.items():
+            chosen[name] = {"name": name, **_override(con, "txt", name, kind)}
+        columns = [chosen[n] for n in names]
         out = workdir / "data.parquet"
         select = ", ".join(cast_expr(c["name"], c) for c in columns)
         con.execute(

@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from alerts.models import Domain, RiskLevel
+from core.masking import mask_text
 
 
 class ColumnType(models.TextChoices):
@@ -153,6 +154,8 @@ class ScreeningRun(models.Model):
     alerts_created = models.PositiveIntegerField(_("alerts created"), default=0)
     error = models.TextField(_("error"), blank=True)
     scheduled = models.BooleanField(_("scheduled run"), default=False)
+    dry_run = models.BooleanField(
+        _("dry run"), default=False, help_text=_("A run of a draft: hits are kept and shown, no alert is raised."))
     triggered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("started by"), null=True, blank=True,
         on_delete=models.SET_NULL, related_name="+",
@@ -186,6 +189,12 @@ class ScreeningHit(models.Model):
     alert = models.ForeignKey("alerts.Alert", verbose_name=_("alert"), null=True, blank=True,
                               on_delete=models.SET_NULL, related_name="+")
     alert_created = models.BooleanField(_("new alert"), default=False)
+    reason = models.TextField(_("reason"), blank=True)
+    evidence = models.JSONField(_("evidence tables"), default=list, blank=True,
+                                help_text=_("[{dataset, columns, rows}] with the datasets' own headers"))
+    suppressed = models.BooleanField(
+        _("not raised again"), default=False,
+        help_text=_("Its alert was dismissed or closed and the evidence has not changed since."))
 
     class Meta:
         verbose_name = _("screening hit")
@@ -193,4 +202,4 @@ class ScreeningHit(models.Model):
         ordering = ["run", "id"]
 
     def __str__(self) -> str:
-        return self.title
+        return mask_text(self.title)

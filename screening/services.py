@@ -28,9 +28,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import OrgUnit, User
-from alerts.models import Domain, RiskLevel, SourceSystem
+from alerts.models import Alert, Domain, RiskLevel, SourceSystem
 from alerts.policy import may_in_warehouse
 from alerts.sources import source_system_create
+from alerts.states import Status
 from core.errors import Forbidden, NotFound  # screening raises the one hierarchy
 from screening import engine, importing
 from screening.models import (
@@ -102,8 +103,10 @@ def _store_parquet(path: Path) -> str:
         return default_storage.save(f"datasets/{uuid.uuid4().hex}.parquet", File(fh))
 
 
-def dataset_create(*, name: str, org_unit: OrgUnit, upload: Any, by: User | None) -> Dataset:
-    """Import an uploaded CSV/XLSX as a typed Parquet dataset; a bad file stores nothing."""
+def dataset_create(*, name: str, org_unit: OrgUnit, upload: Any, by: User | None,
+                   column_types: Any = None) -> Dataset:
+    """Import an uploaded CSV/XLSX as a typed Parquet dataset; a bad file stores nothing.
+    `column_types` ({column: text|integer|decimal|date}) overrides the inferred types."""
     require(by, "dataset.upload")
     name = clean_text(name).strip()
     if not name or len(name) > 128:
@@ -119,9 +122,14 @@ def dataset_create(*, name: str, org_unit: OrgUnit, upload: Any, by: User | None
             for chunk in upload.chunks() if hasattr(upload, "chunks") else [upload.read()]:
                 fh.write(chunk)
         try:
-            result = importing.import_file(src, filename, work)
+            types = importing.check_column_types(column_types)
         except importing.ImportError_ as exc:
-            raise ValidationError({"file": exc.message}) from None
+            raise ValidationError({"column_types": exc.message}) from None
+        try:
+            result = importing.import_file(src, filename, work, column_types=types)
+        except importing.ImportError_ as exc:
+            field = "column_types" if exc.column and exc.column in types and not exc.row else "file"
+            raise ValidationError({field: exc.message}) from None
         stored = _store_parquet(result.path)
     try:
         with transaction.atomic():
@@ -255,8 +263,7 @@ def model_datasets(model: ScreeningModel) -> dict[str, Dataset]:
     return {link.role: link.dataset for link in model.dataset_links.select_related("dataset")}
 
 
-EDITABLE = ("name", "description", "domain", "risk_level", "supervision_points", "template", "params", "spec",
-            "schedule")
+EDITABLE = ("name", "description", "domain", "risk_level", "supervision_points", "template", "params", "spec")
 
 
 def screening_model_update(*, model_id: int, by: User, changes: dict[str, Any],
@@ -270,6 +277,17 @@ def screening_model_update(*, model_id: int, by: User, changes: dict[str, Any],
             raise NotFound(_("Only the latest version of a model can be edited."))
         new_status = changes.pop("status", None)
         content = {k: v for k, v in changes.items() if k in EDITABLE}
+        # The schedule is how often a version runs, not a new rule: changed in place, never a version.
+        if "schedule" in changes:
+            schedule = changes["schedule"] or ""
+            if schedule not in SCHEDULE_STEP and schedule != "":
+                raise ValidationError({"schedule": _("Choose daily, weekly or no schedule.")})
+            if schedule and model.status == ModelStatus.RETIRED:
+                raise ValidationError({"schedule": _("A retired model cannot be scheduled.")})
+            if schedule != model.schedule or (schedule and model.next_run_at is None):
+                model.schedule = schedule
+                model.next_run_at = timezone.now() if schedule else None
+                ScreeningModel.objects.filter(pk=model.pk).update(schedule=schedule, next_run_at=model.next_run_at)
         links = datasets if datasets is not None else model_datasets(model)
         if "template" in content or "params" in content or "spec" in content:
             template = content.get("template", model.template)
@@ -305,8 +323,6 @@ def screening_model_update(*, model_id: int, by: User, changes: dict[str, Any],
             setattr(model, k, v)
         if new_status:
             model.status = new_status
-        if "schedule" in content:
-            model.next_run_at = timezone.now() if model.schedule else None
         model.full_clean(exclude=["spec", "params", "code"], validate_constraints=False)
         model.save()
         if datasets is not None:
@@ -410,37 +426,52 @@ def screening_run_execute(*, run_id: int) -> ScreeningRun | None:
         refs = {role: DatasetRef(path=dataset_local_path(ds), columns=ds.columns, name=ds.name)
                 for role, ds in datasets.items()}
         run.datasets = {role: {"id": ds.pk, "name": ds.name, "rows": ds.row_count} for role, ds in datasets.items()}
-        compiled = compile_spec(run.spec, refs)
+        compiled = compile_spec(run.spec, refs, cap=MAX_HITS)
         _progress(run_id, 20, now)
         t0 = time.perf_counter()
         hits, query_ms = engine.execute(compiled, code=model.code)
         if len(hits) > MAX_HITS:
-            raise SpecError(_("%(n)d hits: more than %(max)d, so the rule is too broad to raise alerts.")
-                            % {"n": len(hits), "max": MAX_HITS})
+            raise SpecError(_("More than %(max)d hits: the rule is too broad to raise alerts; narrow it "
+                              "(a higher threshold, a shorter window, more conditions) and run it again.")
+                            % {"max": MAX_HITS})
         _progress(run_id, 60, now)
         risk = compiled.emit.risk_level or model.risk_level
+        dry_run = model.status != ModelStatus.ACTIVE
         with transaction.atomic():
             source = screening_source_for(model.org_unit)
-            items = [
-                IntakeItem(
+            links = {} if dry_run else _earlier_alerts(source, hits)
+            items = []
+            for h in hits:
+                earlier = links.get(h.dedup_key)
+                if earlier is not None and earlier.status == Status.CLOSED and not _has_new_evidence(h, earlier):
+                    continue  # dismissed or closed, and nothing new: not raised again
+                details = {"model": {"code": model.code, "version": model.version, "name": model.name},
+                           "run": run.pk, "group_key": h.group_key, "metrics": h.metrics, "rows": h.rows,
+                           "reason": h.reason, "evidence": h.evidence, "fingerprints": engine.row_fingerprints(h.rows)}
+                if earlier is not None and earlier.status == Status.CLOSED:
+                    details["previous_alert"] = earlier.pk
+                items.append(IntakeItem(
                     dedup_key=h.dedup_key, title=h.title, risk_level=risk, org_unit=model.org_unit,
                     domain=model.domain, rule=model.code, subject_name=h.subject, amount=h.amount,
-                    details={"model": {"code": model.code, "version": model.version, "name": model.name},
-                             "run": run.pk, "group_key": h.group_key, "metrics": h.metrics, "rows": h.rows},
-                )
-                for h in hits
-            ]
-            results = alerts_ingest(source=source, items=items) if items else []
+                    subject_id_number=h.subject_id_number, subject_credit_code=h.subject_credit_code,
+                    details=details))
+            results = {} if dry_run or not items else {
+                r.dedup_key: r for r in alerts_ingest(source=source, items=items)}
             ScreeningHit.objects.bulk_create(
                 [ScreeningHit(run=run, group_key=h.group_key, dedup_key=h.dedup_key, title=h.title,
                               subject=h.subject, amount=h.amount, risk_level=risk, rows=h.rows, metrics=h.metrics,
-                              alert_id=r.id, alert_created=r.created)
-                 for h, r in zip(hits, results, strict=True)],
+                              reason=h.reason, evidence=h.evidence,
+                              alert_id=(results[h.dedup_key].id if h.dedup_key in results
+                                        else getattr(links.get(h.dedup_key), "pk", None)),
+                              alert_created=h.dedup_key in results and results[h.dedup_key].created,
+                              suppressed=not dry_run and h.dedup_key not in results)
+                 for h in hits],
                 batch_size=1000,
             )
+            created = {r.id for r in results.values() if r.created}
             done = ours.update(
-                status=RunStatus.SUCCEEDED, progress=100, hit_count=len(hits),
-                alerts_created=sum(1 for r in results if r.created), finished_at=timezone.now(),
+                status=RunStatus.SUCCEEDED, progress=100, hit_count=len(hits), dry_run=dry_run,
+                alerts_created=len(created), finished_at=timezone.now(),
                 datasets=run.datasets, error="",
                 duration_ms=query_ms or int((time.perf_counter() - t0) * 1000),
             )
@@ -456,6 +487,29 @@ def screening_run_execute(*, run_id: int) -> ScreeningRun | None:
             status=RunStatus.FAILED, error=message[:2000], finished_at=timezone.now(), hit_count=0, alerts_created=0)
     run.refresh_from_db()
     return run
+
+
+def _earlier_alerts(source: SourceSystem, hits: list[engine.HitData]) -> dict[str, Alert]:
+    """For each hit's dedup key, its open alert if there is one, else its latest closed one."""
+    found: dict[str, Alert] = {}
+    keys = [h.dedup_key for h in hits]
+    for start in range(0, len(keys), 1000):
+        qs = (Alert.objects.filter(source=source, dedup_key__in=keys[start:start + 1000])
+              .only("id", "status", "dedup_key", "details").order_by("id"))
+        for alert in qs:
+            current = found.get(alert.dedup_key)
+            if current is None or current.status == Status.CLOSED:
+                found[alert.dedup_key] = alert
+    return found
+
+
+def _has_new_evidence(hit: engine.HitData, alert: Alert) -> bool:
+    """True when the hit has an evidence row the (closed) alert did not show."""
+    details = alert.details if isinstance(alert.details, dict) else {}
+    before = details.get("fingerprints")
+    if not isinstance(before, list):
+        before = engine.row_fingerprints(details.get("rows") or [])
+    return bool(set(engine.row_fingerprints(hit.rows)) - set(before))
 
 
 SCHEDULE_STEP = {Schedule.DAILY: dt.timedelta(days=1), Schedule.WEEKLY: dt.timedelta(days=7)}

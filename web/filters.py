@@ -10,12 +10,14 @@ from datetime import date, datetime, time, timedelta
 
 from django import forms
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from accounts.selectors import units_visible_to
 from alerts.models import Alert, Domain, RiskLevel, SourceSystem
+from alerts.search import alerts_search
 from alerts.states import Conclusion, Outcome, Status
 from cases.models import Disposition, TimelineEntry
 from core.ids import parse_id
@@ -72,7 +74,11 @@ def validate_sane_date(value: date) -> None:
 
 
 class AlertFilterForm(forms.Form):
-    q = forms.CharField(label=_("Search"), required=False, max_length=100)
+    q = forms.CharField(
+        label=_("Search"), required=False, max_length=100,
+        # Inside ID and phone numbers only the digits shown match (alerts.search): say so.
+        widget=forms.TextInput(attrs={"placeholder": _("Title, subject, or a whole ID / phone number")}),
+    )
     state = forms.ChoiceField(label=_("Open / closed"), choices=STATE_CHOICES, required=False)
     status = forms.ChoiceField(label=_("Stage"), required=False)
     unit = forms.ChoiceField(label=_("Unit"), required=False)
@@ -99,9 +105,11 @@ class AlertFilterForm(forms.Form):
     left_stage = forms.ChoiceField(required=False, widget=forms.HiddenInput,
                                    choices=[("", "")] + list(Status.choices))
 
-    def __init__(self, *args, user: User, hide: tuple[str, ...] = (), **kwargs) -> None:  # noqa: ANN002, ANN003
+    def __init__(self, *args, user: User, hide: tuple[str, ...] = (), request: HttpRequest | None = None,  # noqa: ANN002
+                 **kwargs) -> None:  # noqa: ANN003
         super().__init__(*args, **kwargs)
         self.user = user
+        self.request = request
         self.fields["status"].choices = _blank(_("Any stage")) + list(Status.choices)
         self.fields["risk"].choices = _blank(_("Any risk")) + list(RiskLevel.choices)
         self.fields["domain"].choices = _blank(_("Any domain")) + list(Domain.choices)
@@ -126,11 +134,13 @@ class AlertFilterForm(forms.Form):
         d = self.cleaned_data
         now = timezone.now()
         if d.get("q"):
+            # Title and subject are searched as the reader sees them (ID and phone numbers
+            # masked); a complete number is matched exactly and audited (alerts.search).
             q = d["q"]
-            cond = Q(title__icontains=q) | Q(subject_name__icontains=q) | Q(rule_code__icontains=q)
+            extra = Q(rule_code__icontains=q)
             if (alert_id := parse_id(q)) is not None:
-                cond |= Q(pk=alert_id)
-            qs = qs.filter(cond)
+                extra |= Q(pk=alert_id)
+            qs = alerts_search(qs, q, user=self.user, request=self.request, extra=extra)
         state = d.get("state")
         if state == "open":
             qs = qs.exclude(status=Status.CLOSED)

@@ -16,6 +16,7 @@ urlpatterns = [
     path("alerts/export.csv", alerts.alert_export_csv, name="alert_export_csv"),
     path("alerts/export.xlsx", alerts.alert_export_xlsx, name="alert_export_xlsx"),
     path("alerts/<int:pk>/", alerts.alert_detail, name="alert_detail"),
+    path("alerts/<int:pk>/timeline/", alerts.alert_timeline, name="alert_timeline"),
     path("alerts/<int:pk>/verify/", boards.verify, name="verify"),
     path("alerts/<int:pk>/act/<slug:name>/", alerts.alert_action, name="alert_action"),
     path("alerts/<int:pk>/act/<slug:name>/form/", alerts.alert_action_form, name="alert_action_form"),

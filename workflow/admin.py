@@ -2,6 +2,7 @@ from django.contrib import admin, messages
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.masked_admin import MaskedAdminMixin
 from workflow.calendar import clear_calendar_cache
 from workflow.deadlines import clear_policy_cache
 from workflow.models import (
@@ -97,19 +98,22 @@ class EscalationStepAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Extension)
-class ExtensionAdmin(ReadOnlyAdmin):
+class ExtensionAdmin(MaskedAdminMixin, ReadOnlyAdmin):
+    masked_fields = ("reason", "decision_note")
     list_display = ("alert", "stage", "days", "state", "requested_by", "decided_by", "created_at")
     list_filter = ("state",)
 
 
 @admin.register(Notification)
-class NotificationAdmin(ReadOnlyAdmin):
+class NotificationAdmin(MaskedAdminMixin, ReadOnlyAdmin):
+    masked_fields = ("title", "body")
     list_display = ("recipient", "kind", "title", "created_at", "read_at")
     list_filter = ("kind",)
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(ReadOnlyAdmin):
+class DeliveryAdmin(MaskedAdminMixin, ReadOnlyAdmin):
+    masked_fields = ("payload", "last_error")
     list_display = ("channel", "address", "state", "attempts", "next_attempt_at", "sent_at")
     list_filter = ("channel", "state")
 

@@ -119,3 +119,20 @@ def current_calendar() -> WorkCalendar:
 def clear_calendar_cache() -> None:
     global _cached
     _cached = None
+
+
+def working_time_in_days(cal: WorkCalendar, start: datetime, end: datetime) -> float:
+    """Working time from `start` to `end` in days: every hour of a working day counts, none of a
+    holiday or weekend (the inverse of `add_working_hours`)."""
+    if end <= start:
+        return 0.0
+    cursor, stop = local(start), local(end)
+    total = timedelta(0)
+    while cursor < stop:
+        day = cursor.date()
+        midnight = datetime(day.year, day.month, day.day, tzinfo=TZ) + timedelta(days=1)
+        upto = min(midnight, stop)
+        if cal.is_working_day(day):
+            total += upto - cursor
+        cursor = upto
+    return total.total_seconds() / 86400

@@ -12,7 +12,8 @@ from alerts.models import Alert, Domain, RiskLevel
 from alerts.policy import transitions_available_to
 from alerts.states import Conclusion
 from alerts.validation import validate_id_number, validate_sane_datetime
-from core.masking import mask_id_number, mask_text, mask_value
+from core.masking import mask_id_number, mask_text, mask_value, pii_text
+from screening.evidence import hit_view
 from workflow import deadlines
 from workflow.intake import IntakeItem, source_may_raise_for
 
@@ -27,6 +28,31 @@ class SubjectSerializer(serializers.Serializer):
         max_length=32, allow_blank=True, required=False, default="",
         help_text=_("Unified social credit code of a company."),
     )
+
+
+class AlertHitModelSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    version = serializers.IntegerField(allow_null=True)
+    name = serializers.CharField()
+
+
+class EvidenceTableSerializer(serializers.Serializer):
+    dataset = serializers.CharField()
+    columns = serializers.ListField(child=serializers.CharField())
+    rows = serializers.ListField(child=serializers.ListField())
+
+
+class MetricSerializer(serializers.Serializer):
+    label = serializers.CharField()
+    value = serializers.JSONField()
+
+
+class AlertHitSerializer(serializers.Serializer):
+    model = AlertHitModelSerializer()
+    reason = serializers.CharField()
+    evidence = EvidenceTableSerializer(many=True)
+    metrics = MetricSerializer(many=True)
+    previous_alert = serializers.IntegerField(allow_null=True)
 
 
 class AlertSerializer(serializers.ModelSerializer):
@@ -71,7 +97,7 @@ class AlertSerializer(serializers.ModelSerializer):
     def get_subject(self, alert: Alert) -> dict[str, str]:
         id_number = alert.subject_id_number
         return {
-            "name": alert.subject_name,
+            "name": pii_text(alert.subject_name, self._full_pii()),
             "id_number": id_number if self._full_pii() else mask_id_number(id_number) if id_number else "",
             "credit_code": alert.subject_credit_code,
         }
@@ -81,6 +107,7 @@ class AlertSerializer(serializers.ModelSerializer):
         if not self._full_pii():
             data["title"] = mask_text(data["title"])
             data["details"] = mask_value(data["details"])
+            data["dedup_key"] = mask_text(data["dedup_key"])
         return data
 
     def get_assignee_name(self, alert: Alert) -> str | None:
@@ -97,6 +124,21 @@ class AlertSerializer(serializers.ModelSerializer):
     def get_available_transitions(self, alert: Alert) -> list[str]:
         request = self.context.get("request")
         return transitions_available_to(alert, request.user) if request else []
+
+
+class AlertDetailSerializer(AlertSerializer):
+    """One alert: the list's fields and, for an alert raised by a screening model, `hit`."""
+
+    hit = serializers.SerializerMethodField()
+
+    class Meta(AlertSerializer.Meta):
+        fields = [*AlertSerializer.Meta.fields, "hit"]
+        read_only_fields = fields
+
+    @extend_schema_field(AlertHitSerializer(allow_null=True))
+    def get_hit(self, alert: Alert) -> dict[str, Any] | None:
+        """Its model, reason, evidence tables (the datasets' own headers) and metrics; null otherwise."""
+        return hit_view(alert, full_pii=self._full_pii())
 
 
 class _SubjectField(serializers.Field):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from assessment.models import REOPEN_STAGES, AnalysisReport, Recheck, RecheckItem
+from alerts.states import SEND_BACK_CHOICES
+from assessment.models import AnalysisReport, Recheck, RecheckItem
 
 
 class AssessmentRowSerializer(serializers.Serializer):
@@ -61,7 +62,7 @@ class RecheckSerializer(serializers.ModelSerializer):
 
 class RecheckOutcomeBody(serializers.Serializer):
     outcome = serializers.ChoiceField(choices=[RecheckItem.Outcome.CONFIRMED, RecheckItem.Outcome.PROBLEM_FOUND])
-    stage = serializers.ChoiceField(choices=[s.value for s in REOPEN_STAGES], required=False,
+    stage = serializers.ChoiceField(choices=SEND_BACK_CHOICES, required=False,
                                     help_text="With problem_found: the stage to reopen the alert to.")
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=20000)
 
@@ -79,7 +80,7 @@ class ReportBody(serializers.Serializer):
     sources = serializers.ListField(child=serializers.CharField(max_length=64), required=False, default=list)
     rules = serializers.ListField(child=serializers.CharField(max_length=64), required=False, default=list)
     preset = serializers.ChoiceField(choices=["", "four_winds"], required=False, default="")
-    schedule = serializers.ChoiceField(choices=AnalysisReport.Schedule.values, required=False, default="")
+    schedule = serializers.ChoiceField(choices=AnalysisReport.Schedule.choices, required=False, default="")
 
 
 class ReportSerializer(serializers.ModelSerializer):

@@ -5,7 +5,7 @@ from rest_framework import serializers
 
 from alerts.states import Status
 from cases.models import Comment, Evidence, Finding, TimelineEntry
-from core.masking import mask_text, mask_value
+from core.masking import mask_text, mask_value, pii_text
 
 
 class MaskedTextMixin:
@@ -50,6 +50,12 @@ class CommentSerializer(MaskedTextMixin, serializers.ModelSerializer):
 
 class EvidenceSerializer(serializers.ModelSerializer):
     download_url = serializers.SerializerMethodField()
+
+    def to_representation(self, instance: Evidence) -> dict:
+        data = super().to_representation(instance)
+        # File names carry personal data as often as not (`户籍证明_<ID>.txt`).
+        data["original_name"] = pii_text(data["original_name"], bool(self.context.get("full_pii")))
+        return data
 
     class Meta:
         model = Evidence

@@ -9,7 +9,7 @@ from rest_framework import serializers
 
 from accounts.models import User
 from accounts.selectors import users_visible_to
-from alerts.states import DISPOSAL_OUTCOMES, SEND_BACK_STAGES, ActionKind, Conclusion, DismissReason
+from alerts.states import DISPOSAL_OUTCOMES, SEND_BACK_CHOICES, ActionKind, Conclusion, DismissReason
 from workflow.services import ActionInput
 
 
@@ -76,7 +76,7 @@ class CloseBody(serializers.Serializer):
 
 
 class SendBackBody(serializers.Serializer):
-    stage = serializers.ChoiceField(choices=[(s.value, s.label) for s in SEND_BACK_STAGES])
+    stage = serializers.ChoiceField(choices=SEND_BACK_CHOICES)
     reason = serializers.CharField(max_length=20000)
 
 

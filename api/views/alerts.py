@@ -29,6 +29,7 @@ from api.auth import ApiKeyAuthentication, IsSourceSystem
 from api.filters import AlertFilter
 from api.parsers import SafeJSONParser
 from api.serializers.alerts import (
+    AlertDetailSerializer,
     AlertSerializer,
     IntakeItemSerializer,
     IntakeResponseSerializer,
@@ -64,6 +65,7 @@ class AlertViewSet(viewsets.ReadOnlyModelViewSet):
     def _scoped_alert(self) -> Alert:
         return get_object_or_404(alerts_visible_to(self.request.user), pk=self.kwargs["pk"])
 
+    @extend_schema(responses=AlertDetailSerializer)
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         # Not get_object(): the list's filters (?status=…) must not turn a detail into a 404.
         alert = get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
@@ -71,7 +73,7 @@ class AlertViewSet(viewsets.ReadOnlyModelViewSet):
             **self.get_serializer_context(),
             **full_pii_context(request, alert, alert_shown_values(alert)),
         }
-        return Response(AlertSerializer(alert, context=context).data)
+        return Response(AlertDetailSerializer(alert, context=context).data)
 
     @extend_schema(responses=TimelineEntrySerializer(many=True), filters=False)
     @action(detail=True, methods=["get"], filterset_class=None)
@@ -107,7 +109,9 @@ class _AlertChildView(generics.GenericAPIView):
 
 def _list_with_pii(view: _AlertChildView, request: Request) -> Response:
     page = view.paginate_queryset(view.get_queryset())
-    context = {**view.get_serializer_context(), **full_pii_context(request, view.alert(), [r.text for r in page])}
+    shown = [r.text for r in page]
+    shown += [ev.original_name for r in page if isinstance(r, Finding) for ev in r.evidence.all()]
+    context = {**view.get_serializer_context(), **full_pii_context(request, view.alert(), shown)}
     return view.get_paginated_response(view.get_serializer_class()(page, many=True, context=context).data)
 
 
@@ -167,7 +171,7 @@ class EvidenceDownloadView(APIView):
 
     @extend_schema(responses={(200, "application/octet-stream"): OpenApiResponse(description="The file")})
     def get(self, request: Request, pk: int) -> FileResponse:
-        return evidence_response(user=request.user, evidence_id=pk)
+        return evidence_response(user=request.user, evidence_id=pk, request=request)
 
 
 class AlertTransitionView(generics.GenericAPIView):

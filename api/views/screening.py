@@ -107,6 +107,9 @@ class DatasetUploadSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=128)
     file = serializers.FileField()
     org_unit = serializers.CharField(max_length=64)
+    column_types = serializers.JSONField(
+        required=False, help_text=gettext_lazy("Optional {column: text|integer|decimal|date} overriding the "
+                                               "inferred types (JSON text in a multipart form)."))
 
 
 class ScreeningModelSerializer(serializers.ModelSerializer):
@@ -168,15 +171,15 @@ class RunSerializer(serializers.ModelSerializer):
     class Meta:
         model = ScreeningRun
         fields = ["id", "model", "model_code", "model_version", "status", "progress", "hit_count",
-                  "alerts_created", "error", "scheduled", "datasets", "created_at", "started_at", "finished_at",
-                  "duration_ms"]
+                  "alerts_created", "dry_run", "error", "scheduled", "datasets", "created_at", "started_at",
+                  "finished_at", "duration_ms"]
 
 
 class HitSerializer(serializers.ModelSerializer):
     class Meta:
         model = ScreeningHit
-        fields = ["id", "group_key", "dedup_key", "title", "subject", "amount", "risk_level", "rows", "metrics",
-                  "alert", "alert_created"]
+        fields = ["id", "group_key", "dedup_key", "title", "subject", "amount", "risk_level", "reason", "rows",
+                  "evidence", "metrics", "alert", "alert_created", "suppressed"]
 
     def to_representation(self, hit: ScreeningHit) -> dict[str, Any]:
         # Hit lists are lists: ID and phone numbers masked for everyone (full values are on the
@@ -262,7 +265,8 @@ class DatasetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         form.is_valid(raise_exception=True)
         unit = unit_for(request.user, form.validated_data["org_unit"])
         ds = services.dataset_create(name=form.validated_data["name"], org_unit=unit,
-                                     upload=form.validated_data["file"], by=request.user)
+                                     upload=form.validated_data["file"], by=request.user,
+                                     column_types=form.validated_data.get("column_types"))
         return Response(DatasetSerializer(ds).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses=DatasetPreviewSerializer)
@@ -416,9 +420,9 @@ class SpecPreviewView(APIView):
         try:
             compiled = compile_spec(data.get("spec"), refs, upto=data.get("step") or None,
                                     limit=data.get("limit") or 20, sample=data.get("sample") or 10_000)
+            columns, rows = engine.preview_rows(compiled)
         except SpecError as exc:
             return Response({"spec": [str(exc)], "step": exc.step}, status=status.HTTP_400_BAD_REQUEST)
-        columns, rows = engine.preview_rows(compiled)
         step_columns = {sid: [{"name": n, "type": t} for n, t in cols.items()]
                         for sid, cols in compiled.columns.items()}
         return Response({"columns": columns, "rows": mask_value(rows), "step_columns": step_columns})

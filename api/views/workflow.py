@@ -19,8 +19,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from alerts.models import Alert
+from alerts.personal_data import full_pii_shown
 from alerts.selectors import alerts_visible_to
 from cases.models import ResultAction
+from core.masking import pii_text
 from workflow.calendar import local
 from workflow.extensions import (
     MAX_EXTENSION_DAYS,
@@ -36,7 +39,23 @@ from workflow.models import Extension, Notification
 # ----- serializers -----
 
 
-class ExtensionSerializer(serializers.ModelSerializer):
+class MaskedFieldsMixin:
+    """Masks ID and phone numbers in `masked_fields` unless the view set `full_pii` in the
+    context (only views that ask `alerts.personal_data.full_pii_shown` for one alert do)."""
+
+    masked_fields: tuple[str, ...] = ()
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        data = super().to_representation(instance)  # type: ignore[misc]
+        full = bool(self.context.get("full_pii"))  # type: ignore[attr-defined]
+        for name in self.masked_fields:
+            if isinstance(data.get(name), str):
+                data[name] = pii_text(data[name], full)
+        return data
+
+
+class ExtensionSerializer(MaskedFieldsMixin, serializers.ModelSerializer):
+    masked_fields = ("reason", "decision_note")
     requested_by = serializers.CharField(source="requested_by.username", read_only=True)
     decided_by = serializers.CharField(source="decided_by.username", read_only=True, allow_null=True, default=None)
 
@@ -58,7 +77,9 @@ class ExtensionDecisionSerializer(serializers.Serializer):
     note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
 
-class NotificationSerializer(serializers.ModelSerializer):
+class NotificationSerializer(MaskedFieldsMixin, serializers.ModelSerializer):
+    # Masked when written too; masked here as well so no older or hand-made row slips through.
+    masked_fields = ("title", "body")
     is_read = serializers.SerializerMethodField()
 
     class Meta:
@@ -82,7 +103,9 @@ MarkedSerializer = inline_serializer("MarkedRead", {"marked": serializers.Intege
                                                     "unread": serializers.IntegerField()})
 
 
-class RectificationOrderSerializer(serializers.ModelSerializer):
+class RectificationOrderSerializer(MaskedFieldsMixin, serializers.ModelSerializer):
+    # A list across alerts: masked for everyone, like every list (full values are on the alert).
+    masked_fields = ("recipient", "text", "feedback")
     issued_by = serializers.CharField(source="issued_by.username", read_only=True)
     is_overdue = serializers.SerializerMethodField()
     is_closed = serializers.SerializerMethodField()
@@ -116,8 +139,17 @@ class AlertExtensionsView(generics.ListAPIView):
     filter_backends: list[Any] = []
 
     def get_queryset(self) -> QuerySet[Extension]:
-        alert = get_object_or_404(alerts_visible_to(self.request.user), pk=self.kwargs["pk"])
-        return Extension.objects.filter(alert=alert).select_related("requested_by", "decided_by")
+        return Extension.objects.filter(alert=self._alert()).select_related("requested_by", "decided_by")
+
+    def _alert(self) -> Alert:
+        return get_object_or_404(alerts_visible_to(self.request.user), pk=self.kwargs["pk"])
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        full = full_pii_shown(user=request.user, alert=self._alert(), request=request,
+                              values=[v for e in page for v in (e.reason, e.decision_note)])
+        context = {**self.get_serializer_context(), "full_pii": full}
+        return self.get_paginated_response(ExtensionSerializer(page, many=True, context=context).data)
 
     @extend_schema(request=ExtensionRequestSerializer, responses={201: ExtensionSerializer})
     def post(self, request: Request, pk: int) -> Response:

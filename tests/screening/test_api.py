@@ -90,7 +90,7 @@ def test_model_create_run_and_read_hits(api, people, django_capture_on_commit_ca
     client = api(people.kunshan_supervisor)
     ds_id = upload(client).json()["id"]
     r = client.post("/api/v1/screening-models/", {
-        "name": "标王", "domain": "procurement", "org_unit": "kunshan", "risk_level": "red",
+        "name": "标王", "domain": "procurement", "org_unit": "kunshan", "risk_level": "red", "status": "active",
         "template": "repeat_winner", "datasets": {"awards": ds_id}, "params": PARAMS}, format="json")
     assert r.status_code == 201, r.content
     model = r.json()
@@ -147,7 +147,7 @@ def test_a_custom_spec_and_the_factory_preview(api, people):
                                                   "datasets": {"d": ds_id}}, format="json")
     assert r.status_code == 201 and r.json()["template"] == ""
     templates = client.get("/api/v1/screening-templates/").json()
-    assert len(templates) == 7 and all(t["description_zh"] and t["description_en"] for t in templates)
+    assert len(templates) == 13 and all(t["description_zh"] and t["description_en"] for t in templates)
 
 
 def test_editing_an_active_model_through_the_api_makes_version_2(api, people):

@@ -113,7 +113,7 @@ def test_results_count_substantiated_alerts_from_the_loop(make_dataset, run_mode
     Alert.objects.filter(pk=b.pk).update(status=Status.EVALUATING, conclusion=Conclusion.UNFOUNDED)
     results = selectors.model_results(ScreeningModel.objects.get(pk=model.pk))
     assert results == {"hits": 2, "alerts_raised": 2, "concluded": 2, "substantiated": 1,
-                       "substantiation_rate": 0.5}
+                       "substantiation_rate": 0.5, "recurrences": 0}
     assert list(selectors.typical_cases(model)) == [Alert.objects.get(pk=a.pk)]
 
 
@@ -158,7 +158,8 @@ def _queued_run(make_dataset, people, org, settings, monkeypatch, django_capture
     monkeypatch.setattr(tasks.screening_run_task, "apply_async", lambda args, **kw: None)
     ds = make_dataset(CSV)
     m = services.screening_model_create(by=people.kunshan_supervisor, name="卡住", org_unit=org.kunshan,
-                                        datasets={"awards": ds}, template="repeat_winner", params=PARAMS)
+                                        datasets={"awards": ds}, template="repeat_winner", params=PARAMS,
+                                        status="active")
     with django_capture_on_commit_callbacks(execute=True):
         return services.screening_run_start(model=m, by=people.kunshan_supervisor)
 

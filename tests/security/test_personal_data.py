@@ -79,3 +79,23 @@ def test_the_assigned_verifier_sees_full_values(client, people, pii_alert):
     drive(pii_alert, "verifying", supervisor=people.kunshan_supervisor, verifier=people.kunshan_verifier)
     client.force_login(people.kunshan_verifier)
     assert ID in client.get(f"/alerts/{pii_alert.pk}/").content.decode()
+
+
+@pytest.mark.parametrize(("text", "masked"), [
+    ("电话139-8765-4321", "电话139-****-4321"),
+    ("电话139 1234 5678。", "电话139 **** 5678。"),
+    ("+86 139-1234-5678", "+86 139-****-5678"),
+    ("+8613912345678", "+86139****5678"),
+    ("８６１３９１２３４５６７８", "８６１３９****５６７８"),
+    ("证件 320583 19900101 123X", "证件 3205** ******** 123X"),
+    ("旧证320583900101123", "旧证3205*******1123"),
+])
+def test_phone_and_id_numbers_are_masked_however_they_are_written(text, masked):
+    assert mask_text(text) == masked
+
+
+def test_dict_keys_are_masked_too():
+    from core.masking import mask_value
+
+    assert mask_value({"联系人13912345678": {ID: ["139-8765-4321"]}}) == {
+        "联系人139****5678": {"3205**********123X": ["139-****-4321"]}}

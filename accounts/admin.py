@@ -2,8 +2,9 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import OrgUnit, User
+from accounts.models import ApiToken, OrgUnit, User
 from accounts.services import org_unit_upsert
+from accounts.tokens import api_tokens_revoke_all
 from audit.models import AuditEvent
 from audit.services import audit_record
 
@@ -28,6 +29,19 @@ class OrgUnitAdmin(admin.ModelAdmin):
         obj.pk, obj.path = saved.pk, saved.path
 
 
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Administrators see who holds tokens and can revoke one (delete); keys are never shown."""
+
+    list_display = ("user", "prefix", "client", "created_at", "last_used_at", "expires_at")
+    search_fields = ("user__username", "prefix")
+    readonly_fields = ("user", "prefix", "client", "ip", "created_at", "last_used_at", "expires_at")
+    exclude = ("digest",)
+
+    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+        return False
+
+
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
     list_display = ("username", "full_name", "role", "org_unit", "is_active")
@@ -44,6 +58,8 @@ class UserAdmin(BaseUserAdmin):
 
     def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
         super().save_model(request, obj, form, change)
+        if change and "is_active" in form.changed_data and not obj.is_active:
+            api_tokens_revoke_all(user=obj, reason="deactivated", actor=request.user, request=request)
         changed = [f for f in PERMISSION_FIELDS if f in form.changed_data]
         if changed or not change:
             audit_record(

@@ -84,3 +84,30 @@ class User(AbstractUser):
     @property
     def display_name(self) -> str:
         return self.full_name or self.username
+
+
+class ApiToken(models.Model):
+    """An API token (`Authorization: Token <key>`). Only a SHA-256 digest of the key is stored,
+    so a copy of the database yields no usable token. A person may hold several (one per
+    client); each expires after `HUOYAN_API_TOKEN_TTL_HOURS` without use (sliding) and all of
+    them are revoked when the password changes, on "log out everywhere" and on deactivation.
+    Rules live in `accounts.tokens`."""
+
+    user = models.ForeignKey(User, verbose_name=_("user"), on_delete=models.CASCADE, related_name="api_tokens")
+    digest = models.CharField(_("key digest"), max_length=64, unique=True, editable=False)
+    prefix = models.CharField(_("key prefix"), max_length=8, editable=False,
+                              help_text=_("The first characters of the key, to tell tokens apart."))
+    client = models.CharField(_("client"), max_length=200, blank=True,
+                              help_text=_("The program that asked for the token (its User-Agent)."))
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
+    expires_at = models.DateTimeField(_("expires at"), db_index=True)
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.prefix}…"

@@ -18,9 +18,9 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
-from rest_framework.authtoken.models import Token
 
 from accounts.models import Role, User
+from accounts.tokens import api_tokens_revoke_all
 from audit.models import AuditEvent
 from audit.services import audit_record
 
@@ -83,7 +83,7 @@ def two_factor_confirm(*, user: User, device: TOTPDevice, token: object,
     device.save(update_fields=["confirmed"])
     # A token issued before two-factor was on never passed a code: revoke it, so the next token
     # (POST /api/v1/auth/token/ with otp_token) does.
-    Token.objects.filter(user=user).delete()
+    api_tokens_revoke_all(user=user, reason="two_factor_on", request=request)
     audit_record(action=AuditEvent.Action.TWO_FACTOR_ENROL, actor=user, request=request,
                  object_type="user", object_id=user.pk)
     return True

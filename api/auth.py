@@ -1,4 +1,5 @@
-"""Source systems authenticate with an API key (`Authorization: Api-Key <key>`)."""
+"""How API requests authenticate: people with an expiring token (`Authorization: Token <key>`,
+see `accounts.tokens`), source systems with an API key (`Authorization: Api-Key <key>`)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,26 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
-from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.authentication import BaseAuthentication, TokenAuthentication, get_authorization_header
 
+from accounts.models import ApiToken, User
+from accounts.tokens import api_token_check
 from alerts.models import SourceSystem
 from alerts.sources import source_system_for_key
+from api.throttles import ApiKeyFailureLimit
+
+
+class ExpiringTokenAuthentication(TokenAuthentication):
+    """`Authorization: Token <key>`: a live token (not expired, not revoked, active user).
+    Every use slides its expiry (`HUOYAN_API_TOKEN_TTL_HOURS`)."""
+
+    def authenticate_credentials(self, key: str) -> tuple[User, ApiToken]:
+        token = api_token_check(key)
+        if token is None:
+            raise exceptions.AuthenticationFailed(
+                _("The token is unknown, expired or revoked: ask for a new one at /api/v1/auth/token/.")
+            )
+        return token.user, token
 
 
 class SourcePrincipal:
@@ -36,14 +53,21 @@ class ApiKeyAuthentication(BaseAuthentication):
         auth = get_authorization_header(request).split()
         if not auth or auth[0].lower() != self.keyword:
             return None
+        # Wrong keys are counted per address and refused with a 429 once too many, so keys
+        # cannot be guessed at request speed.
+        limit = ApiKeyFailureLimit(request)
+        limit.check()
         if len(auth) != 2:
+            limit.failed()
             raise exceptions.AuthenticationFailed(_("Invalid Api-Key header: give exactly one key."))
         try:
             key = auth[1].decode()
         except UnicodeError:
+            limit.failed()
             raise exceptions.AuthenticationFailed(_("Invalid Api-Key header.")) from None
         source = source_system_for_key(key)
         if source is None:
+            limit.failed()
             raise exceptions.AuthenticationFailed(_("Unknown or inactive API key."))
         return SourcePrincipal(source), source
 

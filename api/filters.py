@@ -9,6 +9,7 @@ from alerts.models import Alert, Domain, RiskLevel
 from alerts.search import alerts_search
 from alerts.states import Status
 from alerts.validation import validate_sane_datetime
+from core.ids import parse_id
 
 
 class AlertFilter(filters.FilterSet):
@@ -55,9 +56,10 @@ class AlertFilter(filters.FilterSet):
     def filter_assignee(self, queryset: QuerySet[Alert], name: str, value: str) -> QuerySet[Alert]:
         if value == "me":
             return queryset.filter(assignee=self.request.user)
-        if not value.isdigit():
+        assignee_id = parse_id(value)
+        if assignee_id is None:
             return queryset.none()
-        return queryset.filter(assignee_id=int(value))
+        return queryset.filter(assignee_id=assignee_id)
 
     def filter_q(self, queryset: QuerySet[Alert], name: str, value: str) -> QuerySet[Alert]:
         # Searched as the reader sees the text (ID and phone numbers masked); a complete number

@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.routers import DefaultRouter
 
 from api.serializers.workflow import TRANSITION_BODIES
-from api.views.accounts import TokenView, UserViewSet
+from api.views.accounts import ApiTokenViewSet, LogoutEverywhereView, TokenView, UserViewSet
 from api.views.alerts import (
     AlertCommentsView,
     AlertEscalateHandlingView,
@@ -31,10 +31,12 @@ from api.views.tags import AlertTagsView
 router = DefaultRouter()
 router.register("alerts", AlertViewSet, basename="alert")
 router.register("users", UserViewSet, basename="user")
+router.register("auth/tokens", ApiTokenViewSet, basename="api-token-own")
 router.register("subjects", SubjectViewSet, basename="subject")
 
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="api-token"),
+    path("auth/logout-everywhere/", LogoutEverywhereView.as_view(), name="api-logout-everywhere"),
     path("intake/alerts/", IntakeView.as_view(), name="intake-alerts"),
     path("stats/overview/", StatsOverviewView.as_view(), name="stats-overview"),
     path("alerts/<int:pk>/comments/", AlertCommentsView.as_view(), name="alert-comments"),

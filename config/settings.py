@@ -30,7 +30,6 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -110,9 +109,15 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
+# Checked wherever a person chooses a password (password change, admin); the demo seed sets
+# its password directly. The last entry only revokes API tokens when a password changes.
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+     "OPTIONS": {"min_length": env.int("HUOYAN_PASSWORD_MIN_LENGTH", default=10)}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "accounts.tokens.RevokeTokensOnPasswordChange"},
 ]
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
@@ -189,7 +194,9 @@ MEDIA_ROOT = env("MEDIA_ROOT", default=str(BASE_DIR / "media"))
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        # Expiring API tokens of people (accounts.tokens); source systems use Api-Key on the
+        # intake and dataset-rows endpoints only.
+        "api.auth.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -204,7 +211,23 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "api.errors.exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # The client address for throttles is REMOTE_ADDR, or behind our proxy the address it
+    # appended to X-Forwarded-For: a header the client writes itself is never trusted.
+    "NUM_PROXIES": 1 if env.bool("HUOYAN_BEHIND_PROXY", default=False) else 0,
 }
+
+# API tokens of people expire after this many hours without use (each use moves it on).
+HUOYAN_API_TOKEN_TTL_HOURS = env.float("HUOYAN_API_TOKEN_TTL_HOURS", default=8.0)
+# Per-request limits (api/throttles.py), counted in Django's cache: token requests per
+# address, API-key requests per source system, wrong API keys per address.
+HUOYAN_THROTTLE_RATES = {
+    "auth_token": env("HUOYAN_THROTTLE_AUTH_TOKEN", default="20/min"),
+    "api_key": env("HUOYAN_THROTTLE_API_KEY", default="600/min"),
+    "api_key_failures": env("HUOYAN_THROTTLE_API_KEY_FAILURES", default="20/hour"),
+}
+# The cache holds the throttles' counters: one Redis for all workers in production
+# (CACHE_URL=redis://…/1); the embedded default is per process.
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Huoyan API",
@@ -245,6 +268,10 @@ HUOYAN_SWEEP_BATCH = env.int("HUOYAN_SWEEP_BATCH", default=500)
 HUOYAN_DELIVERY_GRACE_SECONDS = env.int("HUOYAN_DELIVERY_GRACE_SECONDS", default=60)
 HUOYAN_DELIVERY_MAX_ATTEMPTS = env.int("HUOYAN_DELIVERY_MAX_ATTEMPTS", default=8)
 HUOYAN_WEBHOOK_TIMEOUT_SECONDS = env.float("HUOYAN_WEBHOOK_TIMEOUT_SECONDS", default=5.0)
+# Webhooks go to https addresses on the public internet only (core/outbound.py). Plain http and
+# receiving systems on the office network must be allowed explicitly (networks as CIDR).
+HUOYAN_WEBHOOK_ALLOW_HTTP = env.bool("HUOYAN_WEBHOOK_ALLOW_HTTP", default=False)
+HUOYAN_WEBHOOK_ALLOWED_NETWORKS = env.list("HUOYAN_WEBHOOK_ALLOWED_NETWORKS", default=[])
 # Unit-level escalation (docs/assessment.md): a unit with at least this share of its open alerts
 # overdue, and at least this many overdue, gets a supervision notice once per crossing.
 HUOYAN_UNIT_ESCALATION_SHARE = env.float("HUOYAN_UNIT_ESCALATION_SHARE", default=0.2)

@@ -14,3 +14,6 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("web.urls")),
 ]
+
+# JSON 404s under /api/, Django's page elsewhere.
+handler404 = "api.errors.page_not_found"

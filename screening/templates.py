@@ -387,7 +387,8 @@ TEMPLATES: dict[str, Template] = {t.code: t for t in [
         "responsible_cluster", "责任人异常聚集筛查", "Responsible-person cluster",
         "先找出数值超过同组中位数设定倍数的异常记录（可先按面积折算，如每亩用电量），再对照责任表，"
         "同一责任人负责的区域中有设定数量及以上出现异常的，按责任人预警（如电网巡查员）。",
-        "Finds outlier rows (value above a chosen multiple of the group median, optionally per unit such as kWh per mu), "
+        "Finds outlier rows (value above a chosen multiple of the group median, optionally per unit such as "
+        "kWh per mu), "
         "looks up who is responsible for each area, and raises one alert per person responsible for at least "
         "a chosen number of distinct areas with outliers, the outlier rows as evidence.",
         "subsidies", ("records", "responsibility"),

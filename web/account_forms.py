@@ -50,3 +50,10 @@ class TwoFactorDisableForm(forms.Form):
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "class": "input"}),
     )
     otp_token = otp_token_field(required=True)
+
+
+class LogoutEverywhereForm(forms.Form):
+    confirm = forms.BooleanField(
+        label=_("Yes, end my other sessions and revoke all my API tokens"), required=True,
+        error_messages={"required": _("Tick the box to confirm.")},
+    )

@@ -20,6 +20,7 @@ from alerts.models import Alert, Domain, RiskLevel, SourceSystem
 from alerts.search import alerts_search
 from alerts.states import Conclusion, Outcome, Status
 from cases.models import Disposition, TimelineEntry
+from core.ids import parse_id
 
 AGE_CHOICES = [
     ("", _("Any age")),
@@ -137,8 +138,8 @@ class AlertFilterForm(forms.Form):
             # masked); a complete number is matched exactly and audited (alerts.search).
             q = d["q"]
             extra = Q(rule_code__icontains=q)
-            if q.isdigit():
-                extra |= Q(pk=int(q))
+            if (alert_id := parse_id(q)) is not None:
+                extra |= Q(pk=alert_id)
             qs = alerts_search(qs, q, user=self.user, request=self.request, extra=extra)
         state = d.get("state")
         if state == "open":

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -22,6 +23,7 @@ from django.utils.translation import gettext_lazy as _
 from alerts.models import Domain, RiskLevel
 from alerts.states import OPEN_STATUSES, Status
 from core.masking import mask_text
+from core.outbound import UnsafeDestination, check_url
 
 USER = settings.AUTH_USER_MODEL
 
@@ -237,6 +239,15 @@ class OrgUnitWebhook(models.Model):
 
     def __str__(self) -> str:
         return f"{self.org_unit}: {self.url}"
+
+    def clean(self) -> None:
+        # The admin form refuses an address the sender would refuse anyway (core.outbound).
+        super().clean()
+        if self.url:
+            try:
+                check_url(self.url)
+            except UnsafeDestination as exc:
+                raise ValidationError({"url": [exc.message]}) from None
 
 
 class Delivery(models.Model):

@@ -12,7 +12,6 @@ import hashlib
 import hmac
 import json
 import logging
-import urllib.request
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -28,6 +27,7 @@ from django.utils import timezone
 from accounts.models import OrgUnit, Role, User
 from alerts.models import Alert
 from core.masking import mask_text
+from core.outbound import post_json
 from workflow.models import Delivery, Notification, OrgUnitWebhook
 
 logger = logging.getLogger(__name__)
@@ -233,8 +233,10 @@ def _send_one(delivery: Delivery) -> None:
     if hook is None or not hook.is_active:
         raise RuntimeError("webhook removed or disabled")
     body = json.dumps(delivery.payload, ensure_ascii=False, sort_keys=True).encode()
-    request = urllib.request.Request(
-        hook.url, data=body, method="POST",
+    # core.outbound: https only, the resolved address checked (no private, loopback, link-local
+    # or metadata address) and connected to directly, no redirects, short timeouts.
+    status = post_json(
+        hook.url, body, timeout=settings.HUOYAN_WEBHOOK_TIMEOUT_SECONDS,
         headers={
             "Content-Type": "application/json; charset=utf-8",
             "X-Huoyan-Signature": sign(hook.secret, body),
@@ -242,9 +244,9 @@ def _send_one(delivery: Delivery) -> None:
             "User-Agent": "Huoyan-Webhook/1",
         },
     )
-    with urllib.request.urlopen(request, timeout=settings.HUOYAN_WEBHOOK_TIMEOUT_SECONDS) as response:  # noqa: S310
-        if not 200 <= response.status < 300:
-            raise RuntimeError(f"HTTP {response.status}")
+    if not 200 <= status < 300:
+        # A 3xx is a failure too: redirects are never followed.
+        raise RuntimeError(f"HTTP {status}")
 
 
 def backoff(attempts: int) -> timedelta:

@@ -24,7 +24,8 @@ class MaskedTextMixin:
 
 
 class TimelineEntrySerializer(MaskedTextMixin, serializers.ModelSerializer):
-    actor = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    # Null for entries the system wrote (sweep escalations, intake).
+    actor = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     # Blank for entries that are not stage changes; declared so the schema allows "".
     from_status = serializers.ChoiceField(choices=Status.choices, allow_blank=True, read_only=True)
     to_status = serializers.ChoiceField(choices=Status.choices, allow_blank=True, read_only=True)

@@ -42,6 +42,7 @@ from api.serializers.cases import (
     TimelineEntrySerializer,
 )
 from api.serializers.workflow import TRANSITION_BODIES, EscalateHandlingBody, ReferralReplyBody
+from api.throttles import ApiKeyThrottle
 from cases.downloads import evidence_response
 from cases.models import Comment, Finding, TimelineEntry
 from cases.services import comment_add, finding_add
@@ -120,6 +121,7 @@ class AlertCommentsView(_AlertChildView):
     def get_queryset(self) -> QuerySet[Comment]:
         return Comment.objects.filter(alert=self.alert()).select_related("author")
 
+    @extend_schema(responses=CommentSerializer(many=True))
     def get(self, request: Request, pk: str) -> Response:
         return _list_with_pii(self, request)
 
@@ -143,6 +145,7 @@ class AlertFindingsView(_AlertChildView):
             .prefetch_related("evidence")
         )
 
+    @extend_schema(responses=FindingSerializer(many=True))
     def get(self, request: Request, pk: str) -> Response:
         return _list_with_pii(self, request)
 
@@ -239,6 +242,7 @@ class IntakeView(APIView):
 
     authentication_classes = [ApiKeyAuthentication]
     permission_classes = [IsSourceSystem]
+    throttle_classes = [ApiKeyThrottle]
 
     @extend_schema(
         request=IntakeItemSerializer(many=True),

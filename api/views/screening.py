@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -24,6 +24,9 @@ from accounts.selectors import units_visible_to
 from alerts.models import Domain, RiskLevel
 from alerts.policy import may_in_warehouse
 from api.auth import ApiKeyAuthentication, IsSourceSystem
+from api.parsers import SafeJSONParser
+from api.throttles import ApiKeyThrottle
+from core.ids import parse_id
 from core.masking import mask_value
 from screening import engine, selectors, services
 from screening.importing import preview
@@ -41,11 +44,6 @@ from screening.spec import DatasetRef, SpecError, compile_spec
 from screening.templates import TEMPLATES, describe
 
 
-def _is_id(text: str) -> bool:
-    """ASCII digits only ("²".isdigit() is True, but int("²") fails), at most 18 of them."""
-    return text.isascii() and text.isdigit() and len(text) <= 18
-
-
 def unit_for(user: Any, value: Any) -> OrgUnit:
     """An org unit the user may see, by code or id; otherwise a field error (no hint it exists)."""
     units = units_visible_to(user)
@@ -53,7 +51,8 @@ def unit_for(user: Any, value: Any) -> OrgUnit:
     if value not in (None, "") and isinstance(value, (str, int)) and "\x00" not in str(value):
         text = str(value)
         if text.isascii() and text.isdigit():
-            unit = units.filter(pk=int(text)).first() if len(text) <= 18 else None
+            pk = parse_id(text)
+            unit = units.filter(pk=pk).first() if pk is not None else None
         else:
             unit = units.filter(code=text[:64]).first()
     if unit is None:
@@ -69,8 +68,8 @@ def datasets_for(user: Any, value: Any) -> dict[str, Dataset]:
     visible = selectors.datasets_visible_to(user)
     out = {}
     for role, pk in value.items():
-        text = str(pk)
-        ds = visible.filter(pk=int(text)).first() if _is_id(text) and isinstance(pk, (str, int)) else None
+        ds_id = parse_id(pk)
+        ds = visible.filter(pk=ds_id).first() if ds_id is not None else None
         if ds is None or "\x00" in role:
             raise ValidationError({"datasets": _("Unknown dataset for role %(r)s.") % {"r": role}})
         out[str(role)[:32]] = ds
@@ -126,9 +125,10 @@ class DatasetUploadSerializer(serializers.Serializer):
 class ScreeningModelSerializer(serializers.ModelSerializer):
     org_unit = serializers.SlugRelatedField(slug_field="code", read_only=True)
     datasets = serializers.SerializerMethodField()
-    origin = serializers.PrimaryKeyRelatedField(read_only=True)
-    previous_version = serializers.PrimaryKeyRelatedField(read_only=True)
-    created_by = serializers.StringRelatedField()
+    # Null for a model that was not copied / is the first version / whose author was removed.
+    origin = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    previous_version = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    created_by = serializers.StringRelatedField(allow_null=True)
 
     class Meta:
         model = ScreeningModel
@@ -288,7 +288,7 @@ class DatasetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     permission_classes = [RolePermission]
     read_action = "dataset.read"
     role_actions = {"create": "dataset.upload"}
-    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    parser_classes = [MultiPartParser, FormParser, SafeJSONParser]
 
     def get_queryset(self):  # noqa: ANN201
         return selectors.datasets_visible_to(self.request.user)
@@ -322,6 +322,7 @@ class DatasetRowsView(APIView):
 
     authentication_classes = [ApiKeyAuthentication]
     permission_classes = [IsSourceSystem]
+    throttle_classes = [ApiKeyThrottle]
 
     @extend_schema(
         request={"application/json": {
@@ -688,7 +689,7 @@ class IndicatorViewSet(viewsets.ViewSet):
     def partial_update(self, request: Any, pk: str | None = None) -> Response:
         form = IndicatorUpdateSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        if not _is_id(str(pk)):
+        if parse_id(str(pk)) is None:
             raise services.NotFound(_("Indicator not found."))
         ind = services.indicator_update(indicator_id=int(pk), by=request.user, changes=dict(form.validated_data))
         row = next(r for r in selectors.indicator_results(request.user) if r["indicator"].pk == ind.pk)

@@ -13,8 +13,8 @@ import urllib.request
 import pytest
 from django.db import connection
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
+from accounts.tokens import api_token_issue
 from alerts.models import Alert
 from tests.conftest import SOURCE_KEY
 from tests.faults.conftest import postgres_restart, redis_is_up
@@ -60,7 +60,7 @@ def test_redis_stopped_while_alerts_are_taken_in_and_dispatched_loses_nothing(
     base = live_server.url
     accepted: set[str] = set()
     lock = threading.Lock()
-    token = Token.objects.create(user=people.kunshan_supervisor).key
+    _row, token = api_token_issue(user=people.kunshan_supervisor)
     seeded = [Alert.objects.create(title=f"待分办{i}", risk_level="red", org_unit=org.kunshan, source=source,
                                    dedup_key=f"seed-{i}", stage_entered_at=timezone.now()) for i in range(10)]
     assigned: list[int] = []

@@ -14,9 +14,9 @@ from django.db import close_old_connections
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiJsonRenderer
 from hypothesis import HealthCheck, settings
-from rest_framework.authtoken.models import Token
 from schemathesis.checks import content_type_conformance, not_a_server_error, response_schema_conformance
 
+from accounts.tokens import api_token_issue
 from tests.api.helpers import drive
 from tests.conftest import SOURCE_KEY
 
@@ -51,8 +51,8 @@ def world(people, make_alert, source, keep_test_connection):
 def _headers(people, role: str) -> dict[str, str]:
     if role == "source":
         return {"Authorization": f"Api-Key {SOURCE_KEY}"}
-    token, _ = Token.objects.get_or_create(user=getattr(people, role))
-    return {"Authorization": f"Token {token.key}"}
+    _row, key = api_token_issue(user=getattr(people, role))
+    return {"Authorization": f"Token {key}"}
 
 
 @pytest.mark.parametrize("role", ROLES)

@@ -7,7 +7,7 @@ from axes.models import AccessAttempt
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.models import Role
+from accounts.models import ApiToken, Role
 from audit.models import AuditEvent
 from tests.factories import PASSWORD, UserFactory
 
@@ -200,8 +200,6 @@ def test_staff_without_a_device_use_the_admin_as_before(client, people):
 
 
 def test_turning_two_factor_on_revokes_the_api_token_issued_without_it(api, client, people):
-    from rest_framework.authtoken.models import Token
-
     leader = people.kunshan_leader
     old = api().post(TOKEN_URL, {"username": leader.username, "password": PASSWORD}, format="json").json()["token"]
     client.force_login(leader)
@@ -210,7 +208,7 @@ def test_turning_two_factor_on_revokes_the_api_token_issued_without_it(api, clie
     client.post(ENROL_URL, {"otp_token": code(device)})
     device.refresh_from_db()
     assert device.confirmed
-    assert not Token.objects.filter(key=old).exists()
+    assert not ApiToken.objects.filter(user=leader).exists()
     stale = api()
     stale.credentials(HTTP_AUTHORIZATION=f"Token {old}")
     assert stale.get("/api/v1/users/me/").status_code == 401

@@ -8,8 +8,10 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from accounts import two_factor
-from web.account_forms import TwoFactorConfirmForm, TwoFactorDisableForm
+from accounts import tokens, two_factor
+from core.errors import NotFound
+from core.ids import parse_id
+from web.account_forms import LogoutEverywhereForm, TwoFactorConfirmForm, TwoFactorDisableForm
 
 
 @login_required
@@ -42,4 +44,31 @@ def two_factor_settings(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/two_factor.html", {
         "enabled": False, "form": form, "secret": two_factor.device_secret(device),
         "qr": two_factor.device_qr_data_uri(device),
+    })
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def sessions_and_tokens(request: HttpRequest) -> HttpResponse:
+    """The user's own API tokens (revoke one) and "log out everywhere"."""
+    user = request.user
+    form = LogoutEverywhereForm()
+    if request.method == "POST":
+        if request.POST.get("action") == "revoke":
+            try:
+                tokens.api_token_revoke(user=user, token_id=parse_id(request.POST.get("token")) or 0,
+                                        request=request)
+                messages.success(request, _("The token is revoked: programs using it must ask for a new one."))
+            except NotFound:
+                messages.error(request, _("That token no longer exists."))
+            return redirect("accounts:security")
+        form = LogoutEverywhereForm(request.POST)
+        if form.is_valid():
+            done = tokens.logout_everywhere(user=user, request=request)
+            messages.success(request, _("Logged out everywhere else: %(sessions)d other sessions ended, "
+                                        "%(tokens)d API tokens revoked.") % done)
+            return redirect("accounts:security")
+    return render(request, "accounts/security.html", {
+        "tokens": tokens.api_tokens_of(user), "form": form,
+        "ttl_hours": tokens.token_ttl().total_seconds() / 3600,
     })

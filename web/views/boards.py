@@ -19,6 +19,7 @@ from alerts.states import Status
 from cases.models import Assignment, Disposition, ResultAction, Verification
 from cases.services import finding_add
 from core.errors import AppError
+from core.ids import parse_ids
 from web.access import alert_or_404, paginate, safe_next, screen_required
 from web.filters import AlertFilterForm
 from web.forms import BulkDispatchForm, FindingForm
@@ -67,7 +68,7 @@ def dispatch_board(request: HttpRequest) -> HttpResponse:
 @screen_required("dispatch")
 @require_POST
 def dispatch_bulk(request: HttpRequest) -> HttpResponse:
-    ids = [int(i) for i in request.POST.getlist("alert_ids") if i.isdigit()]
+    ids = parse_ids(request.POST.getlist("alert_ids"))
     form = BulkDispatchForm(request.POST, user=request.user, alert_ids=ids)
     back = safe_next(request, reverse("web:dispatch"))
     if not form.is_valid():

@@ -27,6 +27,7 @@ from alerts.models import RiskLevel
 from alerts.policy import WAREHOUSE_PERMISSIONS, may_in_warehouse
 from alerts.selectors import alerts_visible_to
 from alerts.states import Status
+from core.ids import parse_ids
 from core.masking import mask_value
 from screening import describe, importing, selectors, services
 from screening.models import DatasetStatus, ModelStatus, RunStatus, Schedule
@@ -496,7 +497,7 @@ def _project_form(request: HttpRequest, project: Any = None) -> tuple[Any, list[
         saved = services.special_project_save(
             by=request.user, project=project, name=post.get("name", ""), description=post.get("description", ""),
             lead_unit=lead, models=list(selectors.warehouse_models_for(request.user)
-                                        .filter(pk__in=[v for v in post.getlist("models") if v.isdigit()])),
+                                        .filter(pk__in=parse_ids(post.getlist("models")))),
             units=list(units.filter(code__in=post.getlist("units"))), **dates)
     except ValidationError as exc:
         return None, [m for ms in exc.message_dict.values() for m in ms]

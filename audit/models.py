@@ -23,6 +23,9 @@ class AuditEvent(models.Model):
         TWO_FACTOR_ENROL = "2fa_enrol", _("Two-factor login enabled")
         TWO_FACTOR_DISABLE = "2fa_disable", _("Two-factor login disabled")
         TWO_FACTOR_FAILED = "2fa_failed", _("Wrong or missing two-factor code")
+        NOTICE_WITHDRAWN = "notice_withdrawn", _("Notice withdrawn")
+        NOTICE_REISSUED = "notice_reissued", _("Notice re-issued")
+        CLOSED_WITH_OPEN_ORDERS = "closed_open_orders", _("Closed with orders lacking accepted feedback")
 
     at = models.DateTimeField(_("at"), auto_now_add=True, db_index=True)
     actor_id = models.BigIntegerField(_("actor id"), null=True, blank=True)

@@ -186,6 +186,7 @@ class Notification(models.Model):
         EXTENSION_REQUESTED = "extension_requested", _("Extension requested")
         EXTENSION_DECIDED = "extension_decided", _("Extension decided")
         RECTIFICATION_OVERDUE = "rectification_overdue", _("Rectification order overdue")
+        AWAITING_EVALUATION = "awaiting_evaluation", _("Awaiting your evaluation")
 
     recipient = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="notifications")
     alert = models.ForeignKey(

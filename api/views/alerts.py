@@ -44,6 +44,7 @@ from api.serializers.workflow import TRANSITION_BODIES
 from audit.models import AuditEvent
 from audit.services import audit_record
 from cases.models import Comment, Evidence, Finding, TimelineEntry
+from cases.people import people_counts
 from cases.services import comment_add, finding_add
 from core.masking import contains_pii
 from workflow.intake import alerts_ingest
@@ -243,5 +244,6 @@ class IntakeView(APIView):
 class StatsOverviewView(APIView):
     @extend_schema(responses=StatsOverviewSerializer)
     def get(self, request: Request) -> Response:
-        return Response(StatsOverviewSerializer(stats_overview(request.user)).data)
+        figures = {**stats_overview(request.user), **people_counts(alerts_visible_to(request.user))}
+        return Response(StatsOverviewSerializer(figures).data)
 

@@ -70,11 +70,11 @@ def stats_overview(user: User) -> dict[str, Any]:
         by_status[status] += n
     total = sum(by_status.values())
     closed = by_status[Status.CLOSED]
-    # Dismissed alerts are closed without a conclusion (the only way to close unverified): they
-    # count towards 排除率, not 办结率. A second, small query over closed alerts only.
+    # Dismissed alerts count towards 排除率, not 办结率: a second, small query over the closed
+    # alerts that have a dismissal record.
     dismissed_by_unit = dict(
-        alerts_visible_to(user).filter(status=Status.CLOSED, conclusion="")
-        .values_list("org_unit_id").annotate(n=Count("*")).order_by()
+        alerts_visible_to(user).filter(status=Status.CLOSED, dismissals__isnull=False)
+        .values_list("org_unit_id").annotate(n=Count("id", distinct=True)).order_by()
     )
     dismissed = sum(dismissed_by_unit.values())
 

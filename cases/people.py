@@ -47,7 +47,17 @@ def people_counts(alerts: QuerySet[Alert]) -> dict[str, Any]:
     }
 
 
-def alerts_with_people_in_form(alerts: QuerySet[Alert], form: str) -> QuerySet[Alert]:
-    """Drill-down: the alerts whose latest disposition dealt with someone in `form`."""
-    ids = DispositionPerson.objects.filter(disposition__in=latest_dispositions(alerts), form=form)
-    return alerts.filter(pk__in=ids.values("disposition__alert_id"))
+PERSON_FILTERS = [*FORMS, "case_filed", "detained", "transferred"]
+
+
+def alerts_with_people(alerts: QuerySet[Alert], which: str) -> QuerySet[Alert]:
+    """Drill-down behind a people figure: the alerts whose latest disposition dealt with someone
+    in form `which` (form_1 … none), or whose case was filed, who was detained or transferred."""
+    people = DispositionPerson.objects.filter(disposition__in=latest_dispositions(alerts))
+    if which in FORMS:
+        people = people.filter(form=which)
+    elif which in ("case_filed", "detained", "transferred"):
+        people = people.filter(**{which: True})
+    else:
+        return alerts.none()
+    return alerts.filter(pk__in=people.values("disposition__alert_id"))

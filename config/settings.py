@@ -83,6 +83,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "web.context_processors.inbox",
             ],
         },
     },
@@ -201,6 +202,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "AlertStatusEnum": "alerts.states.Status",
+        "ActionKindEnum": "alerts.states.ActionKind",
         "ScreeningModelStatusEnum": "screening.models.ModelStatus",
         "ScreeningRunStatusEnum": "screening.models.RunStatus",
     },

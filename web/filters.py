@@ -17,7 +17,8 @@ from accounts.models import User
 from accounts.selectors import units_visible_to
 from alerts.models import Alert, Domain, RiskLevel, SourceSystem
 from alerts.states import Conclusion, Outcome, Status
-from cases.models import Disposition, TimelineEntry
+from cases.models import Dismissal, Disposition, TimelineEntry
+from cases.people import PERSON_FILTERS, alerts_with_people
 
 AGE_CHOICES = [
     ("", _("Any age")),
@@ -32,6 +33,7 @@ STATE_CHOICES = [
     ("open", _("Open")),
     ("closed", _("Closed")),
     ("overdue", _("Overdue")),
+    ("dismissed", _("Dismissed")),
 ]
 
 DISPOSITION_CHOICES = [
@@ -97,6 +99,9 @@ class AlertFilterForm(forms.Form):
     closed_to = forms.DateField(required=False, widget=forms.HiddenInput, validators=[validate_sane_date])
     left_stage = forms.ChoiceField(required=False, widget=forms.HiddenInput,
                                    choices=[("", "")] + list(Status.choices))
+    # Set by the dashboard's people figures: alerts that dealt with someone in that form, etc.
+    person = forms.ChoiceField(required=False, widget=forms.HiddenInput,
+                               choices=[("", "")] + [(p, p) for p in PERSON_FILTERS])
 
     def __init__(self, *args, user: User, hide: tuple[str, ...] = (), **kwargs) -> None:  # noqa: ANN002, ANN003
         super().__init__(*args, **kwargs)
@@ -137,6 +142,8 @@ class AlertFilterForm(forms.Form):
             qs = qs.filter(status=Status.CLOSED)
         elif state == "overdue":
             qs = qs.exclude(status=Status.CLOSED).filter(due_at__lte=now)
+        elif state == "dismissed":
+            qs = qs.filter(status=Status.CLOSED, pk__in=Dismissal.objects.values("alert_id"))
         if d.get("status"):
             qs = qs.filter(status=d["status"])
         if d.get("unit"):
@@ -179,4 +186,6 @@ class AlertFilterForm(forms.Form):
             # The alerts behind "average days in stage X": those with a stage change out of X.
             qs = qs.filter(Exists(TimelineEntry.objects.filter(
                 alert=OuterRef("pk"), kind=TimelineEntry.Kind.TRANSITION, from_status=d["left_stage"])))
+        if d.get("person"):
+            qs = alerts_with_people(qs, d["person"])
         return qs

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from web.views import alerts, boards, dashboard, extensions
+from web.views import alerts, boards, dashboard, extensions, inbox, results
 
 app_name = "web"
 
@@ -21,9 +21,19 @@ urlpatterns = [
     path("alerts/<int:pk>/act/<slug:name>/form/", alerts.alert_action_form, name="alert_action_form"),
     path("alerts/<int:pk>/comments/", alerts.comment_create, name="comment_create"),
     path("evidence/<int:pk>/", alerts.evidence_download, name="evidence"),
-    path("notices/<int:pk>/", alerts.notice_print, name="notice"),
+    path("notices/<int:pk>/", results.notice_print, name="notice"),
+    path("notices/<int:pk>/document.docx", results.notice_document, name="notice_document"),
+    path("notices/<int:pk>/withdraw/", results.notice_withdraw, name="notice_withdraw"),
+    path("notices/<int:pk>/reissue/", results.notice_reissue, name="notice_reissue"),
+    path("notices/<int:pk>/review/", results.feedback_review, name="feedback_review"),
+    path("ledger/", results.ledger_view, name="ledger"),
+    path("ledger/export.xlsx", results.ledger_export, name="ledger_export"),
+    path("alerts/<int:pk>/case-file.docx", results.case_file, name="case_file"),
+    path("notifications/", inbox.inbox, name="inbox"),
+    path("notifications/<int:pk>/open/", inbox.notification_open, name="notification_open"),
+    path("notifications/read/", inbox.notifications_read, name="notifications_read"),
     path("alerts/<int:pk>/extension/", extensions.extension_request, name="extension_request"),
     path("extensions/", extensions.extension_queue, name="extensions"),
     path("extensions/<int:pk>/decide/", extensions.extension_decide, name="extension_decide"),
-    path("orders/<int:pk>/feedback/", extensions.feedback_record, name="feedback"),
+    path("orders/<int:pk>/feedback/", results.feedback_record, name="feedback"),
 ]

@@ -17,6 +17,7 @@ from django.db.models import (
     Avg,
     Count,
     DurationField,
+    Exists,
     ExpressionWrapper,
     F,
     OuterRef,
@@ -32,7 +33,8 @@ from accounts.models import OrgUnit, User
 from alerts.models import Alert
 from alerts.selectors import alerts_visible_to
 from alerts.states import Conclusion, Status
-from cases.models import Disposition, TimelineEntry
+from cases.models import Dismissal, Disposition, TimelineEntry
+from cases.people import people_counts
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,8 @@ def _counts() -> dict[str, Any]:
     return {
         "total": Count("id"),
         "closed": Count("id", filter=Q(status=Status.CLOSED)),
+        "dismissed": Count("id", filter=Q(status=Status.CLOSED) & Q(Exists(
+            Dismissal.objects.filter(alert_id=OuterRef("pk"))))),
         "overdue": Count("id", filter=~Q(status=Status.CLOSED) & Q(due_at__lte=now)),
         "with_conclusion": Count("id", filter=~Q(conclusion="")),
         "substantiated": Count(
@@ -77,7 +81,9 @@ def _counts() -> dict[str, Any]:
 def _finish(row: dict[str, Any]) -> dict[str, Any]:
     total, closed, overdue = row["total"], row["closed"], row["overdue"]
     row["open"] = total - closed
-    row["closure_rate"] = rate(closed, total)
+    # 办结率 counts alerts closed after handling; dismissals are 排除率, shown apart.
+    row["closure_rate"] = rate(closed - row.get("dismissed", 0), total)
+    row["dismissal_rate"] = rate(row.get("dismissed", 0), total)
     row["overdue_rate"] = rate(overdue, total)
     row["substantiation_rate"] = rate(row["substantiated"], row["with_conclusion"])
     return row
@@ -99,7 +105,7 @@ def dashboard_for(user: User, period: Period) -> dict[str, Any]:
         own: OrgUnit = user.org_unit
         children = list(OrgUnit.objects.filter(parent=own).order_by("code"))
         heads = children or [own]
-        keys = ("total", "closed", "overdue", "with_conclusion", "substantiated")
+        keys = ("total", "closed", "dismissed", "overdue", "with_conclusion", "substantiated")
         for unit in heads:
             mine = [r for r in rows if r["org_unit__path"].startswith(unit.path)]
             agg = {k: sum(r[k] for r in mine) for k in keys}
@@ -164,7 +170,14 @@ def dashboard_for(user: User, period: Period) -> dict[str, Any]:
         "cases_filed": cases_filed,
         "trend": trend,
         "stage_days": average_days_per_stage(user, period),
+        "people": people_for(user, period),
     }
+
+
+def people_for(user: User, period: Period) -> dict[str, Any]:
+    """People dealt with (per form, filed, detained, transferred) and money recovered and
+    confiscated, for the alerts raised in the period (`cases.people`)."""
+    return people_counts(_in_period(alerts_visible_to(user), period))
 
 
 def average_days_per_stage(user: User, period: Period) -> dict[str, float]:

@@ -75,7 +75,9 @@ def check_action(action: ActionInput, *, today: date | None = None) -> None:
     """Refuse a notice that is incomplete, with errors named by field (the API's 400 and the
     form's field errors both come from here)."""
     errors: dict[str, list[str]] = {}
-    if action.kind not in ActionKind.values:
+    if not action.kind:
+        errors["kind"] = [_("Choose the kind of notice.")]
+    elif action.kind not in ActionKind.values:
         errors["kind"] = [_("Unknown action kind %(kind)s.") % {"kind": action.kind}]
     if not action.recipient.strip():
         errors["recipient"] = [_("Name the recipient (主送).")]

@@ -34,7 +34,8 @@ def docx_text(content: bytes) -> str:
 
 
 def issue(applying, people, **kw):
-    action = wf.ActionInput(**{"kind": ActionKind.WORK_NOTICE, "recipient": "昆山市住建局", "text": "请规范招投标。", **kw})
+    fields = {"kind": ActionKind.WORK_NOTICE, "recipient": "昆山市住建局", "text": "请规范招投标。", **kw}
+    action = wf.ActionInput(**fields)
     wf.alert_apply_results(alert_id=applying.pk, by=people.kunshan_supervisor, actions=[action])
     return ResultAction.objects.filter(alert=applying).latest("id")
 

@@ -19,11 +19,10 @@ from django.views.decorators.http import require_POST
 
 from alerts.policy import may_view_full_pii, transitions_available_to
 from alerts.selectors import alert_list_for, alerts_visible_to
-from alerts.states import ActionKind
 from alerts.transitions import TRANSITIONS
 from audit.models import AuditEvent
 from audit.services import audit_record
-from cases.models import Comment, Evidence, ResultAction
+from cases.models import Comment, Evidence
 from cases.services import comment_add
 from core.errors import AppError
 from core.masking import contains_pii, mask_id_number, mask_text
@@ -34,18 +33,13 @@ from web.forms import (
     AssignForm,
     CommentForm,
     FindingForm,
+    PersonFormSet,
     ResultActionFormSet,
 )
 from web.views.extensions import extension_context
+from web.views.results import results_context
 from workflow.deadlines import is_overdue, timeliness_of
-from workflow.services import ActionInput, alert_transition, alert_transition_precheck
-
-PRINTABLE_KINDS = {
-    ActionKind.WORK_NOTICE,
-    ActionKind.INTEGRITY_NOTICE,
-    ActionKind.RECOMMENDATION,
-    ActionKind.RECTIFICATION_ORDER,
-}
+from workflow.services import PersonInput, alert_transition, alert_transition_precheck
 
 
 @login_required
@@ -186,6 +180,9 @@ def _action_forms(request: HttpRequest, alert: Any, names: list[str], bound: dic
             forms[name] = AssignForm(user=request.user, alert=alert, prefix="assign")
         elif name == "apply_results":
             forms[name] = ResultActionFormSet(prefix="actions")
+        elif name == "dispose":
+            forms[name] = TRANSITION_FORMS[name](prefix=name)
+            forms[name].people = PersonFormSet(prefix="people")
         else:
             forms[name] = TRANSITION_FORMS[name](prefix=name)
     return forms
@@ -218,11 +215,10 @@ def detail_context(request: HttpRequest, alert: Any, bound: dict | None = None) 
         "findings": alert.findings.select_related("author").prefetch_related("evidence"),
         "assignments": alert.assignments.select_related("assignee", "assigned_by"),
         "verifications": alert.verifications.select_related("verifier"),
-        "dispositions": alert.dispositions.select_related("decided_by"),
-        "result_actions": alert.result_actions.select_related("issued_by"),
+        "dispositions": alert.dispositions.select_related("decided_by").prefetch_related("people"),
         "evaluations": alert.evaluations.select_related("evaluator"),
         "dismissals": alert.dismissals.select_related("dismissed_by"),
-        "printable_kinds": PRINTABLE_KINDS,
+        **results_context(request, alert),
         "finding_form": FindingForm() if request.user.pk == alert.assignee_id else None,
     }
 
@@ -235,20 +231,15 @@ def alert_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _service_data(name: str, form: Any) -> dict[str, Any]:
     if name == "apply_results":
-        return {
-            "actions": [
-                ActionInput(
-                    kind=f.cleaned_data["kind"],
-                    recipient=f.cleaned_data["recipient"],
-                    text=f.cleaned_data["text"],
-                    due_date=f.cleaned_data.get("due_date"),
-                )
-                for f in form.forms
-                if f.cleaned_data.get("kind")
-            ]
-        }
+        return {"actions": [f.action() for f in form.forms if f.cleaned_data.get("kind")]}
     if name == "accept":
         return {}
+    if name == "dispose":
+        people = [
+            PersonInput(**{k: v for k, v in f.cleaned_data.items()})
+            for f in form.people.forms if f.cleaned_data.get("name")
+        ]
+        return {**form.cleaned_data, "people": people}
     return dict(form.cleaned_data)
 
 
@@ -302,8 +293,12 @@ def alert_action(request: HttpRequest, pk: int, name: str) -> HttpResponse:
         form = ResultActionFormSet(request.POST, prefix="actions")
     else:
         form = TRANSITION_FORMS[name](request.POST, prefix=name)
+    valid = form.is_valid()
+    if name == "dispose":
+        form.people = PersonFormSet(request.POST, prefix="people")
+        valid = form.people.is_valid() and valid
 
-    if form.is_valid():
+    if valid:
         data = _service_data(name, form)
         if name == "apply_results" and not data["actions"]:
             form._non_form_errors = form.error_class([_("Issue at least one notice, recommendation or order.")])
@@ -378,16 +373,3 @@ def evidence_download(request: HttpRequest, pk: int) -> FileResponse:
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
     return response
-
-
-@login_required
-def notice_print(request: HttpRequest, pk: int) -> HttpResponse:
-    action = (
-        ResultAction.objects.select_related("alert", "alert__org_unit", "issued_by", "issued_by__org_unit")
-        .filter(pk=pk, alert__in=alerts_visible_to(request.user), kind__in=PRINTABLE_KINDS)
-        .first()
-    )
-    if action is None:
-        raise Http404
-    return render(request, "web/notice_print.html", {"action": action, "alert": action.alert})
-

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -16,6 +17,7 @@ from cases.evidence import ALLOWED_EXTENSIONS
 from cases.models import DispositionPerson, Finding
 from web.filters import validate_sane_date
 from workflow.notices import ActionInput, check_action, parse_copy_to
+from workflow.services import PersonInput
 
 
 class StyledForm(forms.Form):
@@ -35,11 +37,22 @@ class VerifierChoiceField(forms.ModelChoiceField):
         return f"{obj.display_name} · {obj.org_unit.name if obj.org_unit else ''}"
 
 
-class AssignForm(StyledForm):
+class TransitionForm(StyledForm):
+    """A transition's form: every one is built as `form(data, user=…, alert=…, prefix=…)` and hands
+    the service its arguments with `service_data()` (see `transition_form`)."""
+
+    def __init__(self, *args, user: User | None = None, alert: Alert | None = None, **kwargs) -> None:  # noqa: ANN002, ANN003
+        super().__init__(*args, **kwargs)
+
+    def service_data(self) -> dict[str, Any]:
+        return dict(self.cleaned_data)
+
+
+class AssignForm(TransitionForm):
     assignee = VerifierChoiceField(label=_("Verifier"), queryset=User.objects.none())
     note = forms.CharField(label=_("Dispatch note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
-    def __init__(self, *args, user: User, alert: Alert | None = None, **kwargs) -> None:  # noqa: ANN002, ANN003
+    def __init__(self, *args, user: User | None = None, alert: Alert | None = None, **kwargs) -> None:  # noqa: ANN002, ANN003
         super().__init__(*args, **kwargs)
         qs = verifiers_for(user)
         if alert is not None:
@@ -74,31 +87,18 @@ class BulkDispatchForm(StyledForm):
         return data
 
 
-class ReturnForm(StyledForm):
+class ReturnForm(TransitionForm):
     reason = forms.CharField(label=_("Reason for returning"), widget=forms.Textarea(attrs={"rows": 2}))
 
 
-class AcceptForm(StyledForm):
-    pass
+class AcceptForm(TransitionForm):
+    def service_data(self) -> dict[str, Any]:
+        return {}
 
 
-class SubmitVerificationForm(StyledForm):
+class SubmitVerificationForm(TransitionForm):
     conclusion = forms.ChoiceField(label=_("Conclusion"), choices=Conclusion.choices)
     summary = forms.CharField(label=_("Summary"), widget=forms.Textarea(attrs={"rows": 4}))
-
-
-class DisposeForm(StyledForm):
-    outcome = forms.ChoiceField(label=_("Outcome"), choices=Outcome.choices)
-    case_filed = forms.BooleanField(label=_("Case filed (立案)"), required=False)
-    amount_recovered = forms.DecimalField(
-        label=_("Amount recovered (yuan)"), min_value=Decimal("0"), max_digits=18, decimal_places=2,
-        initial=Decimal("0"),
-    )
-    amount_confiscated = forms.DecimalField(
-        label=_("Amount confiscated (收缴, yuan)"), min_value=Decimal("0"), max_digits=18, decimal_places=2,
-        initial=Decimal("0"),
-    )
-    note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class PersonForm(StyledForm):
@@ -125,6 +125,34 @@ class PersonForm(StyledForm):
 
 
 PersonFormSet = forms.formset_factory(PersonForm, extra=2, max_num=50)
+
+
+class DisposeForm(TransitionForm):
+    """The disposition and, in `people`, one row per person dealt with."""
+
+    outcome = forms.ChoiceField(label=_("Outcome"), choices=Outcome.choices)
+    case_filed = forms.BooleanField(label=_("Case filed (立案)"), required=False)
+    amount_recovered = forms.DecimalField(
+        label=_("Amount recovered (yuan)"), min_value=Decimal("0"), max_digits=18, decimal_places=2,
+        initial=Decimal("0"),
+    )
+    amount_confiscated = forms.DecimalField(
+        label=_("Amount confiscated (收缴, yuan)"), min_value=Decimal("0"), max_digits=18, decimal_places=2,
+        initial=Decimal("0"),
+    )
+    note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, user: User | None = None, alert: Alert | None = None, **kwargs) -> None:  # noqa: ANN002, ANN003
+        super().__init__(*args, **kwargs)
+        self.people = PersonFormSet(self.data if self.is_bound else None, prefix="people")
+
+    def is_valid(self) -> bool:
+        valid = super().is_valid()
+        return self.people.is_valid() and valid
+
+    def service_data(self) -> dict[str, Any]:
+        people = [PersonInput(**f.cleaned_data) for f in self.people.forms if f.cleaned_data.get("name")]
+        return {**self.cleaned_data, "people": people}
 
 
 class ResultActionForm(StyledForm):
@@ -167,6 +195,21 @@ class ResultActionForm(StyledForm):
         return data
 
 
+class _ResultActionBaseFormSet(forms.BaseFormSet):
+    """Issuing results: up to ten notices, recommendations or orders; blank rows are skipped."""
+
+    def __init__(self, *args, user: User | None = None, alert: Alert | None = None, **kwargs) -> None:  # noqa: ANN002, ANN003
+        super().__init__(*args, **kwargs)
+
+    def service_data(self) -> dict[str, Any]:
+        return {"actions": [f.action() for f in self.forms if f.cleaned_data.get("kind")]}
+
+
+ResultActionFormSet = forms.formset_factory(
+    ResultActionForm, formset=_ResultActionBaseFormSet, extra=2, max_num=10,
+)
+
+
 class NoticeReissueForm(StyledForm):
     """A corrected notice in place of a withdrawn one (the kind stays)."""
 
@@ -188,10 +231,7 @@ class NoticeReissueForm(StyledForm):
                            signer=d.get("signer") or "")
 
 
-ResultActionFormSet = forms.formset_factory(ResultActionForm, extra=2, max_num=10)
-
-
-class CloseForm(StyledForm):
+class CloseForm(TransitionForm):
     score = forms.TypedChoiceField(
         label=_("Quality score"), coerce=int, choices=[(i, str(i)) for i in range(5, 0, -1)]
     )
@@ -203,14 +243,14 @@ class CloseForm(StyledForm):
     )
 
 
-class SendBackForm(StyledForm):
+class SendBackForm(TransitionForm):
     stage = forms.ChoiceField(
         label=_("Send back to"), choices=[(s, Status(s).label) for s in SEND_BACK_STAGES]
     )
     reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2}))
 
 
-class DismissForm(StyledForm):
+class DismissForm(TransitionForm):
     reason = forms.ChoiceField(label=_("Reason"), choices=DismissReason.choices)
     note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
@@ -264,12 +304,19 @@ class PeriodForm(forms.Form):
                           validators=[validate_sane_date])
 
 
-TRANSITION_FORMS: dict[str, type[forms.Form]] = {
+TRANSITION_FORMS: dict[str, type[forms.Form] | type[forms.BaseFormSet]] = {
+    "assign": AssignForm,
     "accept": AcceptForm,
     "return": ReturnForm,
     "submit_verification": SubmitVerificationForm,
     "dispose": DisposeForm,
+    "apply_results": ResultActionFormSet,
     "close": CloseForm,
     "send_back": SendBackForm,
     "dismiss": DismissForm,
 }
+
+
+def transition_form(name: str, *, user: User, alert: Alert, data: Any = None) -> Any:
+    """The form (or, for issuing results, the formset) of transition `name`, bound to `data`."""
+    return TRANSITION_FORMS[name](data, user=user, alert=alert, prefix="actions" if name == "apply_results" else name)

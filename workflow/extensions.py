@@ -1,4 +1,4 @@
-"""Deadline extensions (延期) and rectification feedback: typed, keyword-only services that own
+"""Deadline extensions (延期) (replies to notices: `workflow.ledger`): typed, keyword-only services that own
 their transaction, lock the alert, check scope and role, and write the timeline entry and the
 notifications with the change."""
 
@@ -12,8 +12,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from alerts import policy
 from alerts.selectors import alert_for_update, alerts_visible_to
-from cases.models import TimelineEntry
-from cases.services import timeline_append
+from cases import timeline
 from core.errors import Conflict, Forbidden, NotFound
 from workflow.calendar import add_working_days, current_calendar, local
 from workflow.models import Extension, Notification
@@ -40,11 +39,7 @@ def extension_request(*, alert_id: int, by: User, days: int, reason: str) -> Ext
             alert=alert, stage_seq=alert.stage_seq, stage=alert.status, requested_by=by, reason=reason,
             days=days, due_at_before=alert.due_at,
         )
-        timeline_append(
-            alert=alert, actor=by, kind=TimelineEntry.Kind.EXTENSION, action="extension_requested",
-            from_status=alert.status, to_status=alert.status, text=reason,
-            data={"extension_id": ext.pk, "days": days},
-        )
+        timeline.extension_requested(alert=alert, by=by, extension_id=ext.pk, days=days, reason=reason)
         supervisors = [u for u in RoleDirectory().supervisors(alert.org_unit) if u.pk != by.pk]
         ref = {"id": alert.pk, "by": by.display_name, "days": days, "reason": reason}
         notify_many([Message(
@@ -91,12 +86,8 @@ def _decide(*, extension_id: int, by: User, approve: bool, note: str) -> Extensi
         }
         text = (_("Extension of %(days)d working days approved; new deadline %(due)s. %(note)s") if approve
                 else _("Extension of %(days)d working days refused. %(note)s")) % ref
-        timeline_append(
-            alert=alert, actor=by, kind=TimelineEntry.Kind.EXTENSION,
-            action="extension_approved" if approve else "extension_refused",
-            from_status=alert.status, to_status=alert.status, text=text.strip(),
-            data={"extension_id": ext.pk, "days": ext.days,
-                  "due_at": alert.due_at.isoformat() if approve else None},
+        timeline.extension_decided(
+            alert=alert, by=by, extension_id=ext.pk, days=ext.days, approved=approve, text=text.strip(),
         )
         notify_many([Message(
             [ext.requested_by], Notification.Kind.EXTENSION_DECIDED,

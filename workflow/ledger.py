@@ -26,9 +26,9 @@ from accounts.models import User
 from alerts import policy
 from alerts.models import Alert
 from alerts.selectors import alert_for_update, alerts_visible_to
+from cases import timeline
 from cases.evidence import check_evidence_file
-from cases.models import FeedbackAttachment, ResultAction, TimelineEntry
-from cases.services import timeline_append
+from cases.models import FeedbackAttachment, ResultAction
 from core.errors import Conflict, Forbidden, NotFound
 from workflow.calendar import WorkCalendar, current_calendar, local
 from workflow.models import Notification
@@ -147,12 +147,9 @@ def rectification_feedback_record(
                 order=order, file=upload, original_name=upload.name[:255], content_type=content_type,
                 size=upload.size, sha256=digest.hexdigest(),
             )
-        timeline_append(
-            alert=alert, actor=by, kind=TimelineEntry.Kind.FEEDBACK, action="rectification_feedback",
-            from_status=alert.status, to_status=alert.status, text=feedback,
-            data={"order_id": order.pk, "due_date": order.due_date.isoformat() if order.due_date else None,
-                  "late": bool(order.due_date and local(order.feedback_at).date() > order.due_date),
-                  "files": len(checked)},
+        timeline.feedback_recorded(
+            alert=alert, by=by, order=order, files=len(checked),
+            late=bool(order.due_date and local(order.feedback_at).date() > order.due_date),
         )
     return order
 
@@ -171,12 +168,7 @@ def _review(*, order_id: int, by: User, accept: bool, note: str) -> ResultAction
         order.review = ResultAction.Review.ACCEPTED if accept else ResultAction.Review.REJECTED
         order.review_note, order.reviewed_by, order.reviewed_at = note.strip(), by, timezone.now()
         order.save(update_fields=["review", "review_note", "reviewed_by", "reviewed_at"])
-        timeline_append(
-            alert=alert, actor=by, kind=TimelineEntry.Kind.FEEDBACK,
-            action="feedback_accepted" if accept else "feedback_rejected",
-            from_status=alert.status, to_status=alert.status,
-            text=note.strip() or str(_("Reply accepted")), data={"order_id": order.pk},
-        )
+        timeline.feedback_reviewed(alert=alert, by=by, order=order, accepted=accept)
     return order
 
 
@@ -259,22 +251,16 @@ def orders_climb_ladder(*, now: datetime) -> tuple[int, int]:
         directory = RoleDirectory()
         directory.preload(o.alert.org_unit for o in rows)
         messages: list[Message] = []
-        entries: list[TimelineEntry] = []
+        reached: list[tuple[ResultAction, int]] = []
         for order in rows:
             target = ladder_target(cal, order.due_date, on)
             if target <= order.reminder_level:
                 continue
             for step in range(order.reminder_level + 1, target + 1):
                 messages.append(_order_message(order, step, directory))
-                entries.append(TimelineEntry(
-                    alert=order.alert, at=now, kind=TimelineEntry.Kind.ESCALATION, action=f"order_step_{step}",
-                    from_status=order.alert.status, to_status=order.alert.status,
-                    text=str(_("Reply to %(doc)s overdue: reminder step %(step)d")
-                             % {"doc": order.doc_number or f"#{order.pk}", "step": step}),
-                    data={"order_id": order.pk, "step": step},
-                ))
+                reached.append((order, step))
                 steps += 1
             ResultAction.objects.filter(pk=order.pk).update(reminder_level=target)
-        TimelineEntry.objects.bulk_create(entries)
+        timeline.order_reminder_steps(steps=reached, at=now)
         notify_many(messages, now=now)
     return overdue, steps

@@ -29,8 +29,8 @@ from alerts.selectors import alert_for_update, alerts_visible_to
 from alerts.states import DOCUMENT_KINDS, ActionKind
 from audit.models import AuditEvent
 from audit.services import audit_record
-from cases.models import NoticeCounter, NoticeNumbering, ResultAction, TimelineEntry
-from cases.services import timeline_append
+from cases import timeline
+from cases.models import NoticeCounter, NoticeNumbering, ResultAction
 from core.errors import Conflict, Forbidden, NotFound
 from workflow.calendar import local
 
@@ -188,11 +188,7 @@ def _withdraw(*, alert: Alert, notice: ResultAction, by: User, reason: str) -> N
     notice.state = ResultAction.State.WITHDRAWN
     notice.withdrawn_at, notice.withdrawn_by, notice.withdraw_reason = timezone.now(), by, reason
     notice.save(update_fields=["state", "withdrawn_at", "withdrawn_by", "withdraw_reason"])
-    timeline_append(
-        alert=alert, actor=by, kind=TimelineEntry.Kind.NOTICE, action="notice_withdrawn",
-        from_status=alert.status, to_status=alert.status, text=reason,
-        data={"notice_id": notice.pk, "doc_number": notice.doc_number},
-    )
+    timeline.notice_withdrawn(alert=alert, by=by, notice=notice)
     audit_record(
         action=AuditEvent.Action.NOTICE_WITHDRAWN, actor=by, object_type="notice", object_id=notice.pk,
         data={"alert": alert.pk, "doc_number": notice.doc_number},
@@ -225,12 +221,7 @@ def notice_reissue(*, notice_id: int, by: User, action: ActionInput, reason: str
                 raise ValidationError({"reason": [_("Give the reason the notice is withdrawn and re-issued.")]})
             _withdraw(alert=alert, notice=old, by=by, reason=reason.strip())
         new = notice_create(alert=alert, by=by, action=action, replaces=old)
-        timeline_append(
-            alert=alert, actor=by, kind=TimelineEntry.Kind.NOTICE, action="notice_reissued",
-            from_status=alert.status, to_status=alert.status,
-            text=_("%(new)s replaces %(old)s") % {"new": new.doc_number or new.pk, "old": old.doc_number or old.pk},
-            data={"notice_id": new.pk, "replaces": old.pk, "doc_number": new.doc_number},
-        )
+        timeline.notice_reissued(alert=alert, by=by, notice=new, replaces=old)
         audit_record(
             action=AuditEvent.Action.NOTICE_REISSUED, actor=by, object_type="notice", object_id=new.pk,
             data={"alert": alert.pk, "replaces": old.pk, "doc_number": new.doc_number},

@@ -9,8 +9,9 @@ The public functions are typed and keyword-only (`alert_assign(alert_id=…, by=
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -22,10 +23,11 @@ from accounts.models import Role, User
 from alerts import policy
 from alerts.models import Alert
 from alerts.selectors import alert_for_update
-from alerts.states import SEND_BACK_STAGES, ActionKind, Conclusion, DismissReason, Outcome, Status
+from alerts.states import SEND_BACK_STAGES, Conclusion, DismissReason, Outcome, Status
 from alerts.transitions import TRANSITIONS, TransitionSpec
 from audit.models import AuditEvent
 from audit.services import audit_record
+from cases import timeline
 from cases.models import (
     Assignment,
     Dismissal,
@@ -35,19 +37,14 @@ from cases.models import (
     TimelineEntry,
     Verification,
 )
-from cases.services import timeline_append
 from core.errors import Conflict, Forbidden, NotFound
 from workflow import deadlines, effects
 from workflow.ledger import open_orders_of
 from workflow.notices import ActionInput, check_action, notice_create
 
-
-@dataclass
-class StepRecord:
-    """What a transition tells the timeline."""
-
-    text: str = ""
-    data: dict[str, Any] = field(default_factory=dict)
+# What a transition's `apply` returns: its timeline writer with the details filled in, called
+# with the state the alert left once the new stage is entered.
+Record = Callable[..., TimelineEntry]
 
 
 def _spec(name: str) -> TransitionSpec:
@@ -86,23 +83,20 @@ def _enter_stage(alert: Alert, at: Any) -> None:
 
 
 def _run_transition(
-    *, alert_id: int, name: str, by: User, apply: Callable[[Alert], StepRecord]
+    *, alert_id: int, name: str, by: User, apply: Callable[[Alert], Record]
 ) -> Alert:
     spec = _spec(name)
     with transaction.atomic():
         alert = alert_for_update(user=by, alert_id=alert_id)
         _check_actor(spec, alert, by)
         from_status = alert.status
-        step = apply(alert)
+        record = apply(alert)
         now = timezone.now()
         _enter_stage(alert, now)
         alert.save()
         # Inbox and outbox rows for who must hear about it, in this same transaction.
         effects.transition_recorded(alert=alert, name=name, by=by)
-        timeline_append(
-            alert=alert, actor=by, kind=TimelineEntry.Kind.TRANSITION, action=name,
-            from_status=from_status, to_status=alert.status, text=step.text, data=step.data,
-        )
+        record(alert=alert, by=by, from_status=from_status)
         audit_record(
             action=AuditEvent.Action.STATE_CHANGE, actor=by, object_type="alert", object_id=alert.pk,
             data={"transition": name, "from": from_status, "to": alert.status},
@@ -115,7 +109,7 @@ def _invalid(field_name: str, message: str) -> ValidationError:
 
 
 def alert_assign(*, alert_id: int, by: User, assignee: User, note: str = "") -> Alert:
-    def apply(alert: Alert) -> StepRecord:
+    def apply(alert: Alert) -> Record:
         if assignee.role != Role.VERIFIER or not assignee.is_active:
             raise _invalid("assignee", _("The assignee must be an active verifier."))
         if assignee.org_unit is None or not alert.org_unit.contains(assignee.org_unit):
@@ -123,18 +117,18 @@ def alert_assign(*, alert_id: int, by: User, assignee: User, note: str = "") -> 
         alert.assign()
         alert.assignee = assignee
         Assignment.objects.create(alert=alert, assignee=assignee, assigned_by=by, note=note)
-        return StepRecord(note, {"assignee": assignee.pk, "assignee_name": assignee.display_name})
+        return partial(timeline.assigned, assignee=assignee, note=note)
 
     return _run_transition(alert_id=alert_id, name="assign", by=by, apply=apply)
 
 
 def alert_accept(*, alert_id: int, by: User) -> Alert:
-    def apply(alert: Alert) -> StepRecord:
+    def apply(alert: Alert) -> Record:
         alert.accept()
         Assignment.objects.filter(alert=alert, assignee=by, accepted_at=None, returned_at=None).update(
             accepted_at=timezone.now()
         )
-        return StepRecord()
+        return timeline.accepted
 
     return _run_transition(alert_id=alert_id, name="accept", by=by, apply=apply)
 
@@ -143,13 +137,13 @@ def alert_return(*, alert_id: int, by: User, reason: str) -> Alert:
     if not reason.strip():
         raise _invalid("reason", _("A reason is required."))
 
-    def apply(alert: Alert) -> StepRecord:
+    def apply(alert: Alert) -> Record:
         alert.return_()
         alert.assignee = None
         Assignment.objects.filter(alert=alert, assignee=by, returned_at=None).update(
             returned_at=timezone.now(), return_reason=reason
         )
-        return StepRecord(reason, {"reason": reason})
+        return partial(timeline.returned, reason=reason)
 
     return _run_transition(alert_id=alert_id, name="return", by=by, apply=apply)
 
@@ -160,11 +154,11 @@ def alert_submit_verification(*, alert_id: int, by: User, conclusion: str, summa
     if not summary.strip():
         raise _invalid("summary", _("A summary is required."))
 
-    def apply(alert: Alert) -> StepRecord:
+    def apply(alert: Alert) -> Record:
         alert.submit_verification(conclusion)
         alert.conclusion = conclusion
         Verification.objects.create(alert=alert, verifier=by, conclusion=conclusion, summary=summary)
-        return StepRecord(summary, {"conclusion": conclusion})
+        return partial(timeline.verification_submitted, conclusion=conclusion, summary=summary)
 
     return _run_transition(alert_id=alert_id, name="submit_verification", by=by, apply=apply)
 
@@ -220,7 +214,7 @@ def alert_dispose(
     # A person whose case was filed, who was detained or transferred means the case was filed.
     case_filed = case_filed or any(p.case_filed or p.detained or p.transferred for p in people)
 
-    def apply(alert: Alert) -> StepRecord:
+    def apply(alert: Alert) -> Record:
         alert.dispose()
         disposition = Disposition.objects.create(
             alert=alert, decided_by=by, outcome=outcome, case_filed=case_filed,
@@ -234,10 +228,9 @@ def alert_dispose(
             )
             for p in people
         )
-        return StepRecord(
-            note,
-            {"outcome": outcome, "case_filed": case_filed, "amount_recovered": str(amount_recovered),
-             "amount_confiscated": str(amount_confiscated), "people": len(people)},
+        return partial(
+            timeline.disposed, outcome=outcome, case_filed=case_filed, amount_recovered=amount_recovered, note=note,
+            amount_confiscated=amount_confiscated, people=len(people),
         )
 
     return _run_transition(alert_id=alert_id, name="dispose", by=by, apply=apply)
@@ -250,15 +243,10 @@ def alert_apply_results(*, alert_id: int, by: User, actions: list[ActionInput]) 
     for action in actions:
         check_action(action)
 
-    def apply(alert: Alert) -> StepRecord:
+    def apply(alert: Alert) -> Record:
         alert.apply_results()
         issued = [notice_create(alert=alert, by=by, action=a) for a in actions]
-        return StepRecord(
-            "; ".join(" ".join(x for x in [str(ActionKind(n.kind).label), n.doc_number] if x) + f": {n.recipient}"
-                      for n in issued),
-            {"actions": [n.kind for n in issued], "notices": [n.pk for n in issued],
-             "doc_numbers": [n.doc_number for n in issued if n.doc_number]},
-        )
+        return partial(timeline.results_applied, actions=[(n.kind, n.recipient) for n in issued], notices=issued)
 
     return _run_transition(alert_id=alert_id, name="apply_results", by=by, apply=apply)
 
@@ -271,7 +259,7 @@ def alert_close(*, alert_id: int, by: User, score: int, comment: str = "", overr
         raise _invalid("score", _("The score must be from 1 to 5."))
     override_reason = override_reason.strip()
 
-    def apply(alert: Alert) -> StepRecord:
+    def apply(alert: Alert) -> Record:
         pending = list(open_orders_of(alert).values_list("pk", flat=True))
         if pending and not override_reason:
             raise Conflict(
@@ -285,17 +273,13 @@ def alert_close(*, alert_id: int, by: User, score: int, comment: str = "", overr
             alert=alert, evaluator=by, decision=Evaluation.Decision.CLOSE, score=score, comment=comment,
             override_reason=override_reason if pending else "",
         )
-        data: dict[str, Any] = {"score": score}
-        text = comment
         if pending:
-            data.update(override_reason=override_reason, open_orders=pending)
             audit_record(
                 action=AuditEvent.Action.CLOSED_WITH_OPEN_ORDERS, actor=by, object_type="alert",
                 object_id=alert.pk, data={"orders": pending, "reason": override_reason},
             )
-            note = _("Closed with orders lacking an accepted reply: %(r)s") % {"r": override_reason}
-            text = "\n".join(x for x in [comment, note] if x)
-        return StepRecord(text, data)
+        return partial(timeline.closed, score=score, comment=comment,
+                       override_reason=override_reason if pending else "", open_orders=pending)
 
     return _run_transition(alert_id=alert_id, name="close", by=by, apply=apply)
 
@@ -306,7 +290,7 @@ def alert_send_back(*, alert_id: int, by: User, stage: str, reason: str) -> Aler
     if not reason.strip():
         raise _invalid("reason", _("A reason is required."))
 
-    def apply(alert: Alert) -> StepRecord:
+    def apply(alert: Alert) -> Record:
         if stage == Status.VERIFYING and alert.assignee_id is None:
             raise _invalid("stage", _("This alert has no verifier to send it back to."))
         alert.send_back(stage)
@@ -314,7 +298,7 @@ def alert_send_back(*, alert_id: int, by: User, stage: str, reason: str) -> Aler
             alert=alert, evaluator=by, decision=Evaluation.Decision.SEND_BACK,
             comment=reason, sent_back_to=stage,
         )
-        return StepRecord(reason, {"stage": stage})
+        return partial(timeline.sent_back, stage=stage, reason=reason)
 
     return _run_transition(alert_id=alert_id, name="send_back", by=by, apply=apply)
 
@@ -323,10 +307,10 @@ def alert_dismiss(*, alert_id: int, by: User, reason: str, note: str = "") -> Al
     if reason not in DismissReason.values:
         raise _invalid("reason", _("Unknown dismissal reason."))
 
-    def apply(alert: Alert) -> StepRecord:
+    def apply(alert: Alert) -> Record:
         alert.dismiss()
         Dismissal.objects.create(alert=alert, dismissed_by=by, reason=reason, note=note)
-        return StepRecord(note, {"reason": reason})
+        return partial(timeline.dismissed, reason=reason, note=note)
 
     return _run_transition(alert_id=alert_id, name="dismiss", by=by, apply=apply)
 

@@ -14,13 +14,12 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts.models import Role
 from alerts.selectors import alert_list_for
 from alerts.states import Status
 from cases.models import Assignment, Disposition, ResultAction, Verification
 from cases.services import finding_add
 from core.errors import AppError
-from web.access import alert_or_404, paginate, role_required, safe_next
+from web.access import alert_or_404, paginate, safe_next, screen_required
 from web.filters import AlertFilterForm
 from web.forms import BulkDispatchForm, FindingForm
 from web.views.alerts import detail_context, workflow_error_response
@@ -58,7 +57,7 @@ def dispatch_queryset(request: HttpRequest) -> tuple[AlertFilterForm, Any]:
     return form, qs
 
 
-@role_required(Role.SUPERVISOR)
+@screen_required("dispatch")
 def dispatch_board(request: HttpRequest) -> HttpResponse:
     form, qs = dispatch_queryset(request)
     page = paginate(request, qs)
@@ -66,7 +65,7 @@ def dispatch_board(request: HttpRequest) -> HttpResponse:
     return render(request, "web/dispatch.html", {"form": form, "page": page, "bulk": bulk, "tab": "dispatch"})
 
 
-@role_required(Role.SUPERVISOR)
+@screen_required("dispatch")
 @require_POST
 def dispatch_bulk(request: HttpRequest) -> HttpResponse:
     ids = [int(i) for i in request.POST.getlist("alert_ids") if i.isdigit()]
@@ -102,7 +101,7 @@ def dispatch_bulk(request: HttpRequest) -> HttpResponse:
     return redirect(back)
 
 
-@role_required(Role.SUPERVISOR)
+@screen_required("disposal")
 def disposal_board(request: HttpRequest) -> HttpResponse:
     qs = (
         alert_list_for(request.user)
@@ -117,7 +116,7 @@ def disposal_board(request: HttpRequest) -> HttpResponse:
     return render(request, "web/disposal.html", {"page": page, "tab": "disposal"})
 
 
-@role_required(Role.VERIFIER)
+@screen_required("my_work")
 def my_work(request: HttpRequest) -> HttpResponse:
     qs = (
         alert_list_for(request.user)
@@ -128,7 +127,7 @@ def my_work(request: HttpRequest) -> HttpResponse:
     return render(request, "web/my_work.html", {"page": page, "tab": "my_work"})
 
 
-@role_required(Role.VERIFIER)
+@screen_required("verify")
 def verify(request: HttpRequest, pk: int) -> HttpResponse:
     alert = alert_or_404(request.user, pk)
     if alert.assignee_id != request.user.pk:
@@ -161,7 +160,7 @@ def verify(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "web/verify.html", ctx, status=status)
 
 
-@role_required(Role.LEADER)
+@screen_required("evaluation")
 def evaluation_queue(request: HttpRequest) -> HttpResponse:
     qs = (
         alert_list_for(request.user)

@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from accounts.models import Role, User
+from accounts.models import User
 from accounts.selectors import filter_by_unit_code, units_visible_to
 from alerts import policy
 from alerts.models import Alert
@@ -32,7 +32,7 @@ from audit.models import AuditEvent
 from audit.services import audit_record
 from cases.models import ResultAction
 from core.errors import AppError
-from web.access import alert_or_404, paginate, role_required, safe_next
+from web.access import alert_or_404, paginate, safe_next, screen_required
 from web.forms import NoticeReissueForm, StyledForm
 from workflow import ledger, notices
 from workflow.documents import DOCX_CONTENT_TYPE, case_file_docx, notice_docx
@@ -112,7 +112,7 @@ class WithdrawForm(StyledForm):
 
 
 @require_POST
-@role_required(Role.SUPERVISOR)
+@screen_required("notices")
 def notice_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
     notice = _notice_or_404(request.user, pk)
     form = WithdrawForm(request.POST, prefix=f"wd-{notice.pk}")
@@ -128,7 +128,7 @@ def notice_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(_back(request, notice))
 
 
-@role_required(Role.SUPERVISOR)
+@screen_required("notices")
 def notice_reissue(request: HttpRequest, pk: int) -> HttpResponse:
     """GET: the corrected notice, prefilled from the old one; POST: withdraw it and issue this."""
     old = _notice_or_404(request.user, pk)
@@ -163,7 +163,7 @@ class FeedbackForm(StyledForm):
 
 
 @require_POST
-@role_required(Role.SUPERVISOR)
+@screen_required("notices")
 def feedback_record(request: HttpRequest, pk: int) -> HttpResponse:
     order = _notice_or_404(request.user, pk)
     form = FeedbackForm(request.POST)
@@ -182,7 +182,7 @@ def feedback_record(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@role_required(Role.SUPERVISOR)
+@screen_required("notices")
 def feedback_review(request: HttpRequest, pk: int) -> HttpResponse:
     order = _notice_or_404(request.user, pk)
     note = request.POST.get("note", "")[:5000]
@@ -227,7 +227,7 @@ def _ledger_rows(request: HttpRequest) -> tuple[LedgerFilterForm, Any]:
     return form, qs
 
 
-@role_required(Role.SUPERVISOR, Role.LEADER, Role.ADMIN)
+@screen_required("ledger")
 def ledger_view(request: HttpRequest) -> HttpResponse:
     form, qs = _ledger_rows(request)
     page = paginate(request, qs)
@@ -236,7 +236,7 @@ def ledger_view(request: HttpRequest) -> HttpResponse:
     return render(request, "web/ledger.html", {"form": form, "page": page, "tab": "ledger"})
 
 
-@role_required(Role.SUPERVISOR, Role.LEADER, Role.ADMIN)
+@screen_required("ledger")
 def ledger_export(request: HttpRequest) -> HttpResponse:
     _form, qs = _ledger_rows(request)
     audit_record(action=AuditEvent.Action.EXPORT, actor=request.user, request=request,

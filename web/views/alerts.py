@@ -16,6 +16,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
 
 from alerts.personal_data import alert_shown_values, full_pii_shown
 from alerts.policy import may_add_finding, transitions_available_to
@@ -27,8 +31,8 @@ from cases.downloads import evidence_response
 from cases.models import Comment
 from cases.services import comment_add
 from core.errors import AppError, NotFound
-from core.masking import mask_id_number, mask_text
 from web.access import HOME_BY_ROLE, alert_or_404, paginate, safe_next
+from web.export_columns import EXPORT_COLUMNS, NUMBER_FORMATS, Column, as_cell, as_text, export_queryset
 from web.filters import AlertFilterForm
 from web.forms import CommentForm, FindingForm, transition_form
 from web.views.extensions import extension_context
@@ -61,60 +65,14 @@ def alert_list(request: HttpRequest) -> HttpResponse:
 EXPORT_LIMIT = 100_000
 
 
-def _export_rows(request: HttpRequest, fmt_name: str) -> tuple[list[str], Any]:
+def _export_rows(request: HttpRequest, fmt_name: str) -> tuple[list[Column], Any]:
+    """The columns (`web.export_columns`, shared by both formats) and the alerts to export."""
     _form, qs = _filtered(request)
     # Exports are always masked, and each one is on the audit record with its filters.
     audit_record(action=AuditEvent.Action.EXPORT, actor=request.user, request=request,
                  object_type="alert_list", data={"format": fmt_name, "filters": request.GET.dict()})
-    header = [
-        _("No."),
-        _("Title"),
-        _("Stage"),
-        _("Risk level"),
-        _("Timeliness"),
-        _("Unit"),
-        _("Domain"),
-        _("Source"),
-        _("Rule"),
-        _("Subject"),
-        _("ID number"),
-        _("Amount (yuan)"),
-        _("Assignee"),
-        _("Conclusion"),
-        _("Raised at"),
-        _("Due at"),
-        _("Closed at"),
-    ]
-    tz = timezone.get_current_timezone()
-
-    def fmt(dt: Any) -> str:
-        return dt.astimezone(tz).strftime("%Y-%m-%d %H:%M") if dt else ""
-
-    labels = {"green": _("In time"), "yellow": _("Due soon"), "red": _("Overdue")}
-
-    def rows() -> Any:
-        for a in qs[:EXPORT_LIMIT].iterator(chunk_size=2000):
-            yield [
-                a.pk,
-                mask_text(a.title),
-                a.get_status_display(),
-                a.get_risk_level_display(),
-                labels[timeliness_of(a)],
-                a.org_unit.name,
-                a.get_domain_display(),
-                a.source.name,
-                a.rule_code,
-                a.subject_name,
-                mask_id_number(a.subject_id_number) if a.subject_id_number else "",
-                a.amount if a.amount is not None else "",
-                a.assignee.display_name if a.assignee else "",
-                a.get_conclusion_display() if a.conclusion else "",
-                fmt(a.created_at),
-                fmt(a.due_at),
-                fmt(a.closed_at),
-            ]
-
-    return header, rows()
+    alerts = export_queryset(qs)[:EXPORT_LIMIT].iterator(chunk_size=2000)
+    return EXPORT_COLUMNS, alerts
 
 
 def _export_name(ext: str) -> str:
@@ -128,14 +86,14 @@ class _Echo:
 
 @login_required
 def alert_export_csv(request: HttpRequest) -> StreamingHttpResponse:
-    header, rows = _export_rows(request, "csv")
+    columns, alerts = _export_rows(request, "csv")
     writer = csv.writer(_Echo())
 
     def lines() -> Any:
         yield "\ufeff".encode()  # BOM: Excel then reads the Chinese text as UTF-8
-        yield writer.writerow(header).encode("utf-8")
-        for row in rows:
-            yield writer.writerow(row).encode("utf-8")
+        yield writer.writerow([str(c.header) for c in columns]).encode("utf-8")
+        for a in alerts:
+            yield writer.writerow([as_text(c, c.value(a)) for c in columns]).encode("utf-8")
 
     # Streamed: a large export neither waits for nor holds the whole file.
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
@@ -145,14 +103,31 @@ def alert_export_csv(request: HttpRequest) -> StreamingHttpResponse:
 
 @login_required
 def alert_export_xlsx(request: HttpRequest) -> HttpResponse:
-    from openpyxl import Workbook
-
-    header, rows = _export_rows(request, "xlsx")
+    columns, alerts = _export_rows(request, "xlsx")
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(_("Alerts"))
+    # Widths, a frozen header and an autofilter; dates and numbers stay real values.
+    for i, c in enumerate(columns, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = c.width
+    ws.freeze_panes = "A2"
+    bold = Font(bold=True)
+    header = []
+    for c in columns:
+        cell = WriteOnlyCell(ws, value=str(c.header))
+        cell.font = bold
+        header.append(cell)
     ws.append(header)
-    for row in rows:
+    n = 0
+    for a in alerts:
+        row = []
+        for c in columns:
+            cell = WriteOnlyCell(ws, value=as_cell(c, c.value(a)))
+            if c.kind in NUMBER_FORMATS:
+                cell.number_format = NUMBER_FORMATS[c.kind]
+            row.append(cell)
         ws.append(row)
+        n += 1
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{n + 1}"
     out = io.BytesIO()
     wb.save(out)
     response = HttpResponse(

@@ -4,7 +4,7 @@ it shows the alert's timeline inline (cases sits above alerts in the layers)."""
 from django.contrib import admin
 
 from alerts.models import Alert
-from cases.models import TimelineEntry
+from cases.models import NoticeNumbering, TimelineEntry
 
 
 @admin.register(TimelineEntry)
@@ -55,3 +55,13 @@ class AlertAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
         return False
+
+
+@admin.register(NoticeNumbering)
+class NoticeNumberingAdmin(admin.ModelAdmin):
+    """文号 patterns per issuing unit and kind of document."""
+
+    list_display = ("org_unit", "kind", "pattern", "issuer_name")
+    list_filter = ("kind",)
+    list_select_related = ("org_unit",)
+    autocomplete_fields = ()

@@ -12,6 +12,7 @@ import uuid
 from pathlib import PurePath
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -144,6 +145,11 @@ class NoticeNumbering(models.Model):
 
     def __str__(self) -> str:
         return f"{self.org_unit} · {self.get_kind_display()}: {self.pattern}"
+
+    def clean(self) -> None:
+        # Shape only (the admin form): a number without its sequence would repeat.
+        if "{seq}" not in self.pattern:
+            raise ValidationError({"pattern": _("The pattern must contain {seq}.")})
 
 
 class NoticeCounter(models.Model):

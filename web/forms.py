@@ -104,7 +104,7 @@ class SubmitVerificationForm(TransitionForm):
 class PersonForm(StyledForm):
     """One person dealt with; a row left blank is ignored."""
 
-    name = forms.CharField(label=_("Name"), required=False, max_length=64)
+    name = forms.CharField(label=_("Full name"), required=False, max_length=64)
     position = forms.CharField(label=_("Position"), required=False, max_length=128)
     unit = forms.CharField(label=_("Work unit"), required=False, max_length=255)
     id_number = forms.CharField(label=_("ID number"), required=False, max_length=32)
@@ -144,14 +144,18 @@ class DisposeForm(TransitionForm):
 
     def __init__(self, *args, user: User | None = None, alert: Alert | None = None, **kwargs) -> None:  # noqa: ANN002, ANN003
         super().__init__(*args, **kwargs)
-        self.people = PersonFormSet(self.data if self.is_bound else None, prefix="people")
+        # A post without the people rows (an older client) records a disposition without people.
+        sent = self.is_bound and "people-TOTAL_FORMS" in self.data
+        self.people = PersonFormSet(self.data if sent else None, prefix="people")
 
     def is_valid(self) -> bool:
         valid = super().is_valid()
-        return self.people.is_valid() and valid
+        return (not self.people.is_bound or self.people.is_valid()) and valid
 
     def service_data(self) -> dict[str, Any]:
-        people = [PersonInput(**f.cleaned_data) for f in self.people.forms if f.cleaned_data.get("name")]
+        people = [
+            PersonInput(**f.cleaned_data) for f in self.people.forms if f.cleaned_data.get("name")
+        ] if self.people.is_bound else []
         return {**self.cleaned_data, "people": people}
 
 

@@ -8,6 +8,7 @@ from accounts.selectors import filter_by_unit_code
 from alerts.models import Alert, Domain, RiskLevel
 from alerts.states import Status
 from alerts.validation import validate_sane_datetime
+from cases.people import PERSON_FILTERS, alerts_with_people
 
 
 class AlertFilter(filters.FilterSet):
@@ -40,9 +41,18 @@ class AlertFilter(filters.FilterSet):
         help_text=_("created_at, risk, due_at, stage_entered_at, amount or id; prefix '-' to reverse."),
     )
 
+    person = filters.ChoiceFilter(
+        choices=[(p, p) for p in PERSON_FILTERS], method="filter_person",
+        help_text=_("Drill-down of the people figures: alerts whose latest disposition dealt with someone "
+                    "in that form (form_1 … form_4, none), or filed, detained or transferred."),
+    )
+
     class Meta:
         model = Alert
         fields: list[str] = []
+
+    def filter_person(self, queryset: QuerySet[Alert], name: str, value: str) -> QuerySet[Alert]:
+        return alerts_with_people(queryset, value)
 
     def filter_org_unit(self, queryset: QuerySet[Alert], name: str, value: str) -> QuerySet[Alert]:
         return filter_by_unit_code(queryset, value)

@@ -1,4 +1,4 @@
-"""Downloading evidence: one use case for the API and the screens, with the same scope check and
+"""Downloading evidence and reply attachments: one use case for the API and the screens, with the same scope check and
 the same response headers everywhere."""
 
 from __future__ import annotations
@@ -8,12 +8,33 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from alerts.selectors import alerts_visible_to
-from cases.models import Evidence
+from cases.models import Evidence, FeedbackAttachment
 from core.errors import NotFound
 
 # Shown in the browser rather than saved: pictures only. Everything else (PDF and Office files
 # included) is an attachment, so no uploaded document ever runs in the application's origin.
 INLINE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")
+
+
+def _file_response(record: Evidence | FeedbackAttachment) -> FileResponse:
+    response = FileResponse(
+        record.file.open("rb"), content_type=record.content_type,
+        as_attachment=record.content_type not in INLINE_TYPES, filename=record.original_name,
+    )
+    # Personal files: never cached by a shared proxy or the browser, never type-sniffed.
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def feedback_attachment_response(*, user: User, attachment_id: int) -> FileResponse:
+    """A file sent with a reply to a notice, if its alert is in the user's scope."""
+    attachment = FeedbackAttachment.objects.filter(
+        pk=attachment_id, order__alert__in=alerts_visible_to(user)
+    ).first()
+    if attachment is None:
+        raise NotFound(_("Attachment not found."))
+    return _file_response(attachment)
 
 
 def evidence_response(*, user: User, evidence_id: int) -> FileResponse:
@@ -26,11 +47,4 @@ def evidence_response(*, user: User, evidence_id: int) -> FileResponse:
     )
     if evidence is None:
         raise NotFound(_("Evidence not found."))
-    response = FileResponse(
-        evidence.file.open("rb"), content_type=evidence.content_type,
-        as_attachment=evidence.content_type not in INLINE_TYPES, filename=evidence.original_name,
-    )
-    # Personal files: never cached by a shared proxy or the browser, never type-sniffed.
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return _file_response(evidence)

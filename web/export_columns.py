@@ -90,7 +90,7 @@ RESULT_COLUMNS: list[Column] = [
     Column(_("People: case filed"), _count(lambda p: p.case_filed), INT, 8),
     Column(_("People: detained"), _count(lambda p: p.detained), INT, 8),
     Column(_("People: transferred"), _count(lambda p: p.transferred), INT, 8),
-    Column(_("Case filed (立案)"), lambda a: (_("yes") if _latest(a).case_filed else "") if _latest(a) else "",
+    Column(_("Case filed (立案)"), lambda a: str(_("yes")) if _latest(a) and _latest(a).case_filed else "",
            TEXT, 8),
     Column(_("Amount recovered (yuan)"), lambda a: _latest(a).amount_recovered if _latest(a) else None, MONEY, 16),
     Column(_("Amount confiscated (收缴, yuan)"), lambda a: _latest(a).amount_confiscated if _latest(a) else None,
@@ -123,6 +123,8 @@ def as_cell(column: Column, value: Any) -> Any:
     """A value for the xlsx: local naive datetimes (Excel has no time zones)."""
     if column.kind == DATETIME and isinstance(value, datetime):
         return value.astimezone(timezone.get_current_timezone()).replace(tzinfo=None)
+    if isinstance(value, Promise):
+        return str(value)
     return value
 
 

@@ -138,7 +138,7 @@ class DisposeForm(TransitionForm):
     )
     amount_confiscated = forms.DecimalField(
         label=_("Amount confiscated (收缴, yuan)"), min_value=Decimal("0"), max_digits=18, decimal_places=2,
-        initial=Decimal("0"),
+        initial=Decimal("0"), required=False,
     )
     note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
@@ -156,7 +156,9 @@ class DisposeForm(TransitionForm):
         people = [
             PersonInput(**f.cleaned_data) for f in self.people.forms if f.cleaned_data.get("name")
         ] if self.people.is_bound else []
-        return {**self.cleaned_data, "people": people}
+        data = {**self.cleaned_data, "people": people}
+        data["amount_confiscated"] = data.get("amount_confiscated") or Decimal("0")
+        return data
 
 
 class ResultActionForm(StyledForm):

@@ -26,6 +26,7 @@ urlpatterns = [
     path("notices/<int:pk>/withdraw/", results.notice_withdraw, name="notice_withdraw"),
     path("notices/<int:pk>/reissue/", results.notice_reissue, name="notice_reissue"),
     path("notices/<int:pk>/review/", results.feedback_review, name="feedback_review"),
+    path("attachments/<int:pk>/", results.attachment_download, name="attachment"),
     path("ledger/", results.ledger_view, name="ledger"),
     path("ledger/export.xlsx", results.ledger_export, name="ledger_export"),
     path("alerts/<int:pk>/case-file.docx", results.case_file, name="case_file"),

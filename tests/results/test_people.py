@@ -75,3 +75,16 @@ def test_closure_rate_and_dismissal_rate_are_apart(make_alert, people, api):
     stats = api(people.kunshan_leader).get("/api/v1/stats/overview/").json()
     assert (stats["closed"], stats["dismissed"]) == (2, 1)
     assert stats["closure_rate"] == 0.25 and stats["dismissal_rate"] == 0.25
+
+
+def test_the_people_figures_drill_down_to_their_alerts(make_alert, people, api):
+    alert = disposing(make_alert, people)
+    wf.alert_dispose(alert_id=alert.pk, by=people.kunshan_supervisor, outcome="form_3", people=[
+        wf.PersonInput(name="张三", form="form_3", detained=True)])
+    other = disposing(make_alert, people)
+    wf.alert_dispose(alert_id=other.pk, by=people.kunshan_supervisor, outcome="form_1", people=[
+        wf.PersonInput(name="李四", form="form_1")])
+    client = api(people.kunshan_leader)
+    assert [a["id"] for a in client.get("/api/v1/alerts/?person=form_3").json()["results"]] == [alert.pk]
+    assert [a["id"] for a in client.get("/api/v1/alerts/?person=detained").json()["results"]] == [alert.pk]
+    assert client.get("/api/v1/alerts/?person=form_4").json()["count"] == 0

@@ -7,11 +7,12 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
 from alerts.states import ActionKind
-from cases.models import DispositionPerson, ResultAction
+from cases.models import DispositionPerson, FeedbackAttachment, ResultAction
 from tests.api.helpers import drive
 from workflow import services as wf
 from workflow.calendar import local
@@ -34,7 +35,7 @@ def test_the_printable_notice_has_the_official_layout_and_no_inline_script(apply
     applying.save()
     order = _orders(applying, people, 1)[0]
     body = client_for(people.kunshan_supervisor).get(reverse("web:notice", args=[order.pk])).content.decode()
-    assert order.doc_number in body and "第0局：" in body and "抄送" in body and "data-print" in body
+    assert order.doc_number in body and "第0局：" in body and "昆山市财政局" in body and "data-print" in body
     assert "围标" not in body
     for tag in re.findall(r"<script\b[^>]*>", body):
         assert "src=" in tag
@@ -140,3 +141,29 @@ def test_the_bell_counts_unread_and_the_inbox_marks_them_read(applying, people, 
     assert 'data-testid="bell-count"' not in c.get(reverse("web:evaluation")).content.decode()
     other = client_for(people.kunshan_supervisor)
     assert other.get(reverse("web:notification_open", args=[note.pk])).status_code == 404
+
+
+def test_the_dashboard_shows_people_and_links_to_their_alerts(make_alert, people, client_for):
+    alert = drive(make_alert(), "disposing", supervisor=people.kunshan_supervisor, verifier=people.kunshan_verifier)
+    wf.alert_dispose(alert_id=alert.pk, by=people.kunshan_supervisor, outcome="form_2", people=[
+        wf.PersonInput(name="张三", form="form_2")])
+    drive(make_alert(), "disposing", supervisor=people.kunshan_supervisor, verifier=people.kunshan_verifier)
+    c = client_for(people.city_leader)
+    body = c.get(reverse("web:dashboard") + "?period=all").content.decode()
+    assert 'data-testid="people-figures"' in body and "person=form_2" in body
+    listed = c.get(reverse("web:alert_list") + "?person=form_2").content.decode()
+    assert listed.count("data-alert=") == 1 and f'data-alert="{alert.pk}"' in listed
+
+
+def test_a_reply_attachment_is_downloaded_only_in_scope(applying, people, client_for, api):
+    order = _orders(applying, people, 1)[0]
+    r = api(people.kunshan_supervisor).post(
+        f"/api/v1/rectification-orders/{order.pk}/feedback/",
+        {"feedback": "整改报告见附件", "files": [SimpleUploadedFile("report.txt", "整改完成".encode(), "text/plain")]},
+        format="multipart",
+    )
+    assert r.status_code == 200, r.content
+    att = FeedbackAttachment.objects.get(order=order)
+    got = client_for(people.kunshan_supervisor).get(reverse("web:attachment", args=[att.pk]))
+    assert got.status_code == 200 and got["Cache-Control"] == "private, no-store"
+    assert client_for(people.changshu_supervisor).get(reverse("web:attachment", args=[att.pk])).status_code == 404

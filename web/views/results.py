@@ -30,6 +30,7 @@ from alerts.selectors import alerts_visible_to
 from alerts.states import DOCUMENT_KINDS, ActionKind
 from audit.models import AuditEvent
 from audit.services import audit_record
+from cases.downloads import feedback_attachment_response
 from cases.models import ResultAction
 from core.errors import AppError
 from web.access import alert_or_404, paginate, safe_next, screen_required
@@ -244,6 +245,14 @@ def ledger_export(request: HttpRequest) -> HttpResponse:
     response = HttpResponse(ledger_xlsx(qs), content_type=XLSX)
     response["Content-Disposition"] = f'attachment; filename="huoyan-ledger-{timezone.localtime():%Y%m%d-%H%M}.xlsx"'
     return response
+
+
+@login_required
+def attachment_download(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        return feedback_attachment_response(user=request.user, attachment_id=pk)
+    except AppError:
+        raise Http404 from None
 
 
 @login_required

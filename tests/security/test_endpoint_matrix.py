@@ -38,7 +38,8 @@ OPERATIONS = sorted(
 )
 # Paths whose {id} names a kind of object of the world (first path segment after /api/v1/).
 KIND = {"alerts": "alert", "datasets": "dataset", "evidence": "evidence", "extensions": "extension",
-        "notifications": "notification", "rectification-orders": "order", "screening-models": "model",
+        "notifications": "notification", "rectification-orders": "order", "notices": "order",
+        "screening-models": "model",
         "screening-runs": "run", "users": "user"}
 OUTSIDERS = ["changshu_supervisor", "changshu_verifier", "changshu_leader", "nobody"]
 INSIDERS = ["kunshan_supervisor", "kunshan_verifier", "city_leader", "city_supervisor"]

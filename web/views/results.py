@@ -95,6 +95,7 @@ def notice_print(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "web/notice_print.html", {
         "notice": notice, "alert": notice.alert, "organ": notices.issuer_name(notice),
         "title": notices.document_title(notice), "full_pii": policy.may_view_full_pii(request.user, notice.alert),
+        "paragraphs": [line for line in notice.text.splitlines() if line.strip()],
     })
 
 

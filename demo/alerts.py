@@ -13,7 +13,7 @@ from accounts.models import OrgUnit, Role, User
 from accounts.services import org_unit_upsert, user_upsert
 from alerts.models import Alert, Domain, RiskLevel, SourceSystem
 from alerts.sources import source_key_assign, source_system_create
-from alerts.states import ActionKind, Conclusion, DismissReason, Outcome
+from alerts.states import DISPOSAL_OUTCOMES, ActionKind, Conclusion, DismissReason, Status
 from demo.screening import seed_screening_demo
 from workflow import services as wf
 from workflow.intake import IntakeItem, alerts_ingest
@@ -78,6 +78,10 @@ def _users(units: dict[str, OrgUnit], password: str) -> dict[str, User]:
 def _drive(alert: Alert, target: str, u: dict[str, User], county: str, rng: random.Random) -> None:
     """Take a fresh warning alert through the real services up to stage `target`."""
     supervisor, verifier, leader = u[f"{county}_supervisor"], u[f"{county}_verifier"], u["suzhou_leader"]
+    if target == "referred":
+        wf.alert_refer(alert_id=alert.pk, by=supervisor, department="区市场监督管理局", due_days=10,
+                       note="请核实该企业处罚记录并在期限内反馈整改情况。")
+        return
     if target == "dismissed":
         wf.alert_dismiss(alert_id=alert.pk, by=supervisor, reason=DismissReason.FALSE_POSITIVE, note="数据口径差异")
         return
@@ -91,7 +95,7 @@ def _drive(alert: Alert, target: str, u: dict[str, User], county: str, rng: rand
         wf.alert_submit_verification(alert_id=alert.pk, by=verifier, conclusion=conclusion,
                                      summary="经调阅合同与付款凭证，问题基本属实。")
     if "applying" in steps:
-        wf.alert_dispose(alert_id=alert.pk, by=supervisor, outcome=rng.choice(list(Outcome)),
+        wf.alert_dispose(alert_id=alert.pk, by=supervisor, outcome=rng.choice([o for o, _ in DISPOSAL_OUTCOMES]),
                          case_filed=rng.random() < 0.2, amount_recovered=Decimal(rng.randrange(0, 50000)),
                          note="依规依纪处置")
     if "evaluating" in steps:
@@ -134,7 +138,7 @@ def seed_demo(*, password: str, source_key: str | None = None, alerts: int = 36)
         ))
     results = alerts_ingest(source=source, items=items)
     # Spread the kunshan and changshu alerts over every stage; the others wait in 预警.
-    targets = ["assigned", "verifying", "disposing", "applying", "evaluating", "closed", "dismissed"]
+    targets = ["assigned", "verifying", "disposing", "applying", "evaluating", "closed", "dismissed", "referred"]
     progressed = 0
     for item, result in zip(items, results, strict=True):
         county = item.org_unit.code
@@ -142,4 +146,10 @@ def seed_demo(*, password: str, source_key: str | None = None, alerts: int = 36)
             target = targets[progressed % len(targets)]
             progressed += 1
             _drive(Alert.objects.get(pk=result.id), target, users, county, rng)
+    # Two warnings about one company from different feeds are one case: merge one into the other.
+    twins = list(Alert.objects.filter(source=source, status=Status.WARNING, org_unit=units["taicang"])
+                 .order_by("id")[:2])
+    if len(twins) == 2:
+        wf.alert_merge(alert_id=twins[1].pk, by=users["suzhou_supervisor"], into=twins[0].pk,
+                       reason="同一企业同一问题，并入先发预警办理")
     return DemoResult(source, key, len(results))

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Role, User
 from accounts.selectors import users_visible_to
 from alerts.models import Alert
-from alerts.states import SEND_BACK_STAGES, ActionKind, Conclusion, DismissReason, Outcome, Status
+from alerts.states import DISPOSAL_OUTCOMES, SEND_BACK_STAGES, ActionKind, Conclusion, DismissReason, Status
 from cases.evidence import ALLOWED_EXTENSIONS
 from cases.models import DispositionPerson, Finding
 from web.filters import validate_sane_date
@@ -51,17 +51,28 @@ class TransitionForm(StyledForm):
 class AssignForm(TransitionForm):
     assignee = VerifierChoiceField(label=_("Verifier"), queryset=User.objects.none())
     note = forms.CharField(label=_("Dispatch note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    cross_unit = forms.BooleanField(
+        label=_("Cross-verification (交叉核查): a verifier of another unit checks it"), required=False,
+    )
 
     def __init__(self, *args, user: User | None = None, alert: Alert | None = None, **kwargs) -> None:  # noqa: ANN002, ANN003
         super().__init__(*args, **kwargs)
         qs = verifiers_for(user)
-        if alert is not None:
-            qs = qs.filter(org_unit__path__startswith=alert.org_unit.path)
+        handler = (alert.handling_unit or alert.org_unit) if alert is not None else None
+        above = (
+            alert is not None and user is not None and user.org_unit_id is not None
+            and user.org_unit.contains(alert.org_unit) and user.org_unit_id != alert.org_unit_id
+        )
+        if handler is not None and not above:
+            qs = qs.filter(org_unit__path__startswith=handler.path)
+        if not above:
+            # Cross-verification is offered only to a supervisor above the alert's unit.
+            del self.fields["cross_unit"]
         self.fields["assignee"].queryset = qs
 
 
 class BulkDispatchForm(StyledForm):
-    ACTIONS = [("assign", _("Assign")), ("dismiss", _("Dismiss"))]
+    ACTIONS = [("assign", _("Assign")), ("dismiss", _("Dismiss")), ("merge", _("Merge into a lead"))]
 
     alert_ids = forms.TypedMultipleChoiceField(coerce=int, label=_("Alerts"), error_messages={
         "required": _("Select at least one alert."),
@@ -72,6 +83,7 @@ class BulkDispatchForm(StyledForm):
     reason = forms.ChoiceField(
         label=_("Dismissal reason"), choices=[("", "—"), *DismissReason.choices], required=False
     )
+    into = forms.IntegerField(label=_("Lead alert number"), min_value=1, required=False)
 
     def __init__(self, *args, user: User, alert_ids: list[int], **kwargs) -> None:  # noqa: ANN002, ANN003
         super().__init__(*args, **kwargs)
@@ -84,6 +96,11 @@ class BulkDispatchForm(StyledForm):
             self.add_error("assignee", _("Choose a verifier."))
         if data.get("action") == "dismiss" and not data.get("reason"):
             self.add_error("reason", _("Choose a reason."))
+        if data.get("action") == "merge":
+            if not data.get("into"):
+                self.add_error("into", _("Give the number of the lead alert."))
+            if not (data.get("note") or "").strip():
+                self.add_error("note", _("Say why they are one case."))
         return data
 
 
@@ -130,7 +147,7 @@ PersonFormSet = forms.formset_factory(PersonForm, extra=2, max_num=50)
 class DisposeForm(TransitionForm):
     """The disposition and, in `people`, one row per person dealt with."""
 
-    outcome = forms.ChoiceField(label=_("Outcome"), choices=Outcome.choices)
+    outcome = forms.ChoiceField(label=_("Outcome"), choices=DISPOSAL_OUTCOMES)
     case_filed = forms.BooleanField(label=_("Case filed (立案)"), required=False)
     amount_recovered = forms.DecimalField(
         label=_("Amount recovered (yuan)"), min_value=Decimal("0"), max_digits=18, decimal_places=2,
@@ -261,6 +278,36 @@ class DismissForm(TransitionForm):
     note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
 
+class MergeForm(TransitionForm):
+    into = forms.IntegerField(
+        label=_("Lead alert number"), min_value=1,
+        help_text=_("The open alert that carries the case on; this one leaves the loop into it."),
+    )
+    reason = forms.CharField(label=_("Why they are one case"), max_length=5000,
+                             widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class ReasonForm(TransitionForm):
+    reason = forms.CharField(label=_("Reason"), max_length=5000, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class ReferForm(TransitionForm):
+    department = forms.CharField(label=_("Department that owns the business"), max_length=255)
+    due_days = forms.IntegerField(label=_("Working days to reply"), min_value=1, max_value=60, initial=10)
+    note = forms.CharField(label=_("What to correct"), required=False, max_length=20000,
+                           widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class AcceptReferralForm(TransitionForm):
+    comment = forms.CharField(label=_("Comment"), required=False, max_length=20000,
+                              widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class EscalateHandlingForm(StyledForm):
+    reason = forms.CharField(label=_("Why your unit takes it over"), max_length=5000,
+                             widget=forms.Textarea(attrs={"rows": 2}))
+
+
 class CommentForm(StyledForm):
     text = forms.CharField(label=_("Comment"), max_length=5000, widget=forms.Textarea(attrs={"rows": 2}))
 
@@ -295,6 +342,12 @@ class FindingForm(StyledForm):
     )
 
 
+class ReferralReplyForm(StyledForm):
+    reply = forms.CharField(label=_("What the department answered"), max_length=20000,
+                            widget=forms.Textarea(attrs={"rows": 3}))
+    files = MultipleFileField(label=_("Attachments"), required=False)
+
+
 class PeriodForm(forms.Form):
     PRESETS = [
         ("30", _("Last 30 days")),
@@ -320,6 +373,11 @@ TRANSITION_FORMS: dict[str, type[forms.Form] | type[forms.BaseFormSet]] = {
     "close": CloseForm,
     "send_back": SendBackForm,
     "dismiss": DismissForm,
+    "merge": MergeForm,
+    "unmerge": ReasonForm,
+    "refer": ReferForm,
+    "accept_referral": AcceptReferralForm,
+    "reject_referral": ReasonForm,
 }
 
 

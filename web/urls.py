@@ -1,6 +1,6 @@
 from django.urls import path
 
-from web.views import alerts, boards, dashboard, extensions, inbox, results
+from web.views import alerts, boards, dashboard, extensions, inbox, results, subjects
 
 app_name = "web"
 
@@ -21,6 +21,10 @@ urlpatterns = [
     path("alerts/<int:pk>/act/<slug:name>/form/", alerts.alert_action_form, name="alert_action_form"),
     path("alerts/<int:pk>/comments/", alerts.comment_create, name="comment_create"),
     path("evidence/<int:pk>/", alerts.evidence_download, name="evidence"),
+    path("alerts/<int:pk>/escalate-handling/", alerts.escalate_handling, name="escalate_handling"),
+    path("alerts/<int:pk>/referral-reply/", alerts.referral_reply, name="referral_reply"),
+    path("subjects/", subjects.subject_list, name="subject_list"),
+    path("subjects/<int:pk>/", subjects.subject_detail, name="subject_detail"),
     path("notices/<int:pk>/", results.notice_print, name="notice"),
     path("notices/<int:pk>/document.docx", results.notice_document, name="notice_document"),
     path("notices/<int:pk>/withdraw/", results.notice_withdraw, name="notice_withdraw"),

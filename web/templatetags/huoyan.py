@@ -7,6 +7,7 @@ from django import template
 from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
+from alerts.states import Outcome
 from core.masking import mask_id_number, mask_value
 from workflow.deadlines import is_overdue, timeliness_of
 
@@ -81,3 +82,9 @@ def drill(**kwargs: Any) -> str:
         if value not in (None, ""):
             params[key] = value
     return params.urlencode()
+
+
+@register.filter
+def outcome_label(value: str) -> str:
+    """A disposition's outcome code in the reader's language."""
+    return str(Outcome(value).label) if value in Outcome.values else ""

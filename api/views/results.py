@@ -73,9 +73,11 @@ class NoticeListView(generics.ListAPIView):
         elif params.get("kind"):
             return qs.none()
         if params.get("status"):
+            if params["status"] not in ResultAction.State.values:
+                return qs.none()
             qs = qs.filter(state=params["status"])
         if params.get("unit"):
-            qs = filter_by_unit_code(qs, params["unit"], unit_field="issuing_unit")
+            qs = _by_unit(qs, params["unit"], "issuing_unit")
         return qs
 
     @extend_schema(parameters=[
@@ -85,6 +87,13 @@ class NoticeListView(generics.ListAPIView):
     ])
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
+
+
+def _by_unit(qs: QuerySet[ResultAction], code: str, field: str) -> QuerySet[ResultAction]:
+    """The unit and the units below it; a code no unit can have (a NUL, too long) matches nothing."""
+    if "\x00" in code or len(code) > 64:
+        return qs.none()
+    return filter_by_unit_code(qs, code, unit_field=field)
 
 
 def _full_pii(request: Request, notice: ResultAction) -> bool:
@@ -138,7 +147,7 @@ def _ledger(request: Request) -> QuerySet[ResultAction]:
     if params.get("kind") in ActionKind.values:
         qs = qs.filter(kind=params["kind"])
     if params.get("unit"):
-        qs = filter_by_unit_code(qs, params["unit"], unit_field="alert__org_unit")
+        qs = _by_unit(qs, params["unit"], "alert__org_unit")
     if params.get("open") in ("1", "true", "yes"):
         qs = qs.exclude(review=ResultAction.Review.ACCEPTED)
     if params.get("overdue") in ("1", "true", "yes"):

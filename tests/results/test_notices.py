@@ -133,3 +133,13 @@ def test_the_case_file_reads_back_with_every_part(applying, people, api):
                  "Evaluation", "Timeline", notice.doc_number, "查明"):
         assert part in text, part
     assert api(people.changshu_supervisor).get(f"/api/v1/alerts/{applying.pk}/case-file/").status_code == 404
+
+
+def test_hostile_list_parameters_match_nothing_instead_of_failing(applying, people, api):
+    issue(applying, people)
+    client = api(people.kunshan_supervisor)
+    for url in ("/api/v1/notices/?status=%00", "/api/v1/notices/?unit=%00", "/api/v1/notices/?status=void",
+                "/api/v1/rectification-orders/?unit=%00", "/api/v1/rectification-orders/?state=%00"):
+        r = client.get(url)
+        assert r.status_code == 200, url
+    assert client.get("/api/v1/notices/?unit=%00").json()["count"] == 0

@@ -16,8 +16,6 @@ urlpatterns = [
     path("notifications/read-all/", api.MarkReadView.as_view(), name="notification-mark-read"),
     path("notifications/<int:pk>/read/", api.NotificationReadView.as_view(), name="notification-read"),
     path("rectification-orders/", results.RectificationOrderListView.as_view(), name="rectification-order-list"),
-    path("rectification-orders/export.xlsx", results.RectificationOrderExportView.as_view(),
-         name="rectification-order-export"),
     path("rectification-orders/<int:pk>/feedback/", results.RectificationFeedbackView.as_view(),
          name="rectification-order-feedback"),
     path("rectification-orders/<int:pk>/accept/", results.RectificationAcceptView.as_view(),

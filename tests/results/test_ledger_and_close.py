@@ -73,7 +73,7 @@ def test_a_rejected_reply_keeps_the_order_open_and_a_new_reply_can_follow(applyi
     assert r.json()["state"] == "replied"
 
 
-def test_the_ledger_lists_states_and_exports_xlsx(applying, people, api, make_alert):
+def test_the_ledger_lists_states_and_exports_xlsx(applying, people, api, make_alert, client_for):
     import io
 
     from openpyxl import load_workbook
@@ -86,7 +86,7 @@ def test_the_ledger_lists_states_and_exports_xlsx(applying, people, api, make_al
     assert states == {"某局": "awaiting", "旧局": "overdue"}
     assert [o["recipient"] for o in sup.get("/api/v1/rectification-orders/?overdue=true").json()["results"]] == ["旧局"]
     assert api(people.changshu_supervisor).get("/api/v1/rectification-orders/").json()["count"] == 0
-    r = sup.get("/api/v1/rectification-orders/export.xlsx?state=overdue")
+    r = client_for(people.kunshan_supervisor).get("/ledger/export.xlsx?state=overdue")
     ws = load_workbook(io.BytesIO(r.content)).active
     assert ws.freeze_panes == "A2" and ws.auto_filter.ref
     assert [row[4] for row in ws.iter_rows(min_row=2, values_only=True)] == ["旧局"]

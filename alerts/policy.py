@@ -168,6 +168,27 @@ def may_record_feedback(user: User) -> bool:
     return _role(user) == Role.SUPERVISOR
 
 
+def may_review_feedback(user: User) -> bool:
+    """Accept or reject a reply to a notice (the supervisor who tracks the ledger)."""
+    return _role(user) == Role.SUPERVISOR
+
+
+def may_manage_notices(user: User) -> bool:
+    """Withdraw (作废) and re-issue notices."""
+    return _role(user) == Role.SUPERVISOR
+
+
+def may_close_with_open_orders(user: User) -> bool:
+    """Close an alert whose orders lack accepted feedback, giving a reason (the leader who closes)."""
+    return _role(user) == Role.LEADER
+
+
+def may_build_case_file(user: User) -> bool:
+    """Anyone who can see the alert may download its case file (案卷); personal data in it is
+    masked unless `may_view_full_pii`."""
+    return _role(user) is not None
+
+
 # ----- screens -----
 # Which role works on which screen. Every screen shows only what is in the user's scope; this
 # map decides who may open it at all (403 otherwise) and what the navigation offers.
@@ -184,6 +205,9 @@ SCREENS: dict[str, frozenset[str]] = {
     "two_factor": frozenset({Role.LEADER, Role.ADMIN}),
     "assessment": frozenset({Role.LEADER, Role.ADMIN}),
     "rechecks": frozenset({Role.VERIFIER}),
+    "ledger": frozenset({Role.SUPERVISOR, Role.LEADER, Role.ADMIN}),
+    # Replies to notices (record, accept, reject), withdrawing and re-issuing notices.
+    "notices": frozenset({Role.SUPERVISOR}),
 }
 
 

@@ -104,8 +104,8 @@ def stats_overview(user: User) -> dict[str, Any]:
     """
     by_status = {s: 0 for s in Status.values}
     if not user.is_authenticated or user.org_unit_id is None:
-        return {"total": 0, "open": 0, "closed": 0, "merged": 0, "closure_rate": _rate(0, 0),
-                "by_status": by_status, "by_unit": []}
+        return {"total": 0, "open": 0, "closed": 0, "merged": 0, "dismissed": 0, "closure_rate": _rate(0, 0),
+                "dismissal_rate": _rate(0, 0), "by_status": by_status, "by_unit": []}
     paths = dict(units_visible_to(user).values_list("id", "path"))
     counts = list(
         alerts_visible_to(user).values_list("org_unit_id", "status").annotate(n=Count("*")).order_by()
@@ -114,6 +114,13 @@ def stats_overview(user: User) -> dict[str, Any]:
         by_status[status] += n
     total = sum(by_status.values())
     closed = by_status[Status.CLOSED]
+    # Dismissed alerts count towards 排除率, not 办结率: a second, small query over the closed
+    # alerts that have a dismissal record.
+    dismissed_by_unit = dict(
+        alerts_visible_to(user).filter(status=Status.CLOSED, dismissals__isnull=False)
+        .values_list("org_unit_id").annotate(n=Count("id", distinct=True)).order_by()
+    )
+    dismissed = sum(dismissed_by_unit.values())
     merged = by_status[Status.MERGED]
 
     own: OrgUnit = user.org_unit
@@ -124,15 +131,19 @@ def stats_overview(user: User) -> dict[str, Any]:
         t = sum(n for _status, n in mine)
         c = sum(n for status, n in mine if status == Status.CLOSED)
         o = sum(n for status, n in mine if status in OPEN_STATUSES)
+        d = sum(n for unit_id, n in dismissed_by_unit.items() if paths[unit_id].startswith(unit.path))
         by_unit.append({"unit": unit.code, "name": unit.name, "total": t, "open": o, "closed": c,
-                        "closure_rate": _rate(c, t)})
+                        "dismissed": d, "closure_rate": _rate(c - d, t), "dismissal_rate": _rate(d, t)})
     return {
         "total": total,
         "open": sum(by_status[s] for s in OPEN_STATUSES),
         "closed": closed,
         # Merged alerts left the loop into their lead: neither open nor closed.
         "merged": merged,
-        "closure_rate": _rate(closed, total),
+        "dismissed": dismissed,
+        # 办结率: closed after handling (dismissals excluded); 排除率: dismissed.
+        "closure_rate": _rate(closed - dismissed, total),
+        "dismissal_rate": _rate(dismissed, total),
         "by_status": by_status,
         "by_unit": by_unit,
     }

@@ -51,8 +51,19 @@ class ActionKind(models.TextChoices):
     WORK_NOTICE = "work_notice", _("Work notice (工作提示单)")
     INTEGRITY_NOTICE = "integrity_notice", _("Integrity notice (廉政提示单)")
     RECOMMENDATION = "recommendation", _("Recommendation (纪检监察建议书)")
-    RECTIFICATION_ORDER = "rectification_order", _("Rectification order")
+    RECTIFICATION_ORDER = "rectification_order", _("Rectification order (整改通知书)")
+    SUPERVISION_ORDER = "supervision_order", _("Supervision order (督办单)")
     CASE_STUDY = "case_study", _("Case study")
+
+
+# Kinds that are official documents: they get a 文号 and an official layout.
+DOCUMENT_KINDS = [
+    ActionKind.WORK_NOTICE,
+    ActionKind.INTEGRITY_NOTICE,
+    ActionKind.RECOMMENDATION,
+    ActionKind.RECTIFICATION_ORDER,
+    ActionKind.SUPERVISION_ORDER,
+]
 
 
 class DismissReason(models.TextChoices):

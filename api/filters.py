@@ -9,6 +9,7 @@ from alerts.models import Alert, Domain, RiskLevel
 from alerts.search import alerts_search
 from alerts.states import Status
 from alerts.validation import validate_sane_datetime
+from cases.people import PERSON_FILTERS, alerts_with_people
 from core.ids import parse_id
 
 
@@ -46,9 +47,18 @@ class AlertFilter(filters.FilterSet):
         help_text=_("created_at, risk, due_at, stage_entered_at, amount or id; prefix '-' to reverse."),
     )
 
+    person = filters.ChoiceFilter(
+        choices=[(p, p) for p in PERSON_FILTERS], method="filter_person",
+        help_text=_("Drill-down of the people figures: alerts whose latest disposition dealt with someone "
+                    "in that form (form_1 … form_4, none), or filed, detained or transferred."),
+    )
+
     class Meta:
         model = Alert
         fields: list[str] = []
+
+    def filter_person(self, queryset: QuerySet[Alert], name: str, value: str) -> QuerySet[Alert]:
+        return alerts_with_people(queryset, value)
 
     def filter_org_unit(self, queryset: QuerySet[Alert], name: str, value: str) -> QuerySet[Alert]:
         return filter_by_unit_code(queryset, value)

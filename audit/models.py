@@ -26,6 +26,9 @@ class AuditEvent(models.Model):
         TOKEN_ISSUED = "token_issued", _("API token issued")
         TOKEN_REVOKED = "token_revoked", _("API token revoked")
         LOGOUT_EVERYWHERE = "logout_everywhere", _("Logged out everywhere")
+        NOTICE_WITHDRAWN = "notice_withdrawn", _("Notice withdrawn")
+        NOTICE_REISSUED = "notice_reissued", _("Notice re-issued")
+        CLOSED_WITH_OPEN_ORDERS = "closed_open_orders", _("Closed with orders lacking accepted feedback")
 
     at = models.DateTimeField(_("at"), auto_now_add=True, db_index=True)
     actor_id = models.BigIntegerField(_("actor id"), null=True, blank=True)

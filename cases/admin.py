@@ -6,7 +6,7 @@ from django.db.models import Q
 
 from alerts.models import Alert
 from alerts.search import alerts_search
-from cases.models import TimelineEntry
+from cases.models import NoticeNumbering, TimelineEntry
 from core.masked_admin import MaskedAdminMixin, MaskedTabularInline
 
 
@@ -67,3 +67,13 @@ class AlertAdmin(MaskedAdminMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
         return False
+
+
+@admin.register(NoticeNumbering)
+class NoticeNumberingAdmin(admin.ModelAdmin):
+    """文号 patterns per issuing unit and kind of document."""
+
+    list_display = ("org_unit", "kind", "pattern", "issuer_name")
+    list_filter = ("kind",)
+    list_select_related = ("org_unit",)
+    autocomplete_fields = ()

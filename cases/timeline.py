@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from alerts.models import Alert
@@ -82,25 +83,43 @@ def verification_submitted(
 
 def disposed(
     *, alert: Alert, by: User, from_status: str, outcome: str, case_filed: bool, amount_recovered: Decimal,
-    note: str, stage_time: ST = None,
+    note: str, amount_confiscated: Decimal = Decimal("0"), people: int = 0, stage_time: ST = None,
 ) -> TimelineEntry:
     return _transition(alert, by, "dispose", from_status, note, {
         "outcome": outcome, "case_filed": case_filed, "amount_recovered": str(amount_recovered),
+        "amount_confiscated": str(amount_confiscated), "people": people,
     }, stage_time=stage_time)
 
 
 def results_applied(
-    *, alert: Alert, by: User, from_status: str, actions: Sequence[tuple[str, str]], stage_time: ST = None,
+    *, alert: Alert, by: User, from_status: str, actions: Sequence[tuple[str, str]],
+    notices: Sequence[ResultAction] = (), stage_time: ST = None,
 ) -> TimelineEntry:
-    """`actions`: (kind, recipient) of each notice, recommendation or order issued."""
-    text = "; ".join(f"{ActionKind(kind).label}: {recipient}" for kind, recipient in actions)
-    return _transition(alert, by, "apply_results", from_status, text, {"actions": [k for k, _r in actions]},
-                       stage_time=stage_time)
+    """`actions`: (kind, recipient) of each notice, recommendation or order issued; `notices`
+    the rows written, whose 文号 the entry names."""
+    numbers = [n.doc_number for n in notices] or [""] * len(actions)
+    text = "; ".join(
+        " ".join(x for x in [str(ActionKind(kind).label), number] if x) + f": {recipient}"
+        for (kind, recipient), number in zip(actions, numbers, strict=False)
+    )
+    data: dict[str, Any] = {"actions": [k for k, _r in actions]}
+    if notices:
+        data.update(notices=[n.pk for n in notices], doc_numbers=[n.doc_number for n in notices if n.doc_number])
+    return _transition(alert, by, "apply_results", from_status, text, data, stage_time=stage_time)
 
 
-def closed(*, alert: Alert, by: User, from_status: str, score: int, comment: str,
-           stage_time: ST = None) -> TimelineEntry:
-    return _transition(alert, by, "close", from_status, comment, {"score": score}, stage_time=stage_time)
+def closed(
+    *, alert: Alert, by: User, from_status: str, score: int, comment: str, override_reason: str = "",
+    open_orders: Sequence[int] = (), stage_time: ST = None,
+) -> TimelineEntry:
+    """`override_reason`: the leader closed while `open_orders` had no accepted reply."""
+    data: dict[str, Any] = {"score": score}
+    text = comment
+    if override_reason:
+        data.update(override_reason=override_reason, open_orders=list(open_orders))
+        note = _("Closed with orders lacking an accepted reply: %(r)s") % {"r": override_reason}
+        text = "\n".join(x for x in [comment, note] if x)
+    return _transition(alert, by, "close", from_status, text, data, stage_time=stage_time)
 
 
 def sent_back(*, alert: Alert, by: User, from_status: str, stage: str, reason: str,
@@ -206,11 +225,46 @@ def extension_decided(
     )
 
 
-def feedback_recorded(*, alert: Alert, by: User, order: ResultAction, late: bool) -> TimelineEntry:
+def feedback_recorded(
+    *, alert: Alert, by: User, order: ResultAction, late: bool, files: int = 0,
+) -> TimelineEntry:
     return _append(
         alert=alert, actor=by, kind=Kind.FEEDBACK, action="rectification_feedback", text=order.feedback,
         data={"order_id": order.pk, "due_date": order.due_date.isoformat() if order.due_date else None,
-              "late": late},
+              "late": late, "files": files},
+    )
+
+
+def feedback_reviewed(*, alert: Alert, by: User, order: ResultAction, accepted: bool) -> TimelineEntry:
+    return _append(
+        alert=alert, actor=by, kind=Kind.FEEDBACK, action="feedback_accepted" if accepted else "feedback_rejected",
+        text=order.review_note or (str(_("Reply accepted")) if accepted else ""), data={"order_id": order.pk},
+    )
+
+
+def notice_withdrawn(*, alert: Alert, by: User, notice: ResultAction) -> TimelineEntry:
+    return _append(alert=alert, actor=by, kind=Kind.NOTICE, action="notice_withdrawn", text=notice.withdraw_reason,
+                   data={"notice_id": notice.pk, "doc_number": notice.doc_number})
+
+
+def notice_reissued(*, alert: Alert, by: User, notice: ResultAction, replaces: ResultAction) -> TimelineEntry:
+    text = _("%(new)s replaces %(old)s") % {"new": notice.doc_number or notice.pk,
+                                            "old": replaces.doc_number or replaces.pk}
+    return _append(alert=alert, actor=by, kind=Kind.NOTICE, action="notice_reissued", text=text,
+                   data={"notice_id": notice.pk, "replaces": replaces.pk, "doc_number": notice.doc_number})
+
+
+def order_reminder_steps(*, steps: Iterable[tuple[ResultAction, int]], at: datetime) -> None:
+    """The sweep: an overdue reply reached rung `step` of its reminder ladder, in one statement."""
+    TimelineEntry.objects.bulk_create(
+        TimelineEntry(
+            alert=order.alert, at=at, kind=Kind.ESCALATION, action=f"order_step_{step}",
+            from_status=order.alert.status, to_status=order.alert.status,
+            text=str(_("Reply to %(doc)s overdue: reminder step %(step)d")
+                     % {"doc": order.doc_number or f"#{order.pk}", "step": step}),
+            data={"order_id": order.pk, "step": step},
+        )
+        for order, step in steps
     )
 
 

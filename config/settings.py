@@ -86,6 +86,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "web.access.navigation",
+                "web.context_processors.inbox",
             ],
         },
     },
@@ -241,6 +242,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "AlertStatusEnum": "alerts.states.Status",
+        "ActionKindEnum": "alerts.states.ActionKind",
         "ScreeningModelStatusEnum": "screening.models.ModelStatus",
         "ScreeningRunStatusEnum": "screening.models.RunStatus",
         # Sending back (evaluation) and reopening (re-check) name the same earlier stages.
@@ -261,6 +263,9 @@ HUOYAN_DEADLINE_WARNING_HOURS = env.int("HUOYAN_DEADLINE_WARNING_HOURS", default
 # step 2 (yellow card to the unit supervisor) and step 3 (督办 red card, leader notified,
 # alert flagged supervised) are recorded while the alert stays in the stage.
 HUOYAN_ESCALATION_AFTER_HOURS = env.list("HUOYAN_ESCALATION_AFTER_HOURS", cast=float, default=[0, 24, 72])
+# Working days after a reply's due date at which each rung of its reminder ladder is reached:
+# reminder to the issuer, yellow card to the unit's supervisors, 督办 red card to its leaders.
+HUOYAN_ORDER_REMINDER_WORKING_DAYS = env.list("HUOYAN_ORDER_REMINDER_WORKING_DAYS", cast=int, default=[1, 3, 5])
 # Rows claimed per sweep transaction.
 HUOYAN_SWEEP_BATCH = env.int("HUOYAN_SWEEP_BATCH", default=500)
 # Outbox: a delivery the after-commit task has not sent is retried by the sweep after this many

@@ -19,7 +19,8 @@ from accounts.selectors import units_visible_to
 from alerts.models import Alert, Domain, RiskLevel, SourceSystem
 from alerts.search import alerts_search
 from alerts.states import Conclusion, Outcome, Status
-from cases.models import Disposition, TimelineEntry
+from cases.models import Dismissal, Disposition, TimelineEntry
+from cases.people import PERSON_FILTERS, alerts_with_people
 from core.ids import parse_id
 
 AGE_CHOICES = [
@@ -35,6 +36,7 @@ STATE_CHOICES = [
     ("open", _("Open")),
     ("closed", _("Closed")),
     ("overdue", _("Overdue")),
+    ("dismissed", _("Dismissed")),
 ]
 
 DISPOSITION_CHOICES = [
@@ -104,6 +106,9 @@ class AlertFilterForm(forms.Form):
     closed_to = forms.DateField(required=False, widget=forms.HiddenInput, validators=[validate_sane_date])
     left_stage = forms.ChoiceField(required=False, widget=forms.HiddenInput,
                                    choices=[("", "")] + list(Status.choices))
+    # Set by the dashboard's people figures: alerts that dealt with someone in that form, etc.
+    person = forms.ChoiceField(required=False, widget=forms.HiddenInput,
+                               choices=[("", "")] + [(p, p) for p in PERSON_FILTERS])
 
     def __init__(self, *args, user: User, hide: tuple[str, ...] = (), request: HttpRequest | None = None,  # noqa: ANN002
                  **kwargs) -> None:  # noqa: ANN003
@@ -148,6 +153,8 @@ class AlertFilterForm(forms.Form):
             qs = qs.filter(status=Status.CLOSED)
         elif state == "overdue":
             qs = qs.exclude(status=Status.CLOSED).filter(due_at__lte=now)
+        elif state == "dismissed":
+            qs = qs.filter(status=Status.CLOSED, pk__in=Dismissal.objects.values("alert_id"))
         if d.get("status"):
             qs = qs.filter(status=d["status"])
         if d.get("unit"):
@@ -190,4 +197,6 @@ class AlertFilterForm(forms.Form):
             # The alerts behind "average days in stage X": those with a stage change out of X.
             qs = qs.filter(Exists(TimelineEntry.objects.filter(
                 alert=OuterRef("pk"), kind=TimelineEntry.Kind.TRANSITION, from_status=d["left_stage"])))
+        if d.get("person"):
+            qs = alerts_with_people(qs, d["person"])
         return qs

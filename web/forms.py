@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role, User
@@ -13,9 +14,10 @@ from accounts.selectors import users_visible_to
 from alerts.models import Alert
 from alerts.states import DISPOSAL_OUTCOMES, SEND_BACK_STAGES, ActionKind, Conclusion, DismissReason, Status
 from cases.evidence import ALLOWED_EXTENSIONS, MAX_EVIDENCE_FILES
-from cases.models import Finding
+from cases.models import DispositionPerson, Finding
 from web.filters import validate_sane_date
-from workflow.services import ActionInput
+from workflow.notices import ActionInput, check_action, parse_copy_to
+from workflow.services import PersonInput
 
 
 class StyledForm(forms.Form):
@@ -116,31 +118,103 @@ class SubmitVerificationForm(TransitionForm):
     summary = forms.CharField(label=_("Summary"), widget=forms.Textarea(attrs={"rows": 4}))
 
 
+class PersonForm(StyledForm):
+    """One person dealt with; a row left blank is ignored."""
+
+    name = forms.CharField(label=_("Full name"), required=False, max_length=64)
+    position = forms.CharField(label=_("Position"), required=False, max_length=128)
+    unit = forms.CharField(label=_("Work unit"), required=False, max_length=255)
+    id_number = forms.CharField(label=_("ID number"), required=False, max_length=32)
+    form = forms.ChoiceField(label=_("Form of handling"), choices=DispositionPerson.Form.choices,
+                             initial=DispositionPerson.Form.NONE)
+    sanction = forms.ChoiceField(label=_("Sanction"), required=False,
+                                 choices=[("", "—"), *DispositionPerson.Sanction.choices])
+    case_filed = forms.BooleanField(label=_("Case filed (立案)"), required=False)
+    detained = forms.BooleanField(label=_("Detained (留置)"), required=False)
+    transferred = forms.BooleanField(label=_("Transferred to the judiciary (移送司法)"), required=False)
+
+    def clean(self):  # noqa: ANN201
+        data = super().clean()
+        others = ("position", "unit", "id_number", "sanction", "case_filed", "detained", "transferred")
+        if not data.get("name") and any(data.get(k) for k in others):
+            self.add_error("name", _("This field is required."))
+        return data
+
+
+PersonFormSet = forms.formset_factory(PersonForm, extra=2, max_num=50)
+
+
 class DisposeForm(TransitionForm):
+    """The disposition and, in `people`, one row per person dealt with."""
+
     outcome = forms.ChoiceField(label=_("Outcome"), choices=DISPOSAL_OUTCOMES)
     case_filed = forms.BooleanField(label=_("Case filed (立案)"), required=False)
     amount_recovered = forms.DecimalField(
         label=_("Amount recovered (yuan)"), min_value=Decimal("0"), max_digits=18, decimal_places=2,
         initial=Decimal("0"),
     )
+    amount_confiscated = forms.DecimalField(
+        label=_("Amount confiscated (收缴, yuan)"), min_value=Decimal("0"), max_digits=18, decimal_places=2,
+        initial=Decimal("0"), required=False,
+    )
     note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, user: User | None = None, alert: Alert | None = None, **kwargs) -> None:  # noqa: ANN002, ANN003
+        super().__init__(*args, **kwargs)
+        # A post without the people rows (an older client) records a disposition without people.
+        sent = self.is_bound and "people-TOTAL_FORMS" in self.data
+        self.people = PersonFormSet(self.data if sent else None, prefix="people")
+
+    def is_valid(self) -> bool:
+        valid = super().is_valid()
+        return (not self.people.is_bound or self.people.is_valid()) and valid
+
+    def service_data(self) -> dict[str, Any]:
+        people = [
+            PersonInput(**f.cleaned_data) for f in self.people.forms if f.cleaned_data.get("name")
+        ] if self.people.is_bound else []
+        data = {**self.cleaned_data, "people": people}
+        data["amount_confiscated"] = data.get("amount_confiscated") or Decimal("0")
+        return data
 
 
 class ResultActionForm(StyledForm):
     kind = forms.ChoiceField(label=_("Kind"), choices=[("", "—"), *ActionKind.choices], required=False)
-    recipient = forms.CharField(label=_("Recipient"), required=False, max_length=255)
-    text = forms.CharField(label=_("Text"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    due_date = forms.DateField(
-        label=_("Rectify by"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    title = forms.CharField(
+        label=_("Title"), required=False, max_length=255,
+        help_text=_("What the recipient reads as the title; empty uses the kind's name."),
     )
+    recipient = forms.CharField(label=_("Recipient (主送)"), required=False, max_length=255)
+    copy_to = forms.CharField(
+        label=_("Copy to (抄送)"), required=False, max_length=2000,
+        help_text=_("Separate names with commas or 、."),
+    )
+    text = forms.CharField(label=_("Body"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    signer = forms.CharField(label=_("Signer"), required=False, max_length=64)
+    due_date = forms.DateField(
+        label=_("Reply due by"), required=False, widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("Required for a rectification order."),
+    )
+
+    def action(self) -> ActionInput:
+        d = self.cleaned_data
+        return ActionInput(
+            kind=d.get("kind") or "", recipient=d.get("recipient") or "", text=d.get("text") or "",
+            due_date=d.get("due_date"), title=d.get("title") or "", copy_to=parse_copy_to(d.get("copy_to") or ""),
+            signer=d.get("signer") or "",
+        )
 
     def clean(self):  # noqa: ANN201
         data = super().clean()
-        filled = any(data.get(k) for k in ("kind", "recipient", "text"))
-        if filled:
-            for k in ("kind", "recipient", "text"):
-                if not data.get(k):
-                    self.add_error(k, _("This field is required."))
+        filled = any(data.get(k) for k in ("kind", "recipient", "text", "title", "copy_to", "signer", "due_date"))
+        if filled and not self.errors:
+            # The service's own check, so each error lands on its field of this notice.
+            try:
+                check_action(self.action())
+            except ValidationError as exc:
+                for field, messages in exc.message_dict.items():
+                    for message in messages:
+                        self.add_error(field if field in self.fields else None, message)
         return data
 
 
@@ -151,11 +225,7 @@ class _ResultActionBaseFormSet(forms.BaseFormSet):
         super().__init__(*args, **kwargs)
 
     def service_data(self) -> dict[str, Any]:
-        return {"actions": [
-            ActionInput(kind=f.cleaned_data["kind"], recipient=f.cleaned_data["recipient"],
-                        text=f.cleaned_data["text"], due_date=f.cleaned_data.get("due_date"))
-            for f in self.forms if f.cleaned_data.get("kind")
-        ]}
+        return {"actions": [f.action() for f in self.forms if f.cleaned_data.get("kind")]}
 
 
 ResultActionFormSet = forms.formset_factory(
@@ -163,11 +233,37 @@ ResultActionFormSet = forms.formset_factory(
 )
 
 
+class NoticeReissueForm(StyledForm):
+    """A corrected notice in place of a withdrawn one (the kind stays)."""
+
+    reason = forms.CharField(label=_("Why it is withdrawn and re-issued"), required=False,
+                             widget=forms.Textarea(attrs={"rows": 2}))
+    title = forms.CharField(label=_("Title"), required=False, max_length=255)
+    recipient = forms.CharField(label=_("Recipient (主送)"), max_length=255)
+    copy_to = forms.CharField(label=_("Copy to (抄送)"), required=False, max_length=2000,
+                              help_text=_("Separate names with commas or 、."))
+    text = forms.CharField(label=_("Body"), widget=forms.Textarea(attrs={"rows": 4}))
+    signer = forms.CharField(label=_("Signer"), required=False, max_length=64)
+    due_date = forms.DateField(label=_("Reply due by"), required=False,
+                               widget=forms.DateInput(attrs={"type": "date"}))
+
+    def action(self, kind: str) -> ActionInput:
+        d = self.cleaned_data
+        return ActionInput(kind=kind, recipient=d["recipient"], text=d["text"], due_date=d.get("due_date"),
+                           title=d.get("title") or "", copy_to=parse_copy_to(d.get("copy_to") or ""),
+                           signer=d.get("signer") or "")
+
+
 class CloseForm(TransitionForm):
     score = forms.TypedChoiceField(
         label=_("Quality score"), coerce=int, choices=[(i, str(i)) for i in range(5, 0, -1)]
     )
     comment = forms.CharField(label=_("Comment"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    override_reason = forms.CharField(
+        label=_("Reason for closing while an order has no accepted reply"), required=False, max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Only needed when a rectification order's reply is not yet accepted; it is recorded."),
+    )
 
 
 class SendBackForm(TransitionForm):

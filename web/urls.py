@@ -1,6 +1,6 @@
 from django.urls import path
 
-from web.views import alerts, assessment, boards, dashboard, extensions, subjects
+from web.views import alerts, assessment, boards, dashboard, extensions, inbox, results, subjects
 
 app_name = "web"
 
@@ -34,9 +34,20 @@ urlpatterns = [
     path("reports/<int:pk>/", assessment.report_download, name="report_download"),
     path("subjects/", subjects.subject_list, name="subject_list"),
     path("subjects/<int:pk>/", subjects.subject_detail, name="subject_detail"),
-    path("notices/<int:pk>/", alerts.notice_print, name="notice"),
+    path("notices/<int:pk>/", results.notice_print, name="notice"),
+    path("notices/<int:pk>/document.docx", results.notice_document, name="notice_document"),
+    path("notices/<int:pk>/withdraw/", results.notice_withdraw, name="notice_withdraw"),
+    path("notices/<int:pk>/reissue/", results.notice_reissue, name="notice_reissue"),
+    path("notices/<int:pk>/review/", results.feedback_review, name="feedback_review"),
+    path("attachments/<int:pk>/", results.attachment_download, name="attachment"),
+    path("ledger/", results.ledger_view, name="ledger"),
+    path("ledger/export.xlsx", results.ledger_export, name="ledger_export"),
+    path("alerts/<int:pk>/case-file.docx", results.case_file, name="case_file"),
+    path("notifications/", inbox.inbox, name="inbox"),
+    path("notifications/<int:pk>/open/", inbox.notification_open, name="notification_open"),
+    path("notifications/read/", inbox.notifications_read, name="notifications_read"),
     path("alerts/<int:pk>/extension/", extensions.extension_request, name="extension_request"),
     path("extensions/", extensions.extension_queue, name="extensions"),
     path("extensions/<int:pk>/decide/", extensions.extension_decide, name="extension_decide"),
-    path("orders/<int:pk>/feedback/", extensions.feedback_record, name="feedback"),
+    path("orders/<int:pk>/feedback/", results.feedback_record, name="feedback"),
 ]

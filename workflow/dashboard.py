@@ -20,11 +20,13 @@ from django.utils import timezone
 from accounts.models import OrgUnit, User
 from accounts.selectors import units_visible_to
 from alerts.models import Alert, SourceSystem
+from alerts.selectors import alerts_visible_to
 from alerts.states import Status
+from cases.people import people_counts
 from workflow.models import AlertRollup
 
 Dim = AlertRollup.Dim
-FLAGS = ("total", "closed", "overdue", "with_conclusion", "substantiated")
+FLAGS = ("total", "closed", "dismissed", "overdue", "with_conclusion", "substantiated")
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,9 @@ def _finish(row: dict[str, Any]) -> dict[str, Any]:
         row.setdefault(k, 0)
     total, closed, overdue = row["total"], row["closed"], row["overdue"]
     row["open"] = total - closed
-    row["closure_rate"] = rate(closed, total)
+    # 办结率 counts alerts closed after handling; dismissals are 排除率, shown apart.
+    row["closure_rate"] = rate(closed - row.get("dismissed", 0), total)
+    row["dismissal_rate"] = rate(row.get("dismissed", 0), total)
     row["overdue_rate"] = rate(overdue, total)
     row["substantiation_rate"] = rate(row["substantiated"], row["with_conclusion"])
     return row
@@ -153,6 +157,11 @@ def dashboard_for(user: User, period: Period) -> dict[str, Any]:
         by_source_rows.setdefault(r["source_id"], {"source_id": r["source_id"], **dict.fromkeys(FLAGS, 0)})
         by_source_rows[r["source_id"]]["overdue"] += r["n"]
 
+    # 排除: dismissals counted apart from closures (live; few rows, on the alert's own index).
+    dismissed = (_in_period(Alert.objects.filter(org_unit_id__in=list(scope.units), dismissals__isnull=False), period)
+                 .values("org_unit_id").annotate(n=Count("id", distinct=True)).order_by())
+    for r in dismissed:
+        per_unit[r["org_unit_id"]]["dismissed"] += r["n"]
     totals = _finish({k: sum(f[k] for f in per_unit.values()) for k in FLAGS})
     by_domain = sorted((_finish(r) for r in by_domain_rows.values() if r["total"]),
                        key=lambda r: (-r["total"], r["domain"]))
@@ -204,7 +213,14 @@ def dashboard_for(user: User, period: Period) -> dict[str, Any]:
         "cases_filed": cases_filed,
         "trend": trend,
         "stage_days": _stage_days(scope),
+        "people": people_for(user, period),
     }
+
+
+def people_for(user: User, period: Period) -> dict[str, Any]:
+    """People dealt with (per form, filed, detained, transferred) and money recovered and
+    confiscated, for the alerts raised in the period (`cases.people`)."""
+    return people_counts(_in_period(alerts_visible_to(user), period))
 
 
 def _stage_days(scope: Scope) -> dict[str, float]:

@@ -46,6 +46,13 @@ def _messages_for(alert: Alert, name: str, by: User) -> list[Message]:
             _("%(by)s sent “%(title)s” back to %(stage)s.") % {**ref, "stage": alert.get_status_display()},
             alert=alert,
         )]
+    if alert.status == Status.EVALUATING and name in ("apply_results", "submit_verification"):
+        return [Message(
+            RoleDirectory().leaders(alert.org_unit), Notification.Kind.AWAITING_EVALUATION,
+            _("Alert #%(id)s awaits your evaluation") % ref,
+            _("“%(title)s” has reached evaluation: review the handling, then close it or send it back.") % ref,
+            alert=alert,
+        )]
     return []
 
 

@@ -1,4 +1,4 @@
-"""Deadline extensions (延期) and rectification feedback: typed, keyword-only services that own
+"""Deadline extensions (延期) (replies to notices: `workflow.ledger`): typed, keyword-only services that own
 their transaction, lock the alert, check scope and role, and write the timeline entry and the
 notifications with the change."""
 
@@ -12,9 +12,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from alerts import policy
 from alerts.selectors import alert_for_update, alerts_visible_to
-from alerts.states import ActionKind
 from cases import timeline
-from cases.models import ResultAction
 from core.errors import Conflict, Forbidden, NotFound
 from workflow.calendar import add_working_days, current_calendar, local
 from workflow.models import Extension, Notification
@@ -105,32 +103,3 @@ def extension_approve(*, extension_id: int, by: User, note: str = "") -> Extensi
 
 def extension_refuse(*, extension_id: int, by: User, note: str = "") -> Extension:
     return _decide(extension_id=extension_id, by=by, approve=False, note=note)
-
-
-def rectification_orders_visible_to(user: User):  # noqa: ANN201 - QuerySet[ResultAction]
-    return ResultAction.objects.filter(
-        kind=ActionKind.RECTIFICATION_ORDER, alert__in=alerts_visible_to(user)
-    ).select_related("alert", "issued_by").order_by("due_date", "id")
-
-
-def rectification_feedback_record(*, order_id: int, by: User, feedback: str) -> ResultAction:
-    """A supervisor records the recipient's feedback, which closes the order."""
-    if not feedback.strip():
-        raise ValidationError({"feedback": [_("Feedback is required.")]})
-    with transaction.atomic():
-        order = rectification_orders_visible_to(by).filter(pk=order_id).first()
-        if order is None:
-            raise NotFound(_("Rectification order not found."))
-        alert = alert_for_update(user=by, alert_id=order.alert_id)
-        order = ResultAction.objects.select_for_update().get(pk=order_id)
-        if not policy.may_record_feedback(by):
-            raise Forbidden(_("Only a supervisor can record feedback."))
-        if order.feedback_at is not None:
-            raise Conflict(_("Feedback on this order has already been recorded."))
-        order.feedback, order.feedback_at = feedback, timezone.now()
-        order.save(update_fields=["feedback", "feedback_at"])
-        timeline.feedback_recorded(
-            alert=alert, by=by, order=order,
-            late=bool(order.due_date and local(order.feedback_at).date() > order.due_date),
-        )
-    return order

@@ -190,6 +190,7 @@ class Notification(models.Model):
         EXTENSION_DECIDED = "extension_decided", _("Extension decided")
         RECTIFICATION_OVERDUE = "rectification_overdue", _("Rectification order overdue")
         REPORT_READY = "report_ready", _("Analysis report ready")
+        AWAITING_EVALUATION = "awaiting_evaluation", _("Awaiting your evaluation")
 
     recipient = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="notifications")
     alert = models.ForeignKey(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 from functools import partial
 from typing import Any
@@ -25,7 +24,7 @@ from accounts.models import Role, User
 from alerts import policy
 from alerts.models import Alert
 from alerts.selectors import alert_for_update
-from alerts.states import DISPOSAL_OUTCOMES, SEND_BACK_STAGES, ActionKind, Conclusion, DismissReason, Outcome, Status
+from alerts.states import DISPOSAL_OUTCOMES, SEND_BACK_STAGES, Conclusion, DismissReason, Outcome, Status
 from alerts.transitions import TRANSITIONS, TransitionSpec
 from audit.models import AuditEvent
 from audit.services import audit_record
@@ -34,15 +33,17 @@ from cases.models import (
     Assignment,
     Dismissal,
     Disposition,
+    DispositionPerson,
     Evaluation,
     Referral,
-    ResultAction,
     TimelineEntry,
     Verification,
 )
 from core.errors import Conflict, Forbidden, NotFound
 from workflow import deadlines, effects, rollups
 from workflow.calendar import add_working_days, current_calendar, local, working_time_in_days
+from workflow.ledger import open_orders_of
+from workflow.notices import ActionInput, check_action, notice_create
 
 # What a transition's `apply` returns: its timeline writer with the details filled in, called
 # with the state the alert left once the new stage is entered.
@@ -190,70 +191,126 @@ def alert_submit_verification(*, alert_id: int, by: User, conclusion: str, summa
     return _run_transition(alert_id=alert_id, name="submit_verification", by=by, apply=apply)
 
 
+@dataclass(frozen=True)
+class PersonInput:
+    """One person dealt with by a disposition (see `cases.models.DispositionPerson`)."""
+
+    name: str
+    position: str = ""
+    unit: str = ""
+    form: str = DispositionPerson.Form.NONE
+    id_number: str = ""
+    sanction: str = ""
+    case_filed: bool = False
+    detained: bool = False
+    transferred: bool = False
+
+
+MAX_PEOPLE = 200
+
+
+def check_people(people: list[PersonInput]) -> None:
+    """Refuse an incomplete list of people, naming the person and the field."""
+    if len(people) > MAX_PEOPLE:
+        raise _invalid("people", _("At most %(n)d people per disposition.") % {"n": MAX_PEOPLE})
+    for i, person in enumerate(people, start=1):
+        ref = {"n": i}
+        if not person.name.strip():
+            raise _invalid("people", _("Person %(n)d: the name is required.") % ref)
+        if person.form not in DispositionPerson.Form.values:
+            raise _invalid("people", _("Person %(n)d: unknown form of handling.") % ref)
+        if person.sanction and person.sanction not in DispositionPerson.Sanction.values:
+            raise _invalid("people", _("Person %(n)d: unknown sanction.") % ref)
+
+
 def alert_dispose(
     *, alert_id: int, by: User, outcome: str, case_filed: bool = False,
-    amount_recovered: Decimal = Decimal("0"), note: str = "",
+    amount_recovered: Decimal = Decimal("0"), amount_confiscated: Decimal = Decimal("0"), note: str = "",
+    people: list[PersonInput] | None = None,
 ) -> Alert:
+    """Record the disposition. `people` lists each person dealt with (the four forms count
+    people); it may be empty for rectification-only and cleared outcomes. Money recovered and
+    money confiscated (收缴) are recorded separately."""
+    people = list(people or [])
     if outcome not in dict(DISPOSAL_OUTCOMES):
         raise _invalid("outcome", _("Unknown outcome."))
     if amount_recovered < 0:
         raise _invalid("amount_recovered", _("The amount recovered cannot be negative."))
+    if amount_confiscated < 0:
+        raise _invalid("amount_confiscated", _("The amount confiscated cannot be negative."))
+    check_people(people)
+    # A person whose case was filed, who was detained or transferred means the case was filed.
+    case_filed = case_filed or any(p.case_filed or p.detained or p.transferred for p in people)
 
     def apply(alert: Alert) -> Record:
         alert.dispose()
-        Disposition.objects.create(
+        disposition = Disposition.objects.create(
             alert=alert, decided_by=by, outcome=outcome, case_filed=case_filed,
-            amount_recovered=amount_recovered, note=note,
+            amount_recovered=amount_recovered, amount_confiscated=amount_confiscated, note=note,
+        )
+        DispositionPerson.objects.bulk_create(
+            DispositionPerson(
+                disposition=disposition, name=p.name.strip(), id_number=p.id_number.strip(),
+                position=p.position.strip(), unit=p.unit.strip(), form=p.form, sanction=p.sanction,
+                case_filed=p.case_filed, detained=p.detained, transferred=p.transferred,
+            )
+            for p in people
         )
         # Outcomes and amounts on the dashboard: counted with the disposition, in its transaction.
         rollups.apply(rollups.disposition_recorded(alert, outcome=outcome, case_filed=case_filed,
                                                    amount=amount_recovered))
         return partial(
             timeline.disposed, outcome=outcome, case_filed=case_filed, amount_recovered=amount_recovered, note=note,
+            amount_confiscated=amount_confiscated, people=len(people),
         )
 
     return _run_transition(alert_id=alert_id, name="dispose", by=by, apply=apply)
 
 
-@dataclass(frozen=True)
-class ActionInput:
-    kind: str
-    recipient: str
-    text: str
-    due_date: date | None = None
-
-
 def alert_apply_results(*, alert_id: int, by: User, actions: list[ActionInput]) -> Alert:
+    """Issue the notices of the use-of-results stage; each document gets its 文号."""
     if not actions:
         raise _invalid("actions", _("Issue at least one notice, recommendation or order."))
     for action in actions:
-        if action.kind not in ActionKind.values:
-            raise _invalid("actions", _("Unknown action kind %(kind)s.") % {"kind": action.kind})
+        check_action(action)
 
     def apply(alert: Alert) -> Record:
         alert.apply_results()
-        ResultAction.objects.bulk_create(
-            ResultAction(
-                alert=alert, issued_by=by, kind=a.kind, recipient=a.recipient, text=a.text,
-                due_date=a.due_date,
-            )
-            for a in actions
-        )
-        return partial(timeline.results_applied, actions=[(a.kind, a.recipient) for a in actions])
+        issued = [notice_create(alert=alert, by=by, action=a) for a in actions]
+        return partial(timeline.results_applied, actions=[(n.kind, n.recipient) for n in issued], notices=issued)
 
     return _run_transition(alert_id=alert_id, name="apply_results", by=by, apply=apply)
 
 
-def alert_close(*, alert_id: int, by: User, score: int, comment: str = "") -> Alert:
+def alert_close(*, alert_id: int, by: User, score: int, comment: str = "", override_reason: str = "") -> Alert:
+    """Close (销号) after evaluation. Refused (409) while an order of the alert has no accepted
+    reply, unless the leader gives `override_reason`, which is recorded with the evaluation, on
+    the timeline and in the audit log."""
     if not 1 <= score <= 5:
         raise _invalid("score", _("The score must be from 1 to 5."))
+    override_reason = override_reason.strip()
 
     def apply(alert: Alert) -> Record:
+        pending = list(open_orders_of(alert).values_list("pk", flat=True))
+        if pending and not override_reason:
+            raise Conflict(
+                _("%(n)d order(s) of this alert have no accepted reply. Wait until the reply is accepted, "
+                  "or give a reason for closing anyway.") % {"n": len(pending)}
+            )
+        if pending and not policy.may_close_with_open_orders(by):
+            raise Forbidden(_("Only a leader can close an alert whose orders lack an accepted reply."))
         alert.close()
         Evaluation.objects.create(
-            alert=alert, evaluator=by, decision=Evaluation.Decision.CLOSE, score=score, comment=comment
+            alert=alert, evaluator=by, decision=Evaluation.Decision.CLOSE, score=score, comment=comment,
+            override_reason=override_reason if pending else "",
         )
-        return partial(timeline.closed, score=score, comment=comment)
+        if pending:
+            audit_record(
+                action=AuditEvent.Action.CLOSED_WITH_OPEN_ORDERS, actor=by, object_type="alert",
+                object_id=alert.pk, data={"orders": pending, "reason": override_reason},
+            )
+        return partial(timeline.closed, score=score, comment=comment,
+                       override_reason=override_reason if pending else "", open_orders=pending)
 
     return _run_transition(alert_id=alert_id, name="close", by=by, apply=apply)
 
@@ -442,6 +499,8 @@ _DISPATCH: dict[str, Callable[..., Alert]] = {
     "reject_referral": alert_reject_referral,
     "reopen": alert_reopen,
 }
+
+__all__ = ["ActionInput", "PersonInput", "alert_transition"]
 
 
 def alert_transition(*, alert_id: int, name: str, by: User, data: dict[str, Any]) -> Alert:

@@ -33,11 +33,11 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from alerts import policy
 from alerts.models import Alert
-from alerts.states import ActionKind, Status
+from alerts.states import Status
 from cases import timeline
-from cases.models import ResultAction
 from workflow import deadlines
 from workflow.calendar import local
+from workflow.ledger import orders_climb_ladder
 from workflow.models import EscalationStep, Notification
 from workflow.notify import Message, RoleDirectory, deliveries_send, notify_many
 from workflow.referrals import referrals_overdue_return
@@ -219,30 +219,8 @@ def sweep_overdue(
 
 
 def sweep_orders(*, now: datetime, report: SweepReport) -> None:
-    today = local(now).date()
-    overdue = list(
-        ResultAction.objects.filter(
-            kind=ActionKind.RECTIFICATION_ORDER, feedback_at__isnull=True, due_date__lt=today
-        ).select_related("alert", "alert__org_unit", "issued_by")
-    )
-    report.orders_overdue = len(overdue)
-    if not overdue:
-        return
-    messages = [
-        Message(
-            [order.issued_by], Notification.Kind.RECTIFICATION_OVERDUE,
-            _("Rectification order #%(id)s is overdue") % {"id": order.pk},
-            _("The order to %(to)s on alert #%(alert)s was due on %(due)s and has no feedback yet.")
-            % {"to": order.recipient, "alert": order.alert_id, "due": order.due_date},
-            alert=order.alert, key=f"order-overdue:{order.pk}", event={"order": order.pk},
-        )
-        for order in overdue
-    ]
-    with transaction.atomic():
-        kind = Notification.objects.filter(kind=Notification.Kind.RECTIFICATION_OVERDUE)
-        before = kind.count()
-        notify_many(messages, now=now)
-        report.orders_notified = kind.count() - before
+    """Overdue replies to notices climb their own reminder ladder (`workflow.ledger`)."""
+    report.orders_overdue, report.orders_notified = orders_climb_ladder(now=now)
 
 
 def sweep(

@@ -247,7 +247,17 @@ class StatsUnitSerializer(serializers.Serializer):
     total = serializers.IntegerField()
     open = serializers.IntegerField()
     closed = serializers.IntegerField()
+    dismissed = serializers.IntegerField()
     closure_rate = serializers.DecimalField(max_digits=6, decimal_places=4, coerce_to_string=False)
+    dismissal_rate = serializers.DecimalField(max_digits=6, decimal_places=4, coerce_to_string=False)
+
+
+class PeopleByFormSerializer(serializers.Serializer):
+    form_1 = serializers.IntegerField()
+    form_2 = serializers.IntegerField()
+    form_3 = serializers.IntegerField()
+    form_4 = serializers.IntegerField()
+    none = serializers.IntegerField()
 
 
 class StatsOverviewSerializer(serializers.Serializer):
@@ -255,9 +265,23 @@ class StatsOverviewSerializer(serializers.Serializer):
     open = serializers.IntegerField()
     closed = serializers.IntegerField()
     merged = serializers.IntegerField(help_text="Alerts merged into a lead: neither open nor closed.")
-    closure_rate = serializers.DecimalField(max_digits=6, decimal_places=4, coerce_to_string=False)
+    dismissed = serializers.IntegerField(help_text=_("Closed by dismissal: counted in 排除率, not 办结率."))
+    closure_rate = serializers.DecimalField(
+        max_digits=6, decimal_places=4, coerce_to_string=False,
+        help_text=_("办结率: closed after handling, dismissals excluded, over all alerts."),
+    )
+    dismissal_rate = serializers.DecimalField(
+        max_digits=6, decimal_places=4, coerce_to_string=False, help_text=_("排除率: dismissed over all alerts."),
+    )
     by_status = serializers.DictField(child=serializers.IntegerField())
     by_unit = StatsUnitSerializer(many=True)
+    people_total = serializers.IntegerField(help_text=_("People dealt with by the latest disposition of each alert."))
+    people_by_form = PeopleByFormSerializer()
+    people_case_filed = serializers.IntegerField()
+    people_detained = serializers.IntegerField()
+    people_transferred = serializers.IntegerField()
+    amount_recovered = serializers.DecimalField(max_digits=20, decimal_places=2, coerce_to_string=False)
+    amount_confiscated = serializers.DecimalField(max_digits=20, decimal_places=2, coerce_to_string=False)
 
 
 

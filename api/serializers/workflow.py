@@ -10,7 +10,8 @@ from rest_framework import serializers
 from accounts.models import User
 from accounts.selectors import users_visible_to
 from alerts.states import DISPOSAL_OUTCOMES, SEND_BACK_CHOICES, ActionKind, Conclusion, DismissReason
-from workflow.services import ActionInput
+from cases.models import DispositionPerson
+from workflow.services import ActionInput, PersonInput
 
 
 class EmptyBody(serializers.Serializer):
@@ -46,6 +47,23 @@ class SubmitVerificationBody(serializers.Serializer):
     summary = serializers.CharField(max_length=20000)
 
 
+class PersonBody(serializers.Serializer):
+    name = serializers.CharField(max_length=64)
+    id_number = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
+    position = serializers.CharField(max_length=128, required=False, allow_blank=True, default="")
+    unit = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+    form = serializers.ChoiceField(
+        choices=DispositionPerson.Form.choices, help_text=_("form_1 … form_4 of the four forms, or none."),
+    )
+    sanction = serializers.ChoiceField(
+        choices=DispositionPerson.Sanction.choices, required=False, allow_blank=True, default="",
+        help_text=_("A party discipline (党纪处分) or government (政务处分) sanction, if any."),
+    )
+    case_filed = serializers.BooleanField(required=False, default=False)
+    detained = serializers.BooleanField(required=False, default=False, help_text=_("留置."))
+    transferred = serializers.BooleanField(required=False, default=False, help_text=_("移送司法."))
+
+
 class DisposeBody(serializers.Serializer):
     outcome = serializers.ChoiceField(choices=DISPOSAL_OUTCOMES)
     case_filed = serializers.BooleanField(required=False, default=False)
@@ -53,14 +71,37 @@ class DisposeBody(serializers.Serializer):
         max_digits=18, decimal_places=2, min_value=0, required=False, default=0,
         help_text=_("Yuan."),
     )
+    amount_confiscated = serializers.DecimalField(
+        max_digits=18, decimal_places=2, min_value=0, required=False, default=0,
+        help_text=_("Yuan confiscated (收缴), counted apart from the amount recovered."),
+    )
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=20000)
+    people = PersonBody(
+        many=True, required=False, default=list, max_length=200,
+        help_text=_("Each person dealt with; may be empty for rectification-only and cleared outcomes."),
+    )
+
+    def validate_people(self, value: list[dict[str, Any]]) -> list[PersonInput]:
+        return [PersonInput(**item) for item in value]
 
 
 class ActionBody(serializers.Serializer):
     kind = serializers.ChoiceField(choices=ActionKind.choices)
-    recipient = serializers.CharField(max_length=255)
-    text = serializers.CharField(max_length=20000)
-    due_date = serializers.DateField(required=False, allow_null=True, default=None)
+    title = serializers.CharField(
+        max_length=255, required=False, allow_blank=True, default="",
+        help_text=_("The document's title as the recipient sees it; empty uses the kind's name."),
+    )
+    recipient = serializers.CharField(max_length=255, help_text=_("主送."))
+    copy_to = serializers.ListField(
+        child=serializers.CharField(max_length=255), required=False, default=list, max_length=20,
+        help_text=_("抄送: the other recipients."),
+    )
+    text = serializers.CharField(max_length=20000, help_text=_("The body."))
+    signer = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+    due_date = serializers.DateField(
+        required=False, allow_null=True, default=None,
+        help_text=_("Reply due date; required for a rectification order."),
+    )
 
 
 class ApplyResultsBody(serializers.Serializer):
@@ -73,6 +114,10 @@ class ApplyResultsBody(serializers.Serializer):
 class CloseBody(serializers.Serializer):
     score = serializers.IntegerField(min_value=1, max_value=5)
     comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=20000)
+    override_reason = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=5000,
+        help_text=_("Required to close while an order has no accepted reply (otherwise 409); recorded."),
+    )
 
 
 class SendBackBody(serializers.Serializer):

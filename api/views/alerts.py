@@ -45,6 +45,7 @@ from api.serializers.workflow import TRANSITION_BODIES, EscalateHandlingBody, Re
 from api.throttles import ApiKeyThrottle
 from cases.downloads import evidence_response
 from cases.models import Comment, Finding, TimelineEntry
+from cases.people import people_counts
 from cases.services import comment_add, finding_add
 from workflow.handling import alert_escalate_handling
 from workflow.intake import alerts_ingest
@@ -279,5 +280,6 @@ class IntakeView(APIView):
 class StatsOverviewView(APIView):
     @extend_schema(responses=StatsOverviewSerializer)
     def get(self, request: Request) -> Response:
-        return Response(StatsOverviewSerializer(stats_overview(request.user)).data)
+        figures = {**stats_overview(request.user), **people_counts(alerts_visible_to(request.user))}
+        return Response(StatsOverviewSerializer(figures).data)
 

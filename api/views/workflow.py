@@ -10,7 +10,6 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -22,16 +21,12 @@ from rest_framework.views import APIView
 from alerts.models import Alert
 from alerts.personal_data import full_pii_shown
 from alerts.selectors import alerts_visible_to
-from cases.models import ResultAction
 from core.masking import pii_text
-from workflow.calendar import local
 from workflow.extensions import (
     MAX_EXTENSION_DAYS,
     extension_approve,
     extension_refuse,
     extension_request,
-    rectification_feedback_record,
-    rectification_orders_visible_to,
 )
 from workflow.inbox import notifications_for, notifications_mark_read, unread_count
 from workflow.models import Extension, Notification
@@ -101,32 +96,6 @@ class MarkReadSerializer(serializers.Serializer):
 UnreadCountSerializer = inline_serializer("UnreadCount", {"unread": serializers.IntegerField()})
 MarkedSerializer = inline_serializer("MarkedRead", {"marked": serializers.IntegerField(),
                                                     "unread": serializers.IntegerField()})
-
-
-class RectificationOrderSerializer(MaskedFieldsMixin, serializers.ModelSerializer):
-    # A list across alerts: masked for everyone, like every list (full values are on the alert).
-    masked_fields = ("recipient", "text", "feedback")
-    issued_by = serializers.CharField(source="issued_by.username", read_only=True)
-    is_overdue = serializers.SerializerMethodField()
-    is_closed = serializers.SerializerMethodField()
-
-    class Meta:
-        model = ResultAction
-        fields = [
-            "id", "alert", "recipient", "text", "due_date", "issued_by", "created_at",
-            "feedback", "feedback_at", "is_closed", "is_overdue",
-        ]
-        read_only_fields = fields
-
-    def get_is_closed(self, obj: ResultAction) -> bool:
-        return obj.feedback_at is not None
-
-    def get_is_overdue(self, obj: ResultAction) -> bool:
-        return obj.feedback_at is None and obj.due_date is not None and obj.due_date < local(timezone.now()).date()
-
-
-class FeedbackSerializer(serializers.Serializer):
-    feedback = serializers.CharField(max_length=5000)
 
 
 # ----- views -----
@@ -212,35 +181,3 @@ class NotificationReadView(APIView):
         notifications_mark_read(user=request.user, ids=[note.pk])
         note.refresh_from_db()
         return Response(NotificationSerializer(note).data)
-
-
-class RectificationOrderListView(generics.ListAPIView):
-    """Rectification orders of alerts in scope; `?open=true` without feedback, `?overdue=true` past due."""
-
-    serializer_class = RectificationOrderSerializer
-    filter_backends: list[Any] = []
-
-    def get_queryset(self) -> QuerySet[ResultAction]:
-        qs = rectification_orders_visible_to(self.request.user)
-        params = self.request.query_params
-        if params.get("open") in ("1", "true", "yes"):
-            qs = qs.filter(feedback_at__isnull=True)
-        if params.get("overdue") in ("1", "true", "yes"):
-            qs = qs.filter(feedback_at__isnull=True, due_date__lt=local(timezone.now()).date())
-        return qs
-
-    @extend_schema(parameters=[
-        OpenApiParameter("open", OpenApiTypes.BOOL, description="Only orders without feedback."),
-        OpenApiParameter("overdue", OpenApiTypes.BOOL, description="Only orders past their due date without feedback."),
-    ])
-    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().get(request, *args, **kwargs)
-
-
-class RectificationFeedbackView(APIView):
-    @extend_schema(request=FeedbackSerializer, responses=RectificationOrderSerializer)
-    def post(self, request: Request, pk: int) -> Response:
-        body = FeedbackSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        order = rectification_feedback_record(order_id=pk, by=request.user, feedback=body.validated_data["feedback"])
-        return Response(RectificationOrderSerializer(order).data)

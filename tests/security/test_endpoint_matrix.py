@@ -44,8 +44,8 @@ OPERATIONS = sorted(
 )
 # Paths whose {id} names a kind of object of the world (first path segment after /api/v1/).
 KIND = {"alerts": "alert", "datasets": "dataset", "evidence": "evidence", "extensions": "extension",
-        "notifications": "notification", "rectification-orders": "order", "screening-models": "model",
-        "screening-runs": "run", "users": "user", "subjects": "subject"}
+        "notifications": "notification", "rectification-orders": "order", "notices": "order",
+        "screening-models": "model", "screening-runs": "run", "users": "user", "subjects": "subject"}
 OUTSIDERS = ["changshu_supervisor", "changshu_verifier", "changshu_leader", "nobody"]
 INSIDERS = ["kunshan_supervisor", "kunshan_verifier", "city_leader", "city_supervisor"]
 # Authenticated by a source system's key, not a user: covered by tests/screening and test_intake.

@@ -59,6 +59,9 @@ def test_the_whole_loop_runs_through_the_screens(people, make_alert, client_for)
     notice = ResultAction.objects.get(alert=alert)
     r = sup.get(reverse("web:notice", args=[notice.pk]))
     assert r.status_code == 200 and "昆山市住建局" in r.content.decode()
+    # The notice asks for a reply: it holds the alert open until the reply is accepted.
+    sup.post(reverse("web:feedback", args=[notice.pk]), {"feedback": "已整改"})
+    sup.post(reverse("web:feedback_review", args=[notice.pk]), {"decision": "accept"})
 
     r = lead.get(reverse("web:evaluation"))
     assert f'data-alert="{alert.pk}"' in r.content.decode()

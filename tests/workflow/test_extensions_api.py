@@ -107,7 +107,7 @@ def test_a_return_notifies_the_supervisor_who_assigned(assigned, people):
     assert Notification.objects.filter(recipient=people.kunshan_supervisor, kind="returned").count() == 1
 
 
-def test_a_supervisor_records_feedback_which_closes_the_order(api, make_alert, people):
+def test_a_supervisor_records_feedback_then_accepting_it_closes_the_order(api, make_alert, people):
     alert = make_alert()
     order = ResultAction.objects.create(
         alert=alert, issued_by=people.kunshan_supervisor, kind="rectification_order",
@@ -124,11 +124,15 @@ def test_a_supervisor_records_feedback_which_closes_the_order(api, make_alert, p
     ).status_code == 403
     r = client.post(f"/api/v1/rectification-orders/{order.pk}/feedback/", {"feedback": "已整改完毕"})
     assert r.status_code == 200, r.content
-    assert r.json()["is_closed"] is True and r.json()["is_overdue"] is False
+    assert r.json()["state"] == "replied" and r.json()["is_overdue"] is False
     assert TimelineEntry.objects.filter(alert=alert, kind="feedback").count() == 1
     assert client.post(
         f"/api/v1/rectification-orders/{order.pk}/feedback/", {"feedback": "again"}
     ).status_code == 409
+    # The order holds the alert open until the supervisor accepts the reply.
+    assert client.get("/api/v1/rectification-orders/?open=true").json()["count"] == 1
+    r = client.post(f"/api/v1/rectification-orders/{order.pk}/accept/", {})
+    assert r.json()["is_closed"] is True
     assert client.get("/api/v1/rectification-orders/?open=true").json()["count"] == 0
 
 

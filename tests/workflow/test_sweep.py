@@ -105,7 +105,7 @@ def test_it_notifies_the_issuer_of_an_overdue_rectification_order_once(make_aler
     )
     report = sweep(now=datetime(2025, 11, 12, 9, 0, tzinfo=SH), deliveries=False)
     assert (report.orders_overdue, report.orders_notified) == (1, 1)
-    report = sweep(now=datetime(2025, 11, 13, 9, 0, tzinfo=SH), deliveries=False)
+    report = sweep(now=datetime(2025, 11, 12, 15, 0, tzinfo=SH), deliveries=False)
     assert (report.orders_overdue, report.orders_notified) == (1, 0)
     assert Notification.objects.filter(kind="rectification_overdue", recipient=people.kunshan_supervisor).count() == 1
     assert order.pk

@@ -3,6 +3,8 @@ actions this user may take now, comments, evidence downloads and printable notic
 
 from __future__ import annotations
 
+import csv
+import tempfile
 from typing import Any
 
 from django.contrib import messages
@@ -14,36 +16,35 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
 
 from alerts import policy
 from alerts.personal_data import alert_shown_values, full_pii_shown
 from alerts.policy import may_add_finding, transitions_available_to
-from alerts.selectors import alert_list_for, alerts_visible_to, related_alerts
-from alerts.states import ActionKind, Status
+from alerts.selectors import alert_list_for, related_alerts
+from alerts.states import Status
 from alerts.transitions import TRANSITIONS
 from audit.models import AuditEvent
 from audit.services import audit_record
 from cases.downloads import evidence_response
-from cases.models import Comment, Referral, ResultAction
+from cases.models import Comment, Referral
 from cases.services import comment_add
 from core.errors import AppError, NotFound
 from screening.evidence import hit_view
 from web.access import HOME_BY_ROLE, alert_or_404, paginate, safe_next
+from web.export_columns import EXPORT_COLUMNS, NUMBER_FORMATS, Column, as_cell, as_text, export_queryset
 from web.filters import AlertFilterForm
 from web.forms import CommentForm, EscalateHandlingForm, FindingForm, ReferralReplyForm, transition_form
 from web.views.extensions import extension_context
-from workflow import exports
+from web.views.results import results_context
 from workflow.deadlines import is_overdue, timeliness_of
+from workflow.exports import safe_cell
 from workflow.handling import alert_escalate_handling
 from workflow.referrals import referral_reply_record
 from workflow.services import alert_transition, alert_transition_precheck
-
-PRINTABLE_KINDS = {
-    ActionKind.WORK_NOTICE,
-    ActionKind.INTEGRITY_NOTICE,
-    ActionKind.RECOMMENDATION,
-    ActionKind.RECTIFICATION_ORDER,
-}
 
 
 @login_required
@@ -67,35 +68,81 @@ def alert_list(request: HttpRequest) -> HttpResponse:
     return render(request, "web/alert_list.html", {"form": form, "page": page, "tab": "list"})
 
 
-def _export(request: HttpRequest, fmt_name: str) -> tuple[list[str], Any]:
+EXPORT_LIMIT = 100_000
+
+
+def _export_rows(request: HttpRequest, fmt_name: str) -> tuple[list[Column], Any]:
+    """The columns (`web.export_columns`, shared by both formats) and the alerts to export."""
     _form, qs = _filtered(request)
     # Exports are always masked, and each one is on the audit record with its filters.
     audit_record(action=AuditEvent.Action.EXPORT, actor=request.user, request=request,
                  object_type="alert_list", data={"format": fmt_name, "filters": request.GET.dict()})
-    return exports.header(), exports.export_rows(qs)
+    alerts = export_queryset(qs)[:EXPORT_LIMIT].iterator(chunk_size=2000)
+    return EXPORT_COLUMNS, alerts
 
 
 def _export_name(ext: str) -> str:
     return f"huoyan-alerts-{timezone.localtime():%Y%m%d-%H%M}.{ext}"
 
 
+class _Echo:
+    """A file-like object whose `write` returns the line, so csv.writer can feed a stream."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
 @login_required
 def alert_export_csv(request: HttpRequest) -> StreamingHttpResponse:
-    header, rows = _export(request, "csv")
+    columns, alerts = _export_rows(request, "csv")
+    writer = csv.writer(_Echo())
+
+    def lines() -> Any:
+        yield "\ufeff".encode()  # BOM: Excel then reads the Chinese text as UTF-8
+        yield writer.writerow([safe_cell(str(c.header)) for c in columns]).encode("utf-8")
+        for a in alerts:
+            yield writer.writerow([as_text(c, c.value(a)) for c in columns]).encode("utf-8")
+
     # Streamed: a large export neither waits for nor holds the whole file.
-    response = StreamingHttpResponse(exports.csv_chunks(header, rows), content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{_export_name("csv")}"'
     return response
 
 
 @login_required
 def alert_export_xlsx(request: HttpRequest) -> FileResponse:
-    header, rows = _export(request, "xlsx")
-    return FileResponse(
-        exports.xlsx_file(header, rows, sheet=_("Alerts")),
-        as_attachment=True, filename=_export_name("xlsx"),
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    )
+    columns, alerts = _export_rows(request, "xlsx")
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(_("Alerts"))
+    # Widths, a frozen header and an autofilter; dates and numbers stay real values, text never
+    # runs as a formula (web.export_columns.as_cell).
+    for i, c in enumerate(columns, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = c.width
+    ws.freeze_panes = "A2"
+    bold = Font(bold=True)
+    header = []
+    for c in columns:
+        cell = WriteOnlyCell(ws, value=str(c.header))
+        cell.font = bold
+        header.append(cell)
+    ws.append(header)
+    n = 0
+    for a in alerts:
+        row = []
+        for c in columns:
+            cell = WriteOnlyCell(ws, value=as_cell(c, c.value(a)))
+            if c.kind in NUMBER_FORMATS:
+                cell.number_format = NUMBER_FORMATS[c.kind]
+            row.append(cell)
+        ws.append(row)
+        n += 1
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{n + 1}"
+    # Written to a spooled temporary file: memory stays flat for large exports.
+    out = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115 - handed to the response
+    wb.save(out)
+    out.seek(0)
+    return FileResponse(out, as_attachment=True, filename=_export_name("xlsx"),
+                        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
 # ----- detail and actions -----
@@ -135,7 +182,7 @@ def detail_context(request: HttpRequest, alert: Any, bound: dict | None = None) 
         "findings": list(alert.findings.select_related("author").prefetch_related("evidence")),
         "assignments": list(alert.assignments.select_related("assignee", "assigned_by")),
         "verifications": list(alert.verifications.select_related("verifier")),
-        "dispositions": list(alert.dispositions.select_related("decided_by")),
+        "dispositions": list(alert.dispositions.select_related("decided_by").prefetch_related("people")),
         "result_actions": list(alert.result_actions.select_related("issued_by")),
         "evaluations": list(alert.evaluations.select_related("evaluator")),
         "dismissals": list(alert.dismissals.select_related("dismissed_by")),
@@ -149,7 +196,7 @@ def detail_context(request: HttpRequest, alert: Any, bound: dict | None = None) 
         *_texts(records["findings"], "text"), *_texts(records["assignments"], "note", "return_reason"),
         *[ev.original_name for f in records["findings"] for ev in f.evidence.all()],
         *_texts(records["verifications"], "summary"), *_texts(records["dispositions"], "note"),
-        *_texts(records["result_actions"], "recipient", "text", "feedback"),
+        *_texts(records["result_actions"], "recipient", "text", "feedback", "withdraw_reason", "review_note"),
         *_texts(records["evaluations"], "comment"), *_texts(records["dismissals"], "note"),
         *_texts(extensions.get("extensions", []), "reason", "decision_note"),
     ]
@@ -177,7 +224,7 @@ def detail_context(request: HttpRequest, alert: Any, bound: dict | None = None) 
         "overdue": is_overdue(alert),
         **{k: v for k, v in timeline.items() if k != "timeline"},
         "comment_form": CommentForm(),
-        "printable_kinds": PRINTABLE_KINDS,
+        **results_context(request, alert),
         "finding_form": FindingForm() if may_add_finding(request.user, alert) else None,
     }
 
@@ -351,19 +398,4 @@ def evidence_download(request: HttpRequest, pk: int) -> FileResponse:
         return evidence_response(user=request.user, evidence_id=pk, request=request)
     except NotFound:
         raise Http404 from None
-
-
-@login_required
-def notice_print(request: HttpRequest, pk: int) -> HttpResponse:
-    action = (
-        ResultAction.objects.select_related("alert", "alert__org_unit", "issued_by", "issued_by__org_unit")
-        .filter(pk=pk, alert__in=alerts_visible_to(request.user), kind__in=PRINTABLE_KINDS)
-        .first()
-    )
-    if action is None:
-        raise Http404
-    # A printed notice is a document a reader sees: full values only for those who may, audited.
-    full = full_pii_shown(user=request.user, alert=action.alert, request=request,
-                          values=[action.alert.title, action.recipient, action.text])
-    return render(request, "web/notice_print.html", {"action": action, "alert": action.alert, "full_pii": full})
 

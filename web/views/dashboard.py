@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from alerts.models import Domain
 from alerts.states import Outcome, Status
 from assessment.unit_escalation import active_unit_escalations
+from cases.models import DispositionPerson
 from web.access import screen_required
 from web.forms import PeriodForm
 from workflow.dashboard import Period, dashboard_for
@@ -88,10 +89,23 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         for s in Status.values
         if s != Status.CLOSED
     ]
+    people = data["people"]
+    people_rows = [
+        {"label": str(DispositionPerson.Form(f).label), "n": people["people_by_form"][f], "url": link(person=f)}
+        for f in ("form_1", "form_2", "form_3", "form_4")
+    ] + [
+        {"label": label, "n": people[key], "url": link(person=which)}
+        for key, which, label in [
+            ("people_case_filed", "case_filed", _("Case filed (立案)")),
+            ("people_detained", "detained", _("Detained (留置)")),
+            ("people_transferred", "transferred", _("Transferred to the judiciary (移送司法)")),
+        ]
+    ]
     links = {
         "total": link(),
         "open": link(state="open"),
         "closed": link(state="closed"),
+        "dismissed": link(state="dismissed"),
         "overdue": link(state="overdue"),
         "substantiated": link(conclusion="substantiated_any"),
         "disposed": link(disposition="any"),
@@ -129,6 +143,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "charts": charts,
             "stage_days": stage_days,
             "unit_escalations": list(active_unit_escalations(request.user)),
+            "people_rows": people_rows,
             "tab": "dashboard",
         },
     )

@@ -1,4 +1,4 @@
-"""Deadline extensions (延期) and rectification feedback on the screens.
+"""Deadline extensions (延期) on the screens (replies to notices: `web.views.results`).
 
 The services live in `workflow.extensions` (the deadlines work); until that is merged the
 screens simply do not offer these forms, so this module imports it defensively.
@@ -23,7 +23,6 @@ from accounts.models import User
 from alerts import policy
 from alerts.models import Alert
 from alerts.selectors import alerts_visible_to
-from alerts.states import ActionKind
 from core.errors import AppError
 from web.access import alert_or_404, paginate, safe_next, screen_required
 from web.forms import StyledForm
@@ -41,10 +40,6 @@ class ExtensionDecisionForm(StyledForm):
     note = forms.CharField(label=gettext_lazy("Note"), required=False, max_length=2000)
 
 
-class FeedbackForm(StyledForm):
-    feedback = forms.CharField(label=gettext_lazy("Recipient's feedback"), widget=forms.Textarea(attrs={"rows": 2}))
-
-
 def extension_context(request: HttpRequest, alert: Alert) -> dict[str, Any]:
     """What the detail and verification pages show about extensions and feedback."""
     user: User = request.user
@@ -59,9 +54,6 @@ def extension_context(request: HttpRequest, alert: Alert) -> dict[str, Any]:
         "extension_form": ExtensionRequestForm(prefix="ext") if can_request else None,
         "can_decide_extensions": policy.may_decide_extension(user),
         "pending_extension_ids": {e.pk for e in pending},
-        "can_record_feedback": policy.may_record_feedback(user),
-        "feedback_form": FeedbackForm(prefix="fb"),
-        "rectification_kind": ActionKind.RECTIFICATION_ORDER,
     }
 
 
@@ -121,27 +113,3 @@ def extension_queue(request: HttpRequest) -> HttpResponse:
         .order_by("due_at_before", "id")
     )
     return render(request, "web/extensions.html", {"page": paginate(request, qs), "tab": "extensions"})
-
-
-@require_POST
-@screen_required("extensions")
-def feedback_record(request: HttpRequest, pk: int) -> HttpResponse:
-    form = FeedbackForm(request.POST, prefix="fb")
-    if not form.is_valid():
-        messages.error(request, _("Feedback is required."))
-        return redirect(safe_next(request, reverse("web:home")))
-    try:
-        order = extensions.rectification_feedback_record(
-            order_id=pk, by=request.user, feedback=form.cleaned_data["feedback"]
-        )
-    except ValidationError as exc:
-        for e in exc.messages:
-            messages.error(request, e)
-        return redirect(safe_next(request, reverse("web:home")))
-    except AppError as exc:
-        if exc.status_code == 404:
-            raise Http404 from exc
-        messages.error(request, exc.message)
-        return redirect(safe_next(request, reverse("web:home")))
-    messages.success(request, _("Feedback recorded."))
-    return redirect(safe_next(request, reverse("web:alert_detail", args=[order.alert_id])))

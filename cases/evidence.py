@@ -27,6 +27,8 @@ _SIGNATURES: dict[str, tuple[str, tuple[bytes, ...]]] = {
     ".csv": ("text/csv", ()),
 }
 ALLOWED_EXTENSIONS = sorted(_SIGNATURES)
+# At most this many files in one finding, on the screens and through the API alike.
+MAX_FILES_PER_FINDING = 20
 
 
 def _looks_like_utf8_text(head: bytes) -> bool:

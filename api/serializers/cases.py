@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from alerts.states import Status
+from cases.evidence import MAX_FILES_PER_FINDING
 from cases.models import Comment, Evidence, Finding, TimelineEntry
 from core.masking import mask_text, mask_value
 
@@ -74,6 +75,6 @@ class FindingCreateSerializer(serializers.Serializer):
     method = serializers.ChoiceField(choices=Finding.Method.choices, default=Finding.Method.DOCUMENT_REVIEW)
     files = serializers.ListField(
         child=serializers.FileField(max_length=255, allow_empty_file=False),
-        required=False, default=list, max_length=20,
+        required=False, default=list, max_length=MAX_FILES_PER_FINDING,
         help_text=_("Evidence files: photos, PDF, Office documents, plain text, MP4."),
     )

@@ -7,7 +7,10 @@ from django import template
 from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
+from alerts.policy import may_in_warehouse
 from core.masking import mask_id_number, mask_value
+from web import text
+from web.filters import removable_filters
 from workflow.deadlines import is_overdue, timeliness_of
 
 register = template.Library()
@@ -81,3 +84,39 @@ def drill(**kwargs: Any) -> str:
         if value not in (None, ""):
             params[key] = value
     return params.urlencode()
+
+
+@register.simple_tag(takes_context=True)
+def filter_chips(context: template.Context, form: Any) -> list[dict[str, str]]:
+    """The filters in force, each with the link that removes it (see web.filters)."""
+    return removable_filters(context["request"], form)
+
+
+@register.simple_tag
+def colon() -> str:
+    """The label colon of the current language: `核查结论：` / `Conclusion: `."""
+    return text.colon()
+
+
+@register.filter
+def yuan(value: object) -> str:
+    """`¥4,860,000.00`."""
+    return text.yuan(value)
+
+
+@register.filter
+def prose_date(value: Any) -> str:
+    """`2026年12月28日` / `December 28, 2026`, for dates inside sentences."""
+    return text.prose_date(value)
+
+
+@register.filter
+def may_warehouse(user: Any) -> bool:
+    """The model warehouse is in the user's navigation when the policy lets them read it."""
+    return may_in_warehouse(user, "model.read")
+
+
+@register.simple_tag
+def confirm_text(alert: Any, name: str) -> str:
+    """`data-confirm` for a step that cannot be undone (empty for the others)."""
+    return text.confirmation(alert, name)

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
@@ -43,3 +46,15 @@ def two_factor_settings(request: HttpRequest) -> HttpResponse:
         "enabled": False, "form": form, "secret": two_factor.device_secret(device),
         "qr": two_factor.device_qr_data_uri(device),
     })
+
+
+class LogoutSaysSo(auth_views.LogoutView):
+    """Django's logout, then a message on the login page it lands on (the message travels in a
+    cookie, so it survives the end of the session)."""
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        was_in = request.user.is_authenticated
+        response = super().post(request, *args, **kwargs)
+        if was_in:
+            messages.info(request, _("You have logged out."))
+        return response

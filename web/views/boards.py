@@ -16,8 +16,8 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Role
 from alerts.selectors import alert_list_for
-from alerts.states import Status
-from cases.models import Assignment, Disposition, ResultAction, Verification
+from alerts.states import DismissReason, Status
+from cases.models import Assignment, Disposition, Evaluation, ResultAction, Verification
 from cases.services import finding_add
 from core.errors import AppError
 from web.access import alert_or_404, role_required, safe_next
@@ -45,6 +45,30 @@ def _returned_by_name() -> Subquery:
     )
 
 
+def _last_evaluation(field: str) -> Subquery:
+    return Subquery(
+        Evaluation.objects.filter(alert=OuterRef("pk")).order_by("-created_at", "-id").values(field)[:1]
+    )
+
+
+def with_send_back(qs: Any) -> Any:
+    """Annotate the leader's last evaluation, so a board can mark an alert sent back to the stage
+    it is in now, with the leader's reason (`sent_back` in the template)."""
+    return qs.annotate(
+        last_decision=_last_evaluation("decision"),
+        last_sent_back_to=_last_evaluation("sent_back_to"),
+        send_back_reason=_last_evaluation("comment"),
+        sent_back_by=_last_evaluation("evaluator__full_name"),
+        sent_back_at=_last_evaluation("created_at"),
+    )
+
+
+def selected_alerts(request: HttpRequest, ids: list[str]) -> list[Any]:
+    """The selected warnings, read through the dispatcher's scope (others are silently left out)."""
+    pks = [int(i) for i in ids if i.isdigit()][:500]
+    return list(alert_list_for(request.user).filter(pk__in=pks, status=Status.WARNING).order_by("pk"))
+
+
 def dispatch_queryset(request: HttpRequest) -> tuple[AlertFilterForm, Any]:
     form = AlertFilterForm(request.GET or None, user=request.user, hide=BOARD_HIDDEN)
     qs = alert_list_for(request.user).filter(status=Status.WARNING)
@@ -62,15 +86,28 @@ def dispatch_queryset(request: HttpRequest) -> tuple[AlertFilterForm, Any]:
 def dispatch_board(request: HttpRequest) -> HttpResponse:
     form, qs = dispatch_queryset(request)
     page = paginate(request, qs)
-    bulk = BulkDispatchForm(user=request.user, alert_ids=[])
+    bulk = BulkDispatchForm(user=request.user, alerts=[])
     return render(request, "web/dispatch.html", {"form": form, "page": page, "bulk": bulk, "tab": "dispatch"})
+
+
+@role_required(Role.SUPERVISOR)
+def dispatch_verifiers(request: HttpRequest) -> HttpResponse:
+    """The verifier dropdown for the current selection (htmx): only those who can take every
+    selected alert, grouped by unit."""
+    alerts = selected_alerts(request, request.GET.getlist("alert_ids"))
+    bulk = BulkDispatchForm(user=request.user, alerts=alerts)
+    return render(request, "web/_verifier_select.html", {"bulk": bulk, "selected": alerts})
+
+
+def _numbers(ids: list[int]) -> str:
+    return "、".join(f"#{i}" for i in ids)
 
 
 @role_required(Role.SUPERVISOR)
 @require_POST
 def dispatch_bulk(request: HttpRequest) -> HttpResponse:
-    ids = [int(i) for i in request.POST.getlist("alert_ids") if i.isdigit()]
-    form = BulkDispatchForm(request.POST, user=request.user, alert_ids=ids)
+    alerts = selected_alerts(request, request.POST.getlist("alert_ids"))
+    form = BulkDispatchForm(request.POST, user=request.user, alerts=alerts)
     back = safe_next(request, reverse("web:dispatch"))
     if not form.is_valid():
         for errors in form.errors.values():
@@ -78,25 +115,26 @@ def dispatch_bulk(request: HttpRequest) -> HttpResponse:
                 messages.error(request, error)
         return redirect(back)
     d = form.cleaned_data
-    done, failed = 0, []
+    done: list[int] = []
+    failed: list[str] = []
     for alert_id in d["alert_ids"]:
         try:
             if d["action"] == "assign":
                 alert_assign(alert_id=alert_id, by=request.user, assignee=d["assignee"], note=d["note"])
             else:
                 alert_dismiss(alert_id=alert_id, by=request.user, reason=d["reason"], note=d["note"])
-            done += 1
+            done.append(alert_id)
         except ValidationError as exc:
             failed.append(f"#{alert_id}: {' '.join(exc.messages)}")
         except AppError as exc:
-            failed.append(f"#{alert_id}: {exc.message}")
+            failed.append(exc.message if exc.message.startswith(f"#{alert_id}") else f"#{alert_id}: {exc.message}")
     if done:
         if d["action"] == "assign":
-            messages.success(
-                request, _("%(n)d alert(s) assigned to %(who)s.") % {"n": done, "who": d["assignee"].display_name}
-            )
+            messages.success(request, _("Assigned %(alerts)s to %(who)s.") % {
+                "alerts": _numbers(done), "who": d["assignee"].display_name})
         else:
-            messages.success(request, _("%(n)d alert(s) dismissed.") % {"n": done})
+            messages.success(request, _("Dismissed %(alerts)s (%(reason)s).") % {
+                "alerts": _numbers(done), "reason": DismissReason(d["reason"]).label})
     for failure in failed:
         messages.error(request, failure)
     return redirect(back)
@@ -105,7 +143,7 @@ def dispatch_bulk(request: HttpRequest) -> HttpResponse:
 @role_required(Role.SUPERVISOR)
 def disposal_board(request: HttpRequest) -> HttpResponse:
     qs = (
-        alert_list_for(request.user)
+        with_send_back(alert_list_for(request.user))
         .filter(status__in=[Status.DISPOSING, Status.APPLYING])
         .order_by(F("due_at").asc(nulls_last=True), "risk_rank", "stage_entered_at", "id")
         .prefetch_related(
@@ -120,7 +158,7 @@ def disposal_board(request: HttpRequest) -> HttpResponse:
 @role_required(Role.VERIFIER)
 def my_work(request: HttpRequest) -> HttpResponse:
     qs = (
-        alert_list_for(request.user)
+        with_send_back(alert_list_for(request.user))
         .filter(assignee=request.user, status__in=[Status.ASSIGNED, Status.VERIFYING])
         .order_by(F("due_at").asc(nulls_last=True), "risk_rank", "stage_entered_at", "id")
     )

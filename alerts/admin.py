@@ -3,9 +3,8 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
-from alerts.models import Alert, SourceSystem
+from alerts.models import SourceSystem
 from alerts.sources import source_key_assign
-from cases.models import TimelineEntry
 
 
 @admin.register(SourceSystem)
@@ -31,35 +30,3 @@ class SourceSystemAdmin(admin.ModelAdmin):
             key = source_key_assign(source)
             messages.warning(request, _("New API key for %(code)s (shown once): %(key)s")
                              % {"code": source.code, "key": key})
-
-
-class TimelineInline(admin.TabularInline):
-    model = TimelineEntry
-    fields = ("at", "actor", "kind", "action", "from_status", "to_status", "text")
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False
-
-
-@admin.register(Alert)
-class AlertAdmin(admin.ModelAdmin):
-    """Read-mostly: state changes go through the lifecycle (API and screens), never this form."""
-
-    list_display = ("id", "title", "status", "risk_level", "org_unit", "source", "assignee", "due_at", "created_at")
-    list_filter = ("status", "risk_level", "domain", "org_unit", "source", "supervised")
-    search_fields = ("title", "subject_name", "dedup_key")
-    list_select_related = ("org_unit", "source", "assignee")
-    inlines = [TimelineInline]
-    date_hierarchy = "created_at"
-
-    def get_readonly_fields(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return [f.name for f in Alert._meta.fields]
-
-    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
-        return False
-
-    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False

@@ -1,35 +1,23 @@
-"""Writes of case records that are not stage changes: the timeline, comments, findings."""
+"""Writes of case records that are not stage changes: comments and findings (each with its
+timeline entry, `cases.timeline`)."""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from typing import Any
 
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
 from alerts import policy
-from alerts.models import Alert
 from alerts.selectors import alert_for_update
 from alerts.states import Status
+from cases import timeline
 from cases.evidence import check_evidence_file
-from cases.models import Comment, Evidence, Finding, TimelineEntry
+from cases.models import Comment, Evidence, Finding
 from core.errors import Conflict, Forbidden
-
-
-def timeline_append(
-    *, alert: Alert, actor: User | None, kind: str, text: str = "", action: str = "",
-    from_status: str = "", to_status: str = "", data: dict[str, Any] | None = None,
-) -> TimelineEntry:
-    """Append one entry; call it inside the transaction of the change it records."""
-    return TimelineEntry.objects.create(
-        alert=alert, at=timezone.now(), actor=actor, kind=kind, action=action,
-        from_status=from_status, to_status=to_status, text=text, data=data or {},
-    )
 
 
 @transaction.atomic
@@ -37,10 +25,7 @@ def comment_add(*, alert_id: int, author: User, text: str) -> Comment:
     """Anyone who can see the alert may comment on it, at any stage."""
     alert = alert_for_update(user=author, alert_id=alert_id)
     comment = Comment.objects.create(alert=alert, author=author, text=text)
-    timeline_append(
-        alert=alert, actor=author, kind=TimelineEntry.Kind.COMMENT, text=text,
-        from_status=alert.status, to_status=alert.status, data={"comment_id": comment.pk},
-    )
+    timeline.comment_added(alert=alert, comment=comment)
     return comment
 
 
@@ -69,9 +54,5 @@ def finding_add(
             finding=finding, file=upload, original_name=upload.name[:255],
             content_type=content_type, size=upload.size, sha256=digest.hexdigest(),
         )
-    timeline_append(
-        alert=alert, actor=author, kind=TimelineEntry.Kind.FINDING, text=text,
-        from_status=alert.status, to_status=alert.status,
-        data={"finding_id": finding.pk, "files": len(checked)},
-    )
+    timeline.finding_added(alert=alert, finding=finding, files=len(checked))
     return finding

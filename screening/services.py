@@ -17,6 +17,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from celery import shared_task
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
@@ -347,8 +348,6 @@ def _dispatch(run_id: int) -> None:
     if _inline():
         screening_run_execute(run_id=run_id)
         return
-    from screening.tasks import screening_run_task
-
     try:
         screening_run_task.apply_async((run_id,), retry=False)
     except Exception as exc:  # noqa: BLE001 - an unreachable broker must not leave the run queued forever
@@ -501,3 +500,16 @@ def run_due_scheduled_models(now: dt.datetime | None = None) -> list[ScreeningRu
             runs.append(screening_run_start(model=model, by=None, scheduled=True))
     return runs
 
+
+# ----- Celery tasks -----
+# Declared beside the services they run so that queueing a run needs no import back from
+# `screening.tasks`, which re-exports them for Celery's autodiscovery (names unchanged).
+
+@shared_task(name="screening.run", acks_late=True, ignore_result=True)
+def screening_run_task(run_id: int) -> None:
+    screening_run_execute(run_id=run_id)
+
+
+@shared_task(name="screening.run_due_scheduled_models", ignore_result=True)
+def run_due_scheduled_models_task() -> int:
+    return len(run_due_scheduled_models())

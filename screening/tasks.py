@@ -1,19 +1,6 @@
-"""Celery tasks of the warehouse; `shared_task` so they bind to whatever Celery app runs them."""
+"""Celery tasks of the warehouse. They are declared in `screening.services`, beside the work they
+run; this module is where Celery's autodiscovery looks for them."""
 
-from __future__ import annotations
+from screening.services import run_due_scheduled_models_task, screening_run_task
 
-from celery import shared_task
-
-
-@shared_task(name="screening.run", acks_late=True, ignore_result=True)
-def screening_run_task(run_id: int) -> None:
-    from screening.services import screening_run_execute
-
-    screening_run_execute(run_id=run_id)
-
-
-@shared_task(name="screening.run_due_scheduled_models", ignore_result=True)
-def run_due_scheduled_models_task() -> int:
-    from screening.services import run_due_scheduled_models
-
-    return len(run_due_scheduled_models())
+__all__ = ["run_due_scheduled_models_task", "screening_run_task"]

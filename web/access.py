@@ -9,6 +9,7 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.http import url_has_allowed_host_and_scheme
 
@@ -50,3 +51,10 @@ def safe_next(request: HttpRequest, default: str) -> str:
     if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
         return target
     return default
+
+
+PAGE_SIZE = 25
+
+
+def paginate(request: HttpRequest, qs: Any, size: int = PAGE_SIZE) -> Any:
+    return Paginator(qs, size).get_page(request.GET.get("page"))

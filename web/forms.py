@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -15,6 +16,7 @@ from alerts.states import SEND_BACK_STAGES, ActionKind, Conclusion, DismissReaso
 from cases.evidence import ALLOWED_EXTENSIONS, MAX_FILES_PER_FINDING
 from cases.models import Finding
 from web.filters import validate_sane_date
+from workflow.services import ActionInput
 
 
 class StyledForm(forms.Form):
@@ -49,11 +51,22 @@ class VerifierChoiceField(forms.ModelChoiceField):
     choices = property(_get_choices, forms.ChoiceField.choices.fset)
 
 
-class AssignForm(StyledForm):
+class TransitionForm(StyledForm):
+    """A transition's form: every one is built as `form(data, user=…, alert=…, prefix=…)` and hands
+    the service its arguments with `service_data()` (see `transition_form`)."""
+
+    def __init__(self, *args, user: User | None = None, alert: Alert | None = None, **kwargs) -> None:  # noqa: ANN002, ANN003
+        super().__init__(*args, **kwargs)
+
+    def service_data(self) -> dict[str, Any]:
+        return dict(self.cleaned_data)
+
+
+class AssignForm(TransitionForm):
     assignee = VerifierChoiceField(label=_("Verifier"), queryset=User.objects.none())
     note = forms.CharField(label=_("Dispatch note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
-    def __init__(self, *args, user: User, alert: Alert | None = None, **kwargs) -> None:  # noqa: ANN002, ANN003
+    def __init__(self, *args, user: User | None = None, alert: Alert | None = None, **kwargs) -> None:  # noqa: ANN002, ANN003
         super().__init__(*args, **kwargs)
         qs = verifiers_for(user)
         if alert is not None:
@@ -101,15 +114,16 @@ class BulkDispatchForm(StyledForm):
         return data
 
 
-class ReturnForm(StyledForm):
+class ReturnForm(TransitionForm):
     reason = forms.CharField(label=_("Reason for returning"), widget=forms.Textarea(attrs={"rows": 2}))
 
 
-class AcceptForm(StyledForm):
-    pass
+class AcceptForm(TransitionForm):
+    def service_data(self) -> dict[str, Any]:
+        return {}
 
 
-class SubmitVerificationForm(StyledForm):
+class SubmitVerificationForm(TransitionForm):
     conclusion = forms.ChoiceField(label=_("Conclusion"), choices=[("", BLANK), *Conclusion.choices])
     summary = forms.CharField(label=_("Summary"), widget=forms.Textarea(attrs={"rows": 4}))
     justification = forms.CharField(
@@ -118,7 +132,7 @@ class SubmitVerificationForm(StyledForm):
     )
 
 
-class DisposeForm(StyledForm):
+class DisposeForm(TransitionForm):
     outcome = forms.ChoiceField(label=_("Outcome"), choices=[("", BLANK), *Outcome.choices])
     case_filed = forms.BooleanField(label=_("Case filed (立案)"), required=False)
     amount_recovered = forms.DecimalField(
@@ -146,10 +160,26 @@ class ResultActionForm(StyledForm):
         return data
 
 
-ResultActionFormSet = forms.formset_factory(ResultActionForm, extra=2, max_num=10)
+class _ResultActionBaseFormSet(forms.BaseFormSet):
+    """Issuing results: up to ten notices, recommendations or orders; blank rows are skipped."""
+
+    def __init__(self, *args, user: User | None = None, alert: Alert | None = None, **kwargs) -> None:  # noqa: ANN002, ANN003
+        super().__init__(*args, **kwargs)
+
+    def service_data(self) -> dict[str, Any]:
+        return {"actions": [
+            ActionInput(kind=f.cleaned_data["kind"], recipient=f.cleaned_data["recipient"],
+                        text=f.cleaned_data["text"], due_date=f.cleaned_data.get("due_date"))
+            for f in self.forms if f.cleaned_data.get("kind")
+        ]}
 
 
-class CloseForm(StyledForm):
+ResultActionFormSet = forms.formset_factory(
+    ResultActionForm, formset=_ResultActionBaseFormSet, extra=2, max_num=10,
+)
+
+
+class CloseForm(TransitionForm):
     score = forms.TypedChoiceField(
         label=_("Quality score"), coerce=int, empty_value=None,
         choices=[("", BLANK), *[(i, str(i)) for i in range(5, 0, -1)]],
@@ -157,14 +187,14 @@ class CloseForm(StyledForm):
     comment = forms.CharField(label=_("Comment"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
 
-class SendBackForm(StyledForm):
+class SendBackForm(TransitionForm):
     stage = forms.ChoiceField(
         label=_("Send back to"), choices=[("", BLANK), *[(s, Status(s).label) for s in SEND_BACK_STAGES]]
     )
     reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2}))
 
 
-class DismissForm(StyledForm):
+class DismissForm(TransitionForm):
     reason = forms.ChoiceField(label=_("Reason"), choices=[("", BLANK), *DismissReason.choices])
     note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
@@ -226,12 +256,19 @@ class PeriodForm(forms.Form):
                           validators=[validate_sane_date])
 
 
-TRANSITION_FORMS: dict[str, type[forms.Form]] = {
+TRANSITION_FORMS: dict[str, type[forms.Form] | type[forms.BaseFormSet]] = {
+    "assign": AssignForm,
     "accept": AcceptForm,
     "return": ReturnForm,
     "submit_verification": SubmitVerificationForm,
     "dispose": DisposeForm,
+    "apply_results": ResultActionFormSet,
     "close": CloseForm,
     "send_back": SendBackForm,
     "dismiss": DismissForm,
 }
+
+
+def transition_form(name: str, *, user: User, alert: Alert, data: Any = None) -> Any:
+    """The form (or, for issuing results, the formset) of transition `name`, bound to `data`."""
+    return TRANSITION_FORMS[name](data, user=user, alert=alert, prefix="actions" if name == "apply_results" else name)

@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 
+from workflow.models import CalendarDay, CalendarYear
+
 TZ = ZoneInfo(getattr(settings, "HUOYAN_CALENDAR_TZ", "Asia/Shanghai"))
 # Cache of the database calendar per process; admin edits and `sync_calendar` clear it.
 _CACHE_SECONDS = 300
@@ -94,8 +96,6 @@ def current_calendar() -> WorkCalendar:
     now = time.monotonic()
     if _cached is not None and now - _cached[0] < _CACHE_SECONDS:
         return _cached[1]
-    from workflow.models import CalendarDay, CalendarYear
-
     cal = WorkCalendar(
         overrides={
             d: kind == CalendarDay.Kind.WORKDAY for d, kind in CalendarDay.objects.values_list("date", "kind")

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from alerts.models import Alert
 from workflow.calendar import add_working_days, add_working_hours, current_calendar
+from workflow.models import DeadlinePolicy
 
 _CACHE_SECONDS = 60
 
@@ -25,8 +26,6 @@ def default_warning_window() -> timedelta:
     return timedelta(hours=getattr(settings, "HUOYAN_DEADLINE_WARNING_HOURS", 24))
 
 
-# Kept for callers that read the module constant; the per-policy window wins where set.
-WARNING_WINDOW = timedelta(days=1)
 
 
 class Timeliness:
@@ -59,8 +58,6 @@ def _rules() -> list[Rule]:
     now = time.monotonic()
     if _cached is not None and now - _cached[0] < _CACHE_SECONDS:
         return _cached[1]
-    from workflow.models import DeadlinePolicy
-
     rules = [
         Rule(p.stage, p.risk_level, p.domain, p.amount, p.unit, p.warning_hours)
         for p in DeadlinePolicy.objects.filter(is_active=True)

@@ -13,8 +13,8 @@ from accounts.models import User
 from alerts import policy
 from alerts.selectors import alert_for_update, alerts_visible_to
 from alerts.states import ActionKind
-from cases.models import ResultAction, TimelineEntry
-from cases.services import timeline_append
+from cases import timeline
+from cases.models import ResultAction
 from core.errors import Conflict, Forbidden, NotFound
 from workflow.calendar import add_working_days, current_calendar, local
 from workflow.models import Extension, Notification
@@ -41,11 +41,7 @@ def extension_request(*, alert_id: int, by: User, days: int, reason: str) -> Ext
             alert=alert, stage_seq=alert.stage_seq, stage=alert.status, requested_by=by, reason=reason,
             days=days, due_at_before=alert.due_at,
         )
-        timeline_append(
-            alert=alert, actor=by, kind=TimelineEntry.Kind.EXTENSION, action="extension_requested",
-            from_status=alert.status, to_status=alert.status, text=reason,
-            data={"extension_id": ext.pk, "days": days},
-        )
+        timeline.extension_requested(alert=alert, by=by, extension_id=ext.pk, days=days, reason=reason)
         supervisors = [u for u in RoleDirectory().supervisors(alert.org_unit) if u.pk != by.pk]
         ref = {"id": alert.pk, "by": by.display_name, "days": days, "reason": reason}
         notify_many([Message(
@@ -92,12 +88,8 @@ def _decide(*, extension_id: int, by: User, approve: bool, note: str) -> Extensi
         }
         text = (_("Extension of %(days)d working days approved; new deadline %(due)s. %(note)s") if approve
                 else _("Extension of %(days)d working days refused. %(note)s")) % ref
-        timeline_append(
-            alert=alert, actor=by, kind=TimelineEntry.Kind.EXTENSION,
-            action="extension_approved" if approve else "extension_refused",
-            from_status=alert.status, to_status=alert.status, text=text.strip(),
-            data={"extension_id": ext.pk, "days": ext.days,
-                  "due_at": alert.due_at.isoformat() if approve else None},
+        timeline.extension_decided(
+            alert=alert, by=by, extension_id=ext.pk, days=ext.days, approved=approve, text=text.strip(),
         )
         notify_many([Message(
             [ext.requested_by], Notification.Kind.EXTENSION_DECIDED,
@@ -137,10 +129,8 @@ def rectification_feedback_record(*, order_id: int, by: User, feedback: str) -> 
             raise Conflict(_("Feedback on this order has already been recorded."))
         order.feedback, order.feedback_at = feedback, timezone.now()
         order.save(update_fields=["feedback", "feedback_at"])
-        timeline_append(
-            alert=alert, actor=by, kind=TimelineEntry.Kind.FEEDBACK, action="rectification_feedback",
-            from_status=alert.status, to_status=alert.status, text=feedback,
-            data={"order_id": order.pk, "due_date": order.due_date.isoformat() if order.due_date else None,
-                  "late": bool(order.due_date and local(order.feedback_at).date() > order.due_date)},
+        timeline.feedback_recorded(
+            alert=alert, by=by, order=order,
+            late=bool(order.due_date and local(order.feedback_at).date() > order.due_date),
         )
     return order

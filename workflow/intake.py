@@ -22,7 +22,7 @@ from alerts.models import RISK_RANK, Alert, Domain, RiskLevel, SourceSystem
 from alerts.states import Status
 from audit.models import AuditEvent
 from audit.services import audit_record
-from cases.models import TimelineEntry
+from cases import timeline
 from workflow import deadlines
 
 # Rows per INSERT statement: well under the bound-parameter limits of PostgreSQL and SQLite.
@@ -142,12 +142,8 @@ def alerts_ingest(*, source: SourceSystem, items: Sequence[IntakeItem]) -> list[
                     # A fresh row carries exactly this batch's count; an existing one has more.
                     outcome[key] = (pk, occurrences == counts[key])
         created_ids = [pk for pk, created in outcome.values() if created]
-        TimelineEntry.objects.bulk_create(
-            TimelineEntry(
-                alert_id=pk, at=now, kind=TimelineEntry.Kind.CREATED, to_status=Status.WARNING,
-                text=source.name, data={"source": source.code},
-            )
-            for pk in created_ids
+        timeline.alerts_raised(
+            alert_ids=created_ids, at=now, status=Status.WARNING, source_name=source.name, source_code=source.code,
         )
         if created_ids:
             audit_record(

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from celery import shared_task
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
@@ -206,15 +207,9 @@ def _insert_skipping_duplicates(
         return [n for n, _ in kept], [m for _, m in kept]
 
 
-def notify(message: Message) -> list[int]:
-    return notify_many([message])
-
-
 def enqueue_deliveries(ids: list[int]) -> None:
     """After commit: hand the deliveries to a worker. Never raises: if the broker is down the
     rows stay pending and the sweep sends them."""
-    from workflow.tasks import send_deliveries
-
     try:
         send_deliveries.apply_async(args=[ids], retry=False)
     except Exception:  # noqa: BLE001 - any broker failure: the outbox row is the source of truth
@@ -324,3 +319,10 @@ def deliveries_send(
             Delivery.objects.filter(pk=delivery.pk, state=Delivery.State.PENDING).update(**update)
         if len(batch) < limit:
             return counts
+
+
+@shared_task(name="workflow.tasks.send_deliveries", acks_late=True, reject_on_worker_lost=True)
+def send_deliveries(ids: list[int]) -> dict:
+    """Send the outbox rows just committed; anything left pending is retried by the sweep.
+    (Declared here, beside what it sends, so scheduling it needs no import back from tasks.)"""
+    return deliveries_send(ids=ids)

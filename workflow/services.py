@@ -9,9 +9,10 @@ The public functions are typed and keyword-only (`alert_assign(alert_id=…, by=
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -27,6 +28,7 @@ from alerts.states import SEND_BACK_STAGES, ActionKind, Conclusion, DismissReaso
 from alerts.transitions import TRANSITIONS, TransitionSpec
 from audit.models import AuditEvent
 from audit.services import audit_record
+from cases import timeline
 from cases.models import (
     Assignment,
     Dismissal,
@@ -36,17 +38,12 @@ from cases.models import (
     TimelineEntry,
     Verification,
 )
-from cases.services import timeline_append
 from core.errors import Conflict, Forbidden, NotFound
 from workflow import deadlines, effects
 
-
-@dataclass
-class StepRecord:
-    """What a transition tells the timeline."""
-
-    text: str = ""
-    data: dict[str, Any] = field(default_factory=dict)
+# What a transition's `apply` returns: its timeline writer with the details filled in, called
+# with the state the alert left once the new stage is entered.
+Record = Callable[..., TimelineEntry]
 
 
 def _spec(name: str) -> TransitionSpec:
@@ -108,23 +105,20 @@ def _enter_stage(alert: Alert, at: Any) -> None:
 
 
 def _run_transition(
-    *, alert_id: int, name: str, by: User, apply: Callable[[Alert], StepRecord]
+    *, alert_id: int, name: str, by: User, apply: Callable[[Alert], Record]
 ) -> Alert:
     spec = _spec(name)
     with transaction.atomic():
         alert = alert_for_update(user=by, alert_id=alert_id)
         _check_actor(spec, alert, by)
         from_status = alert.status
-        step = apply(alert)
+        record = apply(alert)
         now = timezone.now()
         _enter_stage(alert, now)
         alert.save()
         # Inbox and outbox rows for who must hear about it, in this same transaction.
         effects.transition_recorded(alert=alert, name=name, by=by)
-        timeline_append(
-            alert=alert, actor=by, kind=TimelineEntry.Kind.TRANSITION, action=name,
-            from_status=from_status, to_status=alert.status, text=step.text, data=step.data,
-        )
+        record(alert=alert, by=by, from_status=from_status)
         audit_record(
             action=AuditEvent.Action.STATE_CHANGE, actor=by, object_type="alert", object_id=alert.pk,
             data={"transition": name, "from": from_status, "to": alert.status},
@@ -137,7 +131,7 @@ def _invalid(field_name: str, message: str) -> ValidationError:
 
 
 def alert_assign(*, alert_id: int, by: User, assignee: User, note: str = "") -> Alert:
-    def apply(alert: Alert) -> StepRecord:
+    def apply(alert: Alert) -> Record:
         if assignee.role != Role.VERIFIER or not assignee.is_active:
             raise _invalid("assignee", _("The assignee must be an active verifier."))
         if not policy.may_be_assigned(assignee, alert):
@@ -145,18 +139,18 @@ def alert_assign(*, alert_id: int, by: User, assignee: User, note: str = "") -> 
         alert.assign()
         alert.assignee = assignee
         Assignment.objects.create(alert=alert, assignee=assignee, assigned_by=by, note=note)
-        return StepRecord(note, {"assignee": assignee.pk, "assignee_name": assignee.display_name})
+        return partial(timeline.assigned, assignee=assignee, note=note)
 
     return _run_transition(alert_id=alert_id, name="assign", by=by, apply=apply)
 
 
 def alert_accept(*, alert_id: int, by: User) -> Alert:
-    def apply(alert: Alert) -> StepRecord:
+    def apply(alert: Alert) -> Record:
         alert.accept()
         Assignment.objects.filter(alert=alert, assignee=by, accepted_at=None, returned_at=None).update(
             accepted_at=timezone.now()
         )
-        return StepRecord()
+        return timeline.accepted
 
     return _run_transition(alert_id=alert_id, name="accept", by=by, apply=apply)
 
@@ -165,13 +159,13 @@ def alert_return(*, alert_id: int, by: User, reason: str) -> Alert:
     if not reason.strip():
         raise _invalid("reason", _("A reason is required."))
 
-    def apply(alert: Alert) -> StepRecord:
+    def apply(alert: Alert) -> Record:
         alert.return_()
         alert.assignee = None
         Assignment.objects.filter(alert=alert, assignee=by, returned_at=None).update(
             returned_at=timezone.now(), return_reason=reason
         )
-        return StepRecord(reason, {"reason": reason})
+        return partial(timeline.returned, reason=reason)
 
     return _run_transition(alert_id=alert_id, name="return", by=by, apply=apply)
 
@@ -187,7 +181,7 @@ def alert_submit_verification(
         raise _invalid("summary", _("A summary is required."))
     justification = justification.strip()
 
-    def apply(alert: Alert) -> StepRecord:
+    def apply(alert: Alert) -> Record:
         if conclusion == Conclusion.UNFOUNDED and not justification and not alert.findings.exists():
             raise _invalid("justification", _(
                 "An unfounded conclusion needs at least one finding or a written justification."
@@ -196,10 +190,7 @@ def alert_submit_verification(
         alert.conclusion = conclusion
         text = f"{summary}\n\n{justification}" if justification else summary
         Verification.objects.create(alert=alert, verifier=by, conclusion=conclusion, summary=text)
-        data: dict[str, Any] = {"conclusion": conclusion}
-        if justification:
-            data["justification"] = justification
-        return StepRecord(text, data)
+        return partial(timeline.verification_submitted, conclusion=conclusion, summary=text)
 
     return _run_transition(alert_id=alert_id, name="submit_verification", by=by, apply=apply)
 
@@ -213,15 +204,14 @@ def alert_dispose(
     if amount_recovered < 0:
         raise _invalid("amount_recovered", _("The amount recovered cannot be negative."))
 
-    def apply(alert: Alert) -> StepRecord:
+    def apply(alert: Alert) -> Record:
         alert.dispose()
         Disposition.objects.create(
             alert=alert, decided_by=by, outcome=outcome, case_filed=case_filed,
             amount_recovered=amount_recovered, note=note,
         )
-        return StepRecord(
-            note,
-            {"outcome": outcome, "case_filed": case_filed, "amount_recovered": str(amount_recovered)},
+        return partial(
+            timeline.disposed, outcome=outcome, case_filed=case_filed, amount_recovered=amount_recovered, note=note,
         )
 
     return _run_transition(alert_id=alert_id, name="dispose", by=by, apply=apply)
@@ -242,7 +232,7 @@ def alert_apply_results(*, alert_id: int, by: User, actions: list[ActionInput]) 
         if action.kind not in ActionKind.values:
             raise _invalid("actions", _("Unknown action kind %(kind)s.") % {"kind": action.kind})
 
-    def apply(alert: Alert) -> StepRecord:
+    def apply(alert: Alert) -> Record:
         alert.apply_results()
         ResultAction.objects.bulk_create(
             ResultAction(
@@ -251,10 +241,7 @@ def alert_apply_results(*, alert_id: int, by: User, actions: list[ActionInput]) 
             )
             for a in actions
         )
-        return StepRecord(
-            "; ".join(f"{ActionKind(a.kind).label}: {a.recipient}" for a in actions),
-            {"actions": [a.kind for a in actions]},
-        )
+        return partial(timeline.results_applied, actions=[(a.kind, a.recipient) for a in actions])
 
     return _run_transition(alert_id=alert_id, name="apply_results", by=by, apply=apply)
 
@@ -263,12 +250,12 @@ def alert_close(*, alert_id: int, by: User, score: int, comment: str = "") -> Al
     if not 1 <= score <= 5:
         raise _invalid("score", _("The score must be from 1 to 5."))
 
-    def apply(alert: Alert) -> StepRecord:
+    def apply(alert: Alert) -> Record:
         alert.close()
         Evaluation.objects.create(
             alert=alert, evaluator=by, decision=Evaluation.Decision.CLOSE, score=score, comment=comment
         )
-        return StepRecord(comment, {"score": score})
+        return partial(timeline.closed, score=score, comment=comment)
 
     return _run_transition(alert_id=alert_id, name="close", by=by, apply=apply)
 
@@ -279,7 +266,7 @@ def alert_send_back(*, alert_id: int, by: User, stage: str, reason: str) -> Aler
     if not reason.strip():
         raise _invalid("reason", _("A reason is required."))
 
-    def apply(alert: Alert) -> StepRecord:
+    def apply(alert: Alert) -> Record:
         if stage == Status.VERIFYING and alert.assignee_id is None:
             raise _invalid("stage", _("This alert has no verifier to send it back to."))
         alert.send_back(stage)
@@ -287,7 +274,7 @@ def alert_send_back(*, alert_id: int, by: User, stage: str, reason: str) -> Aler
             alert=alert, evaluator=by, decision=Evaluation.Decision.SEND_BACK,
             comment=reason, sent_back_to=stage,
         )
-        return StepRecord(reason, {"stage": stage})
+        return partial(timeline.sent_back, stage=stage, reason=reason)
 
     return _run_transition(alert_id=alert_id, name="send_back", by=by, apply=apply)
 
@@ -296,10 +283,10 @@ def alert_dismiss(*, alert_id: int, by: User, reason: str, note: str = "") -> Al
     if reason not in DismissReason.values:
         raise _invalid("reason", _("Unknown dismissal reason."))
 
-    def apply(alert: Alert) -> StepRecord:
+    def apply(alert: Alert) -> Record:
         alert.dismiss()
         Dismissal.objects.create(alert=alert, dismissed_by=by, reason=reason, note=note)
-        return StepRecord(note, {"reason": reason})
+        return partial(timeline.dismissed, reason=reason, note=note)
 
     return _run_transition(alert_id=alert_id, name="dismiss", by=by, apply=apply)
 

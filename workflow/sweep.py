@@ -34,7 +34,8 @@ from accounts.models import User
 from alerts import policy
 from alerts.models import Alert
 from alerts.states import ActionKind, Status
-from cases.models import ResultAction, TimelineEntry
+from cases import timeline
+from cases.models import ResultAction
 from workflow import deadlines
 from workflow.calendar import local
 from workflow.models import EscalationStep, Notification
@@ -144,13 +145,8 @@ def _record_steps(claimed: list[tuple[Alert, list[int]]], now: datetime, directo
         EscalationStep(alert=a, stage_seq=a.stage_seq, stage=a.status, step=s, due_at=a.due_at, at=now)
         for a, steps in claimed for s in steps
     )
-    TimelineEntry.objects.bulk_create(
-        TimelineEntry(
-            alert=a, at=now, kind=TimelineEntry.Kind.ESCALATION, action=f"step_{s}",
-            from_status=a.status, to_status=a.status, text=str(STEP_LABELS[s]),
-            data={"step": s, "stage_seq": a.stage_seq, "due_at": a.due_at.isoformat()},
-        )
-        for a, steps in claimed for s in steps if s > 0
+    timeline.escalation_steps(
+        steps=((a, s, str(STEP_LABELS[s])) for a, steps in claimed for s in steps if s > 0), at=now,
     )
     notify_many([_step_message(a, s, directory) for a, steps in claimed for s in steps], now=now)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.utils.dateparse import parse_datetime
 
-from workflow.notify import deliveries_send
+from workflow.notify import send_deliveries  # noqa: F401 - registered here for autodiscovery
 from workflow.sweep import sweep
 
 
@@ -16,8 +16,3 @@ def sweep_deadlines(at: str | None = None) -> dict:
     """The beat task: one sweep as of `at` (ISO datetime) or now."""
     return sweep(now=parse_datetime(at) if at else None).as_dict()
 
-
-@shared_task(name="workflow.tasks.send_deliveries", acks_late=True, reject_on_worker_lost=True)
-def send_deliveries(ids: list[int]) -> dict:
-    """Send the outbox rows just committed; anything left pending is retried by the sweep."""
-    return deliveries_send(ids=ids)

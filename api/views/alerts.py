@@ -23,7 +23,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from alerts.models import Alert
-from alerts.policy import may_view_full_pii
+from alerts.personal_data import alert_shown_values, full_pii_shown
 from alerts.selectors import alert_list_for, alerts_visible_to, stats_overview
 from api.auth import ApiKeyAuthentication, IsSourceSystem
 from api.filters import AlertFilter
@@ -41,11 +41,9 @@ from api.serializers.cases import (
     TimelineEntrySerializer,
 )
 from api.serializers.workflow import TRANSITION_BODIES
-from audit.models import AuditEvent
-from audit.services import audit_record
-from cases.models import Comment, Evidence, Finding, TimelineEntry
+from cases.downloads import evidence_response
+from cases.models import Comment, Finding, TimelineEntry
 from cases.services import comment_add, finding_add
-from core.masking import contains_pii
 from workflow.intake import alerts_ingest
 from workflow.services import alert_transition, alert_transition_precheck
 
@@ -68,7 +66,7 @@ class AlertViewSet(viewsets.ReadOnlyModelViewSet):
         alert = get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
         context = {
             **self.get_serializer_context(),
-            **full_pii_context(request, alert, [alert.subject_id_number, alert.title, alert.details]),
+            **full_pii_context(request, alert, alert_shown_values(alert)),
         }
         return Response(AlertSerializer(alert, context=context).data)
 
@@ -83,16 +81,7 @@ class AlertViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 def full_pii_context(request: Request, alert: Alert, values: list[Any]) -> dict[str, bool]:
-    """Full personal data for roles that need it, and an audit entry whenever it is shown."""
-    if not may_view_full_pii(request.user, alert) or not any(
-        (v and isinstance(v, str) and v == alert.subject_id_number) or contains_pii(v) for v in values
-    ):
-        return {"full_pii": False}
-    audit_record(
-        action=AuditEvent.Action.PII_VIEW, actor=request.user, request=request,
-        object_type="alert", object_id=alert.pk, data={"path": request.path},
-    )
-    return {"full_pii": True}
+    return {"full_pii": full_pii_shown(user=request.user, alert=alert, values=values, request=request)}
 
 
 class _AlertChildView(generics.GenericAPIView):
@@ -164,14 +153,7 @@ class EvidenceDownloadView(APIView):
 
     @extend_schema(responses={(200, "application/octet-stream"): OpenApiResponse(description="The file")})
     def get(self, request: Request, pk: int) -> FileResponse:
-        evidence = get_object_or_404(
-            Evidence.objects.select_related("finding"),
-            pk=pk, finding__alert__in=alerts_visible_to(request.user),
-        )
-        return FileResponse(
-            evidence.file.open("rb"), as_attachment=True, filename=evidence.original_name,
-            content_type=evidence.content_type,
-        )
+        return evidence_response(user=request.user, evidence_id=pk)
 
 
 class AlertTransitionView(generics.GenericAPIView):

@@ -26,6 +26,7 @@ from alerts.policy import may_in_warehouse
 from api.auth import ApiKeyAuthentication, IsSourceSystem
 from core.masking import mask_value
 from screening import engine, selectors, services
+from screening.importing import preview
 from screening.models import Dataset, ModelStatus, Schedule, ScreeningHit, ScreeningModel, ScreeningRun
 from screening.spec import DatasetRef, SpecError, compile_spec
 from screening.templates import TEMPLATES, describe
@@ -267,8 +268,6 @@ class DatasetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     @action(detail=True, methods=["get"])
     def preview(self, request: Any, pk: str | None = None) -> Response:
         from pathlib import Path
-
-        from screening.importing import preview
 
         ds = self.get_object()
         rows = preview(Path(services.dataset_local_path(ds)))

@@ -10,47 +10,39 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from alerts.policy import may_view_full_pii, transitions_available_to
+from alerts.personal_data import alert_shown_values, full_pii_shown
+from alerts.policy import may_add_finding, transitions_available_to
 from alerts.selectors import alert_list_for, alerts_visible_to
 from alerts.states import ActionKind
 from alerts.transitions import TRANSITIONS
 from audit.models import AuditEvent
 from audit.services import audit_record
-from cases.models import Comment, Evidence, ResultAction
+from cases.downloads import evidence_response
+from cases.models import Comment, ResultAction
 from cases.services import comment_add
-from core.errors import AppError
-from core.masking import contains_pii, mask_id_number, mask_text
-from web.access import HOME_BY_ROLE, alert_or_404, safe_next
+from core.errors import AppError, NotFound
+from core.masking import mask_id_number, mask_text
+from web.access import HOME_BY_ROLE, alert_or_404, paginate, safe_next
 from web.filters import AlertFilterForm
-from web.forms import (
-    TRANSITION_FORMS,
-    AssignForm,
-    CommentForm,
-    FindingForm,
-    ResultActionFormSet,
-)
+from web.forms import CommentForm, FindingForm, transition_form
+from web.text import done_message
+from web.views.extensions import extension_context
 from workflow.deadlines import is_overdue, timeliness_of
-from workflow.services import ActionInput, alert_transition, alert_transition_precheck
+from workflow.services import alert_transition, alert_transition_precheck
 
-PAGE_SIZE = 25
 PRINTABLE_KINDS = {
     ActionKind.WORK_NOTICE,
     ActionKind.INTEGRITY_NOTICE,
     ActionKind.RECOMMENDATION,
     ActionKind.RECTIFICATION_ORDER,
 }
-
-
-def paginate(request: HttpRequest, qs: Any, size: int = PAGE_SIZE) -> Any:
-    return Paginator(qs, size).get_page(request.GET.get("page"))
 
 
 @login_required
@@ -182,55 +174,85 @@ def alert_export_xlsx(request: HttpRequest) -> HttpResponse:
 # ----- detail and actions -----
 
 
+def _failed_key(alert_id: int, name: str) -> str:
+    return f"huoyan:failed-form:{alert_id}:{name}"
+
+
+def _remember_failed(request: HttpRequest, alert_id: int, name: str, exc: ValidationError | None) -> None:
+    """Post/redirect/get: a refused submission is kept in the session for the page it came from,
+    which shows it again with its errors (a reload then never posts it twice)."""
+    errors: dict[str, list[str]] = {}
+    if exc is not None:
+        errors = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
+    request.session[_failed_key(alert_id, name)] = {
+        "data": {k: request.POST.getlist(k) for k in request.POST if k != "csrfmiddlewaretoken"},
+        "errors": errors,
+    }
+
+
+def _restore_failed(request: HttpRequest, alert: Any, name: str) -> Any | None:
+    saved = request.session.pop(_failed_key(alert.pk, name), None) if hasattr(request, "session") else None
+    if not saved:
+        return None
+    data = QueryDict(mutable=True)
+    for key, values in saved["data"].items():
+        data.setlist(key, values)
+    form = transition_form(name, user=request.user, alert=alert, data=data)
+    form.is_valid()
+    if saved["errors"]:
+        _add_service_errors(form, ValidationError(saved["errors"]))
+    return form
+
+
 def _action_forms(request: HttpRequest, alert: Any, names: list[str], bound: dict | None = None) -> dict:
-    forms: dict[str, Any] = {}
-    for name in names:
-        if bound and name in bound:
-            forms[name] = bound[name]
-        elif name == "assign":
-            forms[name] = AssignForm(user=request.user, alert=alert, prefix="assign")
-        elif name == "apply_results":
-            forms[name] = ResultActionFormSet(prefix="actions")
-        else:
-            forms[name] = TRANSITION_FORMS[name](prefix=name)
-    return forms
+    bound = dict(bound or {})
+    for n in names:
+        if n not in bound and (failed := _restore_failed(request, alert, n)) is not None:
+            bound[n] = failed
+    return {n: bound[n] if n in bound else transition_form(n, user=request.user, alert=alert) for n in names}
 
 
-def _full_pii_shown(request: HttpRequest, alert: Any) -> bool:
-    """Full personal data for those handling the case; each time it is shown, an audit entry."""
-    if not may_view_full_pii(request.user, alert):
-        return False
-    if alert.subject_id_number or contains_pii(alert.details) or contains_pii(alert.title):
-        audit_record(action=AuditEvent.Action.PII_VIEW, actor=request.user, request=request,
-                     object_type="alert", object_id=alert.pk, data={"path": request.path})
-    return True
+def _texts(records: list[Any], *fields: str) -> list[Any]:
+    return [getattr(r, f, "") for r in records for f in fields]
 
 
 def detail_context(request: HttpRequest, alert: Any, bound: dict | None = None) -> dict[str, Any]:
-    from web.views.extensions import extension_context
-
     names = transitions_available_to(alert, request.user)
-    actions = [(n, TRANSITIONS[n].label) for n in names]
+    records = {
+        "timeline": list(alert.timeline.select_related("actor").order_by("at", "id")),
+        "comments": list(alert.comments.select_related("author")),
+        "findings": list(alert.findings.select_related("author").prefetch_related("evidence")),
+        "assignments": list(alert.assignments.select_related("assignee", "assigned_by")),
+        "verifications": list(alert.verifications.select_related("verifier")),
+        "dispositions": list(alert.dispositions.select_related("decided_by")),
+        "result_actions": list(alert.result_actions.select_related("issued_by")),
+        "evaluations": list(alert.evaluations.select_related("evaluator")),
+        "dismissals": list(alert.dismissals.select_related("dismissed_by")),
+    }
+    extensions = extension_context(request, alert)
+    # Everything this page prints with the `pii` filter: full values (and one audit entry) only
+    # if the reader may see them and one of these texts holds some — the API's rule exactly.
+    shown = [
+        *alert_shown_values(alert),
+        *_texts(records["timeline"], "text"), *_texts(records["comments"], "text"),
+        *_texts(records["findings"], "text"), *_texts(records["assignments"], "note", "return_reason"),
+        *_texts(records["verifications"], "summary"), *_texts(records["dispositions"], "note"),
+        *_texts(records["result_actions"], "recipient", "text", "feedback"),
+        *_texts(records["evaluations"], "comment"), *_texts(records["dismissals"], "note"),
+        *_texts(extensions.get("extensions", []), "reason", "decision_note"),
+    ]
     return {
-        **extension_context(request, alert),
+        **extensions,
+        **records,
         "alert": alert,
-        "actions": actions,
+        "actions": [(n, TRANSITIONS[n].label) for n in names],
         "forms": _action_forms(request, alert, names, bound),
-        "full_pii": _full_pii_shown(request, alert),
+        "full_pii": full_pii_shown(user=request.user, alert=alert, values=shown, request=request),
         "timeliness": timeliness_of(alert),
         "overdue": is_overdue(alert),
-        "timeline": alert.timeline.select_related("actor").order_by("at", "id"),
-        "comments": alert.comments.select_related("author"),
         "comment_form": CommentForm(),
-        "findings": alert.findings.select_related("author").prefetch_related("evidence"),
-        "assignments": alert.assignments.select_related("assignee", "assigned_by"),
-        "verifications": alert.verifications.select_related("verifier"),
-        "dispositions": alert.dispositions.select_related("decided_by"),
-        "result_actions": alert.result_actions.select_related("issued_by"),
-        "evaluations": alert.evaluations.select_related("evaluator"),
-        "dismissals": alert.dismissals.select_related("dismissed_by"),
         "printable_kinds": PRINTABLE_KINDS,
-        "finding_form": FindingForm() if request.user.pk == alert.assignee_id else None,
+        "finding_form": FindingForm() if may_add_finding(request.user, alert) else None,
     }
 
 
@@ -238,25 +260,6 @@ def detail_context(request: HttpRequest, alert: Any, bound: dict | None = None) 
 def alert_detail(request: HttpRequest, pk: int) -> HttpResponse:
     alert = alert_or_404(request.user, pk)
     return render(request, "web/alert_detail.html", detail_context(request, alert))
-
-
-def _service_data(name: str, form: Any) -> dict[str, Any]:
-    if name == "apply_results":
-        return {
-            "actions": [
-                ActionInput(
-                    kind=f.cleaned_data["kind"],
-                    recipient=f.cleaned_data["recipient"],
-                    text=f.cleaned_data["text"],
-                    due_date=f.cleaned_data.get("due_date"),
-                )
-                for f in form.forms
-                if f.cleaned_data.get("kind")
-            ]
-        }
-    if name == "accept":
-        return {}
-    return dict(form.cleaned_data)
 
 
 def _add_service_errors(form: Any, exc: ValidationError) -> None:
@@ -303,30 +306,28 @@ def alert_action(request: HttpRequest, pk: int, name: str) -> HttpResponse:
     if refused:
         return refused
 
-    if name == "assign":
-        form: Any = AssignForm(request.POST, user=request.user, alert=alert, prefix="assign")
-    elif name == "apply_results":
-        form = ResultActionFormSet(request.POST, prefix="actions")
-    else:
-        form = TRANSITION_FORMS[name](request.POST, prefix=name)
-
+    form = transition_form(name, user=request.user, alert=alert, data=request.POST)
+    refusal: ValidationError | None = None
     if form.is_valid():
-        data = _service_data(name, form)
-        if name == "apply_results" and not data["actions"]:
-            form._non_form_errors = form.error_class([_("Issue at least one notice, recommendation or order.")])
+        try:
+            alert_transition(alert_id=alert.pk, name=name, by=request.user, data=form.service_data())
+        except ValidationError as exc:
+            refusal = exc
+        except AppError as exc:
+            return workflow_error_response(request, exc)
         else:
-            try:
-                alert_transition(alert_id=alert.pk, name=name, by=request.user, data=data)
-            except ValidationError as exc:
-                _add_service_errors(form, exc)
-            except AppError as exc:
-                return workflow_error_response(request, exc)
-            else:
-                messages.success(request, _("Done: %(action)s.") % {"action": TRANSITIONS[name].label})
-                return redirect(safe_next(request, reverse("web:alert_detail", args=[alert.pk])))
-    ctx = detail_context(request, alert, bound={name: form})
-    ctx["open_action"] = name
-    return render(request, "web/alert_detail.html", ctx, status=400)
+            messages.success(request, done_message(alert, name))
+            if name == "return":
+                # Returned: it is no longer the verifier's; back to their list.
+                return redirect("web:my_work")
+            return redirect(safe_next(request, reverse("web:alert_detail", args=[alert.pk])))
+    # Refused: back to the page the form lives on (GET), which shows it again with its errors.
+    _remember_failed(request, alert.pk, name, refusal)
+    verify_page = reverse("web:verify", args=[alert.pk])
+    page = verify_page if safe_next(request, "") == verify_page else reverse("web:alert_detail", args=[alert.pk])
+    messages.error(request, _("%(action)s #%(n)s was not done: see the form below.") % {
+        "action": TRANSITIONS[name].label, "n": alert.pk})
+    return redirect(f"{page}#act-{name}")
 
 
 @login_required
@@ -360,31 +361,22 @@ def comment_create(request: HttpRequest, pk: int) -> HttpResponse:
         comments = Comment.objects.filter(alert=alert).select_related("author")
         return render(request, "web/_comments.html", {
             "alert": alert, "comments": comments, "comment_form": form,
-            "full_pii": _full_pii_shown(request, alert),
+            "full_pii": full_pii_shown(
+                user=request.user, alert=alert, request=request,
+                values=[*alert_shown_values(alert), *_texts(list(comments), "text")],
+            ),
         })
     return redirect(reverse("web:alert_detail", args=[alert.pk]) + "#comments")
 
 
 @login_required
 def evidence_download(request: HttpRequest, pk: int) -> FileResponse:
-    """Evidence is served only here, after the scope check; never from a public media URL."""
-    evidence = (
-        Evidence.objects.select_related("finding")
-        .filter(pk=pk, finding__alert__in=alerts_visible_to(request.user))
-        .first()
-    )
-    if evidence is None:
-        raise Http404
-    inline = evidence.content_type.startswith("image/") or evidence.content_type == "application/pdf"
-    response = FileResponse(
-        evidence.file.open("rb"),
-        content_type=evidence.content_type,
-        as_attachment=not inline,
-        filename=evidence.original_name,
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    return response
+    """Evidence is served only here (and by the API), after the scope check; never from a public
+    media URL."""
+    try:
+        return evidence_response(user=request.user, evidence_id=pk)
+    except NotFound:
+        raise Http404 from None
 
 
 @login_required

@@ -20,10 +20,10 @@ from alerts.states import DismissReason, Status
 from cases.models import Assignment, Disposition, Evaluation, ResultAction, Verification
 from cases.services import finding_add
 from core.errors import AppError
-from web.access import alert_or_404, role_required, safe_next
+from web.access import alert_or_404, paginate, role_required, safe_next
 from web.filters import AlertFilterForm
 from web.forms import BulkDispatchForm, FindingForm
-from web.views.alerts import detail_context, paginate, workflow_error_response
+from web.views.alerts import detail_context, workflow_error_response
 from workflow.services import alert_assign, alert_dismiss
 
 BOARD_HIDDEN = ("state", "status", "conclusion", "outcome", "disposition", "created_from", "created_to")

@@ -25,7 +25,7 @@ from alerts.models import Alert
 from alerts.selectors import alerts_visible_to
 from alerts.states import ActionKind
 from core.errors import AppError
-from web.access import alert_or_404, role_required, safe_next
+from web.access import alert_or_404, paginate, role_required, safe_next
 from web.forms import StyledForm
 from workflow import extensions
 from workflow.models import Extension
@@ -115,8 +115,6 @@ def extension_decide(request: HttpRequest, pk: int) -> HttpResponse:
 
 @role_required(Role.SUPERVISOR)
 def extension_queue(request: HttpRequest) -> HttpResponse:
-    from web.views.alerts import paginate
-
     qs = (
         Extension.objects.filter(state=Extension.State.REQUESTED, alert__in=alerts_visible_to(request.user))
         .select_related("alert", "alert__org_unit", "requested_by")

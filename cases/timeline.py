@@ -1,0 +1,161 @@
+"""The timeline's writers: one typed function per kind of event, so what each entry holds is
+decided here once, not by free-form action strings scattered over the services.
+
+Every writer appends inside the transaction of the change it records (the timeline is
+append-only: nothing here updates or deletes). The transition writers take the state the alert
+left (`from_status`); the alert itself already holds the state it entered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.utils import timezone
+
+from accounts.models import User
+from alerts.models import Alert
+from alerts.states import ActionKind
+from cases.models import Comment, Finding, ResultAction, TimelineEntry
+
+Kind = TimelineEntry.Kind
+
+
+def _append(
+    *, alert: Alert, actor: User | None, kind: str, action: str = "", from_status: str | None = None,
+    text: str = "", data: dict[str, Any] | None = None,
+) -> TimelineEntry:
+    return TimelineEntry.objects.create(
+        alert=alert, at=timezone.now(), actor=actor, kind=kind, action=action,
+        from_status=alert.status if from_status is None else from_status, to_status=alert.status,
+        text=text, data=data or {},
+    )
+
+
+# ----- transitions: one writer per transition name -----
+
+def _transition(alert: Alert, by: User, name: str, from_status: str, text: str = "",
+                data: dict[str, Any] | None = None) -> TimelineEntry:
+    return _append(alert=alert, actor=by, kind=Kind.TRANSITION, action=name, from_status=from_status,
+                   text=text, data=data)
+
+
+def assigned(*, alert: Alert, by: User, from_status: str, assignee: User, note: str) -> TimelineEntry:
+    return _transition(alert, by, "assign", from_status, note,
+                       {"assignee": assignee.pk, "assignee_name": assignee.display_name})
+
+
+def accepted(*, alert: Alert, by: User, from_status: str) -> TimelineEntry:
+    return _transition(alert, by, "accept", from_status)
+
+
+def returned(*, alert: Alert, by: User, from_status: str, reason: str) -> TimelineEntry:
+    return _transition(alert, by, "return", from_status, reason, {"reason": reason})
+
+
+def verification_submitted(
+    *, alert: Alert, by: User, from_status: str, conclusion: str, summary: str,
+) -> TimelineEntry:
+    return _transition(alert, by, "submit_verification", from_status, summary, {"conclusion": conclusion})
+
+
+def disposed(
+    *, alert: Alert, by: User, from_status: str, outcome: str, case_filed: bool, amount_recovered: Decimal,
+    note: str,
+) -> TimelineEntry:
+    return _transition(alert, by, "dispose", from_status, note, {
+        "outcome": outcome, "case_filed": case_filed, "amount_recovered": str(amount_recovered),
+    })
+
+
+def results_applied(
+    *, alert: Alert, by: User, from_status: str, actions: Sequence[tuple[str, str]],
+) -> TimelineEntry:
+    """`actions`: (kind, recipient) of each notice, recommendation or order issued."""
+    text = "; ".join(f"{ActionKind(kind).label}: {recipient}" for kind, recipient in actions)
+    return _transition(alert, by, "apply_results", from_status, text, {"actions": [k for k, _r in actions]})
+
+
+def closed(*, alert: Alert, by: User, from_status: str, score: int, comment: str) -> TimelineEntry:
+    return _transition(alert, by, "close", from_status, comment, {"score": score})
+
+
+def sent_back(*, alert: Alert, by: User, from_status: str, stage: str, reason: str) -> TimelineEntry:
+    return _transition(alert, by, "send_back", from_status, reason, {"stage": stage})
+
+
+def dismissed(*, alert: Alert, by: User, from_status: str, reason: str, note: str) -> TimelineEntry:
+    return _transition(alert, by, "dismiss", from_status, note, {"reason": reason})
+
+
+TRANSITION_WRITERS: dict[str, Callable[..., TimelineEntry]] = {
+    "assign": assigned,
+    "accept": accepted,
+    "return": returned,
+    "submit_verification": verification_submitted,
+    "dispose": disposed,
+    "apply_results": results_applied,
+    "close": closed,
+    "send_back": sent_back,
+    "dismiss": dismissed,
+}
+
+
+# ----- events that do not change the stage -----
+
+def alerts_raised(*, alert_ids: Iterable[int], at: datetime, status: str, source_name: str,
+                  source_code: str) -> None:
+    """Intake: one entry per newly raised alert, in one statement."""
+    TimelineEntry.objects.bulk_create(
+        TimelineEntry(alert_id=pk, at=at, kind=Kind.CREATED, to_status=status, text=source_name,
+                      data={"source": source_code})
+        for pk in alert_ids
+    )
+
+
+def comment_added(*, alert: Alert, comment: Comment) -> TimelineEntry:
+    return _append(alert=alert, actor=comment.author, kind=Kind.COMMENT, text=comment.text,
+                   data={"comment_id": comment.pk})
+
+
+def finding_added(*, alert: Alert, finding: Finding, files: int) -> TimelineEntry:
+    return _append(alert=alert, actor=finding.author, kind=Kind.FINDING, text=finding.text,
+                   data={"finding_id": finding.pk, "files": files})
+
+
+def extension_requested(*, alert: Alert, by: User, extension_id: int, days: int, reason: str) -> TimelineEntry:
+    return _append(alert=alert, actor=by, kind=Kind.EXTENSION, action="extension_requested", text=reason,
+                   data={"extension_id": extension_id, "days": days})
+
+
+def extension_decided(
+    *, alert: Alert, by: User, extension_id: int, days: int, approved: bool, text: str,
+) -> TimelineEntry:
+    return _append(
+        alert=alert, actor=by, kind=Kind.EXTENSION,
+        action="extension_approved" if approved else "extension_refused", text=text,
+        data={"extension_id": extension_id, "days": days,
+              "due_at": alert.due_at.isoformat() if approved and alert.due_at else None},
+    )
+
+
+def feedback_recorded(*, alert: Alert, by: User, order: ResultAction, late: bool) -> TimelineEntry:
+    return _append(
+        alert=alert, actor=by, kind=Kind.FEEDBACK, action="rectification_feedback", text=order.feedback,
+        data={"order_id": order.pk, "due_date": order.due_date.isoformat() if order.due_date else None,
+              "late": late},
+    )
+
+
+def escalation_steps(*, steps: Iterable[tuple[Alert, int, str]], at: datetime) -> None:
+    """The sweep: one entry per (alert, ladder step, label) reached, in one statement."""
+    TimelineEntry.objects.bulk_create(
+        TimelineEntry(
+            alert=alert, at=at, kind=Kind.ESCALATION, action=f"step_{step}", from_status=alert.status,
+            to_status=alert.status, text=label,
+            data={"step": step, "stage_seq": alert.stage_seq, "due_at": alert.due_at.isoformat()},
+        )
+        for alert, step, label in steps
+    )

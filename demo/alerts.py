@@ -184,6 +184,8 @@ def _schedule(final: str, index: int, total: int, now: datetime, rng: random.Ran
         if raised + spent > now - timedelta(days=1):
             raised = now - timedelta(days=1) - spent
     else:
+        if gaps:  # open work waited a while in 预警 before it was dispatched: raised over the past weeks
+            gaps[0] += timedelta(days=rng.uniform(0, 40))
         raised = now - sum(gaps, timedelta()) - timedelta(days=rng.uniform(0.3, 4))
     # Office hours: things happen between 9:00 and 17:00 local time.
     office = raised.replace(hour=1 + rng.randrange(8), minute=rng.randrange(60))

@@ -475,4 +475,15 @@ def render_title(template: str, values: dict[str, Any]) -> str:
             return str(v)
         return str(v)
 
-    return PLACEHOLDER_RE.sub(sub, template)[:255]
+    return tidy_chinese_spacing(PLACEHOLDER_RE.sub(sub, template))[:255]
+
+
+# Chinese text takes no spaces between its characters, its numbers and its punctuation:
+# "{A} 与 {B} {count} 份合同" renders "甲 与 乙 3 份合同" otherwise; Latin words keep their spaces.
+_CJK = r"\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef"
+_CJK_SPACE_RE = re.compile(rf"(?<=[{_CJK}])\s+(?=[{_CJK}0-9])|(?<=[{_CJK}0-9.])\s+(?=[{_CJK}])")
+
+
+def tidy_chinese_spacing(text: str) -> str:
+    """Drop the spaces a title template leaves next to Chinese characters, and collapse the rest."""
+    return _CJK_SPACE_RE.sub("", re.sub(r"\s+", " ", text)).strip()

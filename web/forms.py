@@ -37,6 +37,10 @@ BLANK = "—"
 class VerifierChoiceField(forms.ModelChoiceField):
     """Verifiers grouped by unit (one <optgroup> per unit, in tree order)."""
 
+    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+        kwargs.setdefault("empty_label", BLANK)
+        super().__init__(*args, **kwargs)
+
     def label_from_instance(self, obj: User) -> str:
         return obj.display_name
 

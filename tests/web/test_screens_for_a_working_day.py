@@ -276,3 +276,23 @@ def test_the_demo_gives_every_county_people_and_work_in_every_stage_over_a_year(
     assert len(months) >= 11
     days = average_days_per_stage(User.objects.get(username="suzhou_leader"), Period(None, None))
     assert all(days.get(s, 0) > 0 for s in ["warning", "assigned", "verifying", "disposing", "applying"])
+
+
+def test_system_text_on_the_timeline_follows_the_readers_language(people, make_alert, client_for):
+    from cases.models import TimelineEntry
+
+    alert = make_alert()
+    with translation.override("zh-hans"):
+        TimelineEntry.objects.create(alert=alert, at=alert.created_at, kind="escalation", action="step_2",
+                                     text="书面提醒单位负责人（黄牌）", data={"step": 2})
+    body = client_for(people.kunshan_supervisor).get(reverse("web:alert_detail", args=[alert.pk])).content.decode()
+    assert "Written reminder to the unit supervisor (yellow card)" in body and "黄牌" not in body
+
+
+def test_generated_titles_have_no_stray_spaces_next_to_chinese():
+    from screening.spec import render_title
+
+    title = render_title("疑似拆分合同：{a} 与 {b} {count} 份合同合计 {amount} 元",
+                         {"a": "昆山市交通局", "b": "道路养护公司", "count": 2, "amount": "1850000.00"})
+    assert title == "疑似拆分合同：昆山市交通局与道路养护公司2份合同合计1850000.00元"
+    assert render_title("{a} and {b}", {"a": "Acme Ltd", "b": "Foo"}) == "Acme Ltd and Foo"

@@ -96,6 +96,9 @@ def dispatch_verifiers(request: HttpRequest) -> HttpResponse:
     selected alert, grouped by unit."""
     alerts = selected_alerts(request, request.GET.getlist("alert_ids"))
     bulk = BulkDispatchForm(user=request.user, alerts=alerts)
+    chosen = request.GET.get("assignee", "")
+    if chosen.isdigit() and bulk.offered.filter(pk=int(chosen)).exists():
+        bulk.initial["assignee"] = int(chosen)  # keep the choice while it still fits the selection
     return render(request, "web/_verifier_select.html", {"bulk": bulk, "selected": alerts})
 
 

@@ -132,6 +132,35 @@ def may_record_feedback(user: User) -> bool:
     return _role(user) == Role.SUPERVISOR
 
 
+# ----- screens -----
+# Which role works on which screen. Every screen shows only what is in the user's scope; this
+# map decides who may open it at all (403 otherwise) and what the navigation offers.
+
+SCREENS: dict[str, frozenset[str]] = {
+    "dispatch": frozenset({Role.SUPERVISOR}),
+    "disposal": frozenset({Role.SUPERVISOR}),
+    "extensions": frozenset({Role.SUPERVISOR}),
+    "my_work": frozenset({Role.VERIFIER}),
+    "verify": frozenset({Role.VERIFIER}),
+    "evaluation": frozenset({Role.LEADER}),
+    "dashboard": frozenset({Role.LEADER, Role.SUPERVISOR, Role.ADMIN}),
+    "extension_request": frozenset({Role.VERIFIER, Role.SUPERVISOR, Role.LEADER}),
+    "two_factor": frozenset({Role.LEADER, Role.ADMIN}),
+}
+
+
+def may_open(user: Any, screen: str) -> bool:
+    """The user's role works on `screen` (a key of SCREENS; an unknown screen is refused)."""
+    if screen == "two_factor" and getattr(user, "is_superuser", False):
+        return True
+    return screen in SCREENS and _role(user) in SCREENS[screen]
+
+
+def screens_for(user: Any) -> dict[str, bool]:
+    """What the navigation may offer this user."""
+    return {screen: may_open(user, screen) for screen in SCREENS}
+
+
 # ----- the model warehouse -----
 #
 # Supervisors and administrators build and run models; verifiers and leaders read (lists, cards,

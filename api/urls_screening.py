@@ -1,4 +1,4 @@
-"""API routes of the warehouse; mounted under /api/v1/ by `config/api_urls.py`."""
+"""API routes of the warehouse; mounted under /api/v1/ by `api/urls.py`."""
 
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter

@@ -1,4 +1,4 @@
-"""Deadline endpoints, included under /api/v1/ by config/api_urls.py."""
+"""Deadline endpoints, included under /api/v1/ by api/urls.py."""
 
 from django.urls import path
 

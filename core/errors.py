@@ -1,5 +1,6 @@
 """Application errors: one hierarchy that every use case raises and that both faces map in one
-place each — the API in `api.errors.exception_handler`, the screens in `web.access`.
+place each — the API in `api.errors.exception_handler`, the screens in
+`web.views.alerts.workflow_error_response`.
 
 Field-level problems are Django's `ValidationError` (a dict of field → messages); these are the
 rest: the thing is not there (or not yours to know about), not yours to do, or not possible now.

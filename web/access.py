@@ -15,6 +15,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 
 from accounts.models import Role, User
 from alerts.models import Alert
+from alerts.policy import may_open, screens_for
 from alerts.selectors import alert_get_for
 
 HOME_BY_ROLE = {
@@ -25,18 +26,24 @@ HOME_BY_ROLE = {
 }
 
 
-def role_required(*roles: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+def screen_required(screen: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """Log in first; then 403 unless `alerts.policy` lets the user's role open `screen`."""
     def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @login_required
         @wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            if request.user.role not in roles:
+            if not may_open(request.user, screen):
                 raise PermissionDenied
             return view(request, *args, **kwargs)
 
         return wrapped
 
     return decorator
+
+
+def navigation(request: HttpRequest) -> dict[str, Any]:
+    """Context processor: which screens the navigation offers (`screens.dispatch`, …)."""
+    return {"screens": screens_for(request.user)}
 
 
 def alert_or_404(user: User, pk: int) -> Alert:

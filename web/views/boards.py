@@ -14,13 +14,12 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts.models import Role
 from alerts.selectors import alert_list_for
 from alerts.states import DismissReason, Status
 from cases.models import Assignment, Disposition, Evaluation, ResultAction, Verification
 from cases.services import finding_add
 from core.errors import AppError
-from web.access import alert_or_404, paginate, role_required, safe_next
+from web.access import alert_or_404, paginate, safe_next, screen_required
 from web.filters import AlertFilterForm
 from web.forms import BulkDispatchForm, FindingForm
 from web.views.alerts import detail_context, workflow_error_response
@@ -82,7 +81,7 @@ def dispatch_queryset(request: HttpRequest) -> tuple[AlertFilterForm, Any]:
     return form, qs
 
 
-@role_required(Role.SUPERVISOR)
+@screen_required("dispatch")
 def dispatch_board(request: HttpRequest) -> HttpResponse:
     form, qs = dispatch_queryset(request)
     page = paginate(request, qs)
@@ -90,7 +89,7 @@ def dispatch_board(request: HttpRequest) -> HttpResponse:
     return render(request, "web/dispatch.html", {"form": form, "page": page, "bulk": bulk, "tab": "dispatch"})
 
 
-@role_required(Role.SUPERVISOR)
+@screen_required("dispatch")
 def dispatch_verifiers(request: HttpRequest) -> HttpResponse:
     """The verifier dropdown for the current selection (htmx): only those who can take every
     selected alert, grouped by unit."""
@@ -106,7 +105,7 @@ def _numbers(ids: list[int]) -> str:
     return "、".join(f"#{i}" for i in ids)
 
 
-@role_required(Role.SUPERVISOR)
+@screen_required("dispatch")
 @require_POST
 def dispatch_bulk(request: HttpRequest) -> HttpResponse:
     alerts = selected_alerts(request, request.POST.getlist("alert_ids"))
@@ -143,7 +142,7 @@ def dispatch_bulk(request: HttpRequest) -> HttpResponse:
     return redirect(back)
 
 
-@role_required(Role.SUPERVISOR)
+@screen_required("disposal")
 def disposal_board(request: HttpRequest) -> HttpResponse:
     qs = (
         with_send_back(alert_list_for(request.user))
@@ -158,7 +157,7 @@ def disposal_board(request: HttpRequest) -> HttpResponse:
     return render(request, "web/disposal.html", {"page": page, "tab": "disposal"})
 
 
-@role_required(Role.VERIFIER)
+@screen_required("my_work")
 def my_work(request: HttpRequest) -> HttpResponse:
     qs = (
         with_send_back(alert_list_for(request.user))
@@ -169,7 +168,7 @@ def my_work(request: HttpRequest) -> HttpResponse:
     return render(request, "web/my_work.html", {"page": page, "tab": "my_work"})
 
 
-@role_required(Role.VERIFIER)
+@screen_required("verify")
 def verify(request: HttpRequest, pk: int) -> HttpResponse:
     alert = alert_or_404(request.user, pk)
     if alert.assignee_id != request.user.pk:
@@ -202,7 +201,7 @@ def verify(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "web/verify.html", ctx, status=status)
 
 
-@role_required(Role.LEADER)
+@screen_required("evaluation")
 def evaluation_queue(request: HttpRequest) -> HttpResponse:
     qs = (
         alert_list_for(request.user)

@@ -13,10 +13,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import Role
 from alerts.models import Domain
 from alerts.states import Outcome, Status
-from web.access import role_required
+from web.access import screen_required
 from web.forms import PeriodForm
 from workflow.dashboard import Period, dashboard_for
 
@@ -54,7 +53,7 @@ def _rank_units(rows: list[dict[str, Any]]) -> None:
             row["mark"] = "bottom"
 
 
-@role_required(Role.LEADER, Role.ADMIN, Role.SUPERVISOR)
+@screen_required("dashboard")
 def dashboard(request: HttpRequest) -> HttpResponse:
     form, period, _preset = period_from(request)
     data = dashboard_for(request.user, period)

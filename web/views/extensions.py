@@ -19,13 +19,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from accounts.models import Role, User
+from accounts.models import User
 from alerts import policy
 from alerts.models import Alert
 from alerts.selectors import alerts_visible_to
 from alerts.states import ActionKind
 from core.errors import AppError
-from web.access import alert_or_404, paginate, role_required, safe_next
+from web.access import alert_or_404, paginate, safe_next, screen_required
 from web.forms import StyledForm
 from workflow import extensions
 from workflow.models import Extension
@@ -66,7 +66,7 @@ def extension_context(request: HttpRequest, alert: Alert) -> dict[str, Any]:
 
 
 @require_POST
-@role_required(Role.VERIFIER, Role.SUPERVISOR, Role.LEADER)
+@screen_required("extension_request")
 def extension_request(request: HttpRequest, pk: int) -> HttpResponse:
     alert = alert_or_404(request.user, pk)
     back = safe_next(request, reverse("web:alert_detail", args=[alert.pk]))
@@ -93,7 +93,7 @@ def extension_request(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@role_required(Role.SUPERVISOR)
+@screen_required("extensions")
 def extension_decide(request: HttpRequest, pk: int) -> HttpResponse:
     form = ExtensionDecisionForm(request.POST)
     back = safe_next(request, reverse("web:extensions"))
@@ -113,7 +113,7 @@ def extension_decide(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(back)
 
 
-@role_required(Role.SUPERVISOR)
+@screen_required("extensions")
 def extension_queue(request: HttpRequest) -> HttpResponse:
     qs = (
         Extension.objects.filter(state=Extension.State.REQUESTED, alert__in=alerts_visible_to(request.user))
@@ -124,7 +124,7 @@ def extension_queue(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@role_required(Role.SUPERVISOR)
+@screen_required("extensions")
 def feedback_record(request: HttpRequest, pk: int) -> HttpResponse:
     form = FeedbackForm(request.POST, prefix="fb")
     if not form.is_valid():

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from unittest import mock
 
+from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.utils import timezone
 
@@ -81,13 +82,14 @@ def _units() -> dict[str, OrgUnit]:
 
 
 def _users(units: dict[str, OrgUnit], password: str) -> dict[str, User]:
+    hashed = make_password(password)  # one hash for every demo user: the seed stays quick
     users = {
-        username: user_upsert(username=username, password=password, role=role, org_unit=units[unit],
-                              full_name=full_name)
+        username: user_upsert(username=username, password=password, password_hash=hashed, role=role,
+                              org_unit=units[unit], full_name=full_name)
         for username, full_name, role, unit in USERS
     }
     users["admin"] = user_upsert(
-        username="admin", password=password, role=Role.ADMIN, org_unit=units["suzhou"],
+        username="admin", password=password, password_hash=hashed, role=Role.ADMIN, org_unit=units["suzhou"],
         full_name="系统管理员", is_superuser=True,
     )
     return users

@@ -168,6 +168,18 @@ def test_messages_name_the_alert_and_a_conflict_says_who_acted_and_when(people, 
     assert f"#{alert.pk} was already handled by {people.kunshan_supervisor.display_name} at" in message
 
 
+def test_a_bulk_dismiss_says_who_dispatched_an_alert_meanwhile(people, make_alert, client_for):
+    taken, free = make_alert(), make_alert()
+    board = client_for(people.city_supervisor)
+    wf.alert_assign(alert_id=taken.pk, by=people.kunshan_supervisor, assignee=people.kunshan_verifier)
+    r = board.post(reverse("web:dispatch_bulk"), {
+        "alert_ids": [taken.pk, free.pk], "action": "dismiss", "reason": "duplicate"}, follow=True)
+    body = r.content.decode()
+    assert f"#{taken.pk} was already handled by {people.kunshan_supervisor.display_name}" in body
+    assert f"Dismissed #{free.pk} (" in body
+    assert Alert.objects.get(pk=free.pk).status == Status.CLOSED
+
+
 def test_the_conflict_reads_like_chinese(people, make_alert):
     alert = make_alert()
     wf.alert_assign(alert_id=alert.pk, by=people.kunshan_supervisor, assignee=people.kunshan_verifier)

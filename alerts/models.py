@@ -6,7 +6,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django_fsm import RETURN_VALUE, FSMField, FSMModelMixin, transition
 
-from alerts.states import SEND_BACK_STAGES, Conclusion, Status
+from alerts.states import MERGEABLE_STATUSES, OPEN_STATUSES, SEND_BACK_STAGES, Conclusion, Status
 
 
 class RiskLevel(models.TextChoices):
@@ -63,6 +63,44 @@ class SourceSystem(models.Model):
         return self.name
 
 
+class Subject(models.Model):
+    """Who an alert is about (一企一档 / 一人一档): a company by its unified social credit code, a
+    person by ID number, or — when neither is known — a normalised name within one unit. Name
+    variants that share a code are one subject. `key` is that identity as one unique string, so
+    a batch of alerts links to its subjects with one upsert."""
+
+    class Kind(models.TextChoices):
+        COMPANY = "company", _("Company")
+        PERSON = "person", _("Person")
+        NAME = "name", _("Name only")
+
+    key = models.CharField(_("identity key"), max_length=300, unique=True, editable=False)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    name = models.CharField(_("name"), max_length=255, blank=True)
+    normalized_name = models.CharField(_("normalised name"), max_length=255, blank=True, db_index=True)
+    credit_code = models.CharField(_("credit code"), max_length=32, blank=True, db_index=True)
+    id_number = models.CharField(_("ID number"), max_length=32, blank=True, db_index=True)
+    org_unit = models.ForeignKey(
+        "accounts.OrgUnit", verbose_name=_("org unit"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="+", help_text=_("Only for subjects known by name alone: the unit the name belongs to."),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("subject")
+        verbose_name_plural = _("subjects")
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name or self.credit_code or self.key
+
+
+def _referral_reply_recorded(alert: Alert) -> bool:
+    """A referral can be accepted once the department's reply is on record. Read through the
+    reverse relation: `cases.Referral` sits above this app ("replied" is its REPLIED state)."""
+    return alert.referrals.filter(state="replied").exists()
+
+
 class Alert(FSMModelMixin, models.Model):
     """One alert driven through the closed loop.
 
@@ -86,6 +124,10 @@ class Alert(FSMModelMixin, models.Model):
     subject_id_number = models.CharField(_("ID number"), max_length=32, blank=True)
     subject_credit_code = models.CharField(_("credit code"), max_length=32, blank=True)
     amount = models.DecimalField(_("amount (yuan)"), max_digits=18, decimal_places=2, null=True, blank=True)
+    subject = models.ForeignKey(
+        Subject, verbose_name=_("subject file"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="alerts",
+    )
     details = models.JSONField(_("data snapshot"), default=dict, blank=True)
     dedup_key = models.CharField(_("dedup key"), max_length=255)
     occurrence_count = models.PositiveIntegerField(_("occurrences"), default=1)
@@ -108,6 +150,18 @@ class Alert(FSMModelMixin, models.Model):
     due_at = models.DateTimeField(_("due at"), null=True, blank=True)
     escalation_level = models.PositiveSmallIntegerField(_("escalation level"), default=0)
     supervised = models.BooleanField(_("supervised (督办)"), default=False)
+    # 提级办理 / 交叉核查: the unit handling the alert when it is not the owning unit. Its people see
+    # the alert while it is open; the owning unit keeps seeing it; nobody else gains sight.
+    handling_unit = models.ForeignKey(
+        "accounts.OrgUnit", verbose_name=_("handling unit"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="handled_alerts",
+    )
+    # Merging: the lead this alert was merged into, and the state it left (restored by unmerge).
+    merged_into = models.ForeignKey(
+        "self", verbose_name=_("merged into"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="merged_alerts",
+    )
+    merged_from_status = models.CharField(_("state before merging"), max_length=16, blank=True)
 
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
@@ -133,6 +187,9 @@ class Alert(FSMModelMixin, models.Model):
             models.Index(fields=["assignee", "status"], name="alert_assignee_status_idx"),
             models.Index(
                 fields=["due_at"], condition=~Q(status=Status.CLOSED), name="alert_open_due_idx"
+            ),
+            models.Index(
+                fields=["handling_unit"], condition=Q(handling_unit__isnull=False), name="alert_handling_unit_idx"
             ),
         ]
 
@@ -184,6 +241,26 @@ class Alert(FSMModelMixin, models.Model):
     def dismiss(self) -> None:
         pass
 
+    @transition(field=status, source=MERGEABLE_STATUSES, target=Status.MERGED)
+    def merge(self) -> None:
+        pass
+
+    @transition(field=status, source=Status.MERGED, target=RETURN_VALUE(*MERGEABLE_STATUSES))
+    def unmerge(self) -> str:
+        return self.merged_from_status
+
+    @transition(field=status, source=Status.WARNING, target=Status.REFERRED)
+    def refer(self) -> None:
+        pass
+
+    @transition(field=status, source=Status.REFERRED, target=Status.CLOSED, conditions=[_referral_reply_recorded])
+    def accept_referral(self) -> None:
+        pass
+
+    @transition(field=status, source=Status.REFERRED, target=Status.WARNING)
+    def reject_referral(self) -> None:
+        pass
+
     @property
     def is_open(self) -> bool:
-        return self.status != Status.CLOSED
+        return self.status in OPEN_STATUSES

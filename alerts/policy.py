@@ -29,6 +29,11 @@ TRANSITION_ACTORS: dict[str, str] = {
     "close": Role.LEADER,
     "send_back": Role.LEADER,
     "dismiss": Role.SUPERVISOR,
+    "merge": Role.SUPERVISOR,
+    "unmerge": Role.SUPERVISOR,
+    "refer": Role.SUPERVISOR,
+    "accept_referral": Role.SUPERVISOR,
+    "reject_referral": Role.SUPERVISOR,
 }
 
 
@@ -44,12 +49,51 @@ def has_transition_role(user: User, name: str) -> bool:
     return _role(user) == (Role.VERIFIER if actor == ASSIGNEE else actor)
 
 
+def acts_for_handling_unit(user: User, alert: Alert) -> bool:
+    """An alert handled by another unit (提级办理 / 交叉核查) is acted on by that unit or above it;
+    the owning unit keeps reading it."""
+    if alert.handling_unit_id is None:
+        return True
+    return user.org_unit_id is not None and user.org_unit.contains(alert.handling_unit)
+
+
 def is_transition_actor(user: User, alert: Alert, name: str) -> bool:
-    """The user may take `name` on this alert, whatever its state: right role, and the assignee
-    where only the assignee may act."""
+    """The user may take `name` on this alert, whatever its state: right role, the assignee
+    where only the assignee may act, and the handling unit where another unit handles it."""
     if not has_transition_role(user, name):
         return False
-    return TRANSITION_ACTORS[name] != ASSIGNEE or alert.assignee_id == user.pk
+    if TRANSITION_ACTORS[name] == ASSIGNEE:
+        return alert.assignee_id == user.pk
+    return acts_for_handling_unit(user, alert)
+
+
+def may_take(assignee: User, alert: Alert) -> bool:
+    """`assignee` can be given the alert: an active verifier of the unit that handles it (the
+    owning unit, or the handling unit when another one handles it) or of a unit below."""
+    if assignee.role != Role.VERIFIER or not assignee.is_active or assignee.org_unit_id is None:
+        return False
+    handler = alert.handling_unit if alert.handling_unit_id else alert.org_unit
+    return handler.contains(assignee.org_unit)
+
+
+def may_cross_assign(by: User, alert: Alert, assignee: User) -> bool:
+    """交叉核查 / 指定管辖: a supervisor of a unit above the owning unit may give the alert to a
+    verifier of another unit below it (who then handles it)."""
+    if _role(by) != Role.SUPERVISOR or by.org_unit_id is None or assignee.org_unit_id is None:
+        return False
+    if assignee.role != Role.VERIFIER or not assignee.is_active:
+        return False
+    above = by.org_unit.contains(alert.org_unit) and by.org_unit_id != alert.org_unit_id
+    return above and by.org_unit.contains(assignee.org_unit)
+
+
+def may_escalate_handling(user: User, alert: Alert) -> bool:
+    """提级办理: a supervisor of a unit above the owning unit takes the open alert over."""
+    if _role(user) != Role.SUPERVISOR or user.org_unit_id is None or not alert.is_open:
+        return False
+    if alert.handling_unit_id == user.org_unit_id:
+        return False
+    return user.org_unit.contains(alert.org_unit) and user.org_unit_id != alert.org_unit_id
 
 
 def transitions_available_to(alert: Alert, user: User) -> list[str]:
@@ -60,22 +104,12 @@ def transitions_available_to(alert: Alert, user: User) -> list[str]:
     ]
 
 
-def may_be_assigned(assignee: User, alert: Alert) -> bool:
-    """`assignee` can take `alert`: an active verifier of the alert's unit or a unit below it."""
-    return (
-        assignee.role == Role.VERIFIER
-        and assignee.is_active
-        and assignee.org_unit is not None
-        and alert.org_unit.contains(assignee.org_unit)
-    )
-
-
 def assignable_filter(alerts: Iterable[Alert]) -> Q:
-    """The same rule as `may_be_assigned`, as a filter on users: verifiers who can take **every**
-    one of `alerts` (nobody when they lie in units with no common subtree). Apply it to a
-    queryset already scoped to the dispatcher (`accounts.selectors.users_visible_to`)."""
+    """The same rule as `may_take`, as a filter on users: verifiers who can take **every** one of
+    `alerts` (nobody when their handling units have no common subtree). Apply it to a queryset
+    already scoped to the dispatcher (`accounts.selectors.users_visible_to`)."""
     cond = Q(role=Role.VERIFIER, is_active=True, org_unit__isnull=False)
-    for path in {a.org_unit.path for a in alerts}:
+    for path in {(a.handling_unit if a.handling_unit_id else a.org_unit).path for a in alerts}:
         cond &= Q(org_unit__path__startswith=path)
     return cond
 

@@ -6,20 +6,51 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from accounts.models import OrgUnit, User
 from accounts.selectors import units_visible_to
-from alerts.models import Alert
-from alerts.states import Status
+from alerts.models import Alert, Subject
+from alerts.states import OPEN_STATUSES, Status
 from core.errors import NotFound
 
 
 def alerts_visible_to(user: User) -> QuerySet[Alert]:
+    """The user's unit and below own it — or, while it is open, handle it (提级办理 / 交叉核查)."""
     if not user.is_authenticated or user.org_unit_id is None:
         return Alert.objects.none()
-    return Alert.objects.filter(org_unit__in=units_visible_to(user))
+    units = units_visible_to(user)
+    return Alert.objects.filter(
+        Q(org_unit__in=units) | Q(handling_unit__in=units, status__in=OPEN_STATUSES)
+    )
+
+
+def subjects_visible_to(user: User) -> QuerySet[Subject]:
+    """Subjects the user has at least one visible alert about; nobody learns of the others."""
+    return Subject.objects.filter(pk__in=alerts_visible_to(user).filter(subject__isnull=False).values("subject_id"))
+
+
+def subject_alert_counts(user: User, subject_ids: list[int]) -> dict[int, int]:
+    """How many alerts the user can see about each of these subjects (one grouped query)."""
+    ids = [i for i in subject_ids if i]
+    if not ids:
+        return {}
+    rows = alerts_visible_to(user).filter(subject_id__in=ids).values_list("subject_id").annotate(n=Count("*"))
+    return dict(rows.order_by())
+
+
+def related_alerts(user: User, alert: Alert, *, limit: int = 20) -> QuerySet[Alert]:
+    """Alerts worth seeing before dispatching this one: the same subject, the same model or
+    indicator of the same source, or the same source key — within the user's scope only."""
+    same = Q(source_id=alert.source_id, rule_code=alert.rule_code) if alert.rule_code else Q(pk__in=[])
+    same |= Q(dedup_key=alert.dedup_key) & ~Q(source_id=alert.source_id)
+    if alert.subject_id:
+        same |= Q(subject_id=alert.subject_id)
+    return (
+        alert_list_for(user).filter(same).exclude(pk=alert.pk)
+        .order_by("-created_at", "-id")[:limit]
+    )
 
 
 def alert_for_update(*, user: User, alert_id: int) -> Alert:
@@ -40,7 +71,7 @@ def alert_for_update(*, user: User, alert_id: int) -> Alert:
 
 def alert_list_for(user: User) -> QuerySet[Alert]:
     """The scoped list with what list rows show, fetched without a query per row."""
-    return alerts_visible_to(user).select_related("org_unit", "source", "assignee")
+    return alerts_visible_to(user).select_related("org_unit", "source", "assignee", "handling_unit")
 
 
 def alert_get_for(user: User, pk: int) -> Alert | None:
@@ -60,8 +91,8 @@ def stats_overview(user: User) -> dict[str, Any]:
     """
     by_status = {s: 0 for s in Status.values}
     if not user.is_authenticated or user.org_unit_id is None:
-        return {"total": 0, "open": 0, "closed": 0, "closure_rate": _rate(0, 0), "by_status": by_status,
-                "by_unit": []}
+        return {"total": 0, "open": 0, "closed": 0, "merged": 0, "closure_rate": _rate(0, 0),
+                "by_status": by_status, "by_unit": []}
     paths = dict(units_visible_to(user).values_list("id", "path"))
     counts = list(
         alerts_visible_to(user).values_list("org_unit_id", "status").annotate(n=Count("*")).order_by()
@@ -70,19 +101,24 @@ def stats_overview(user: User) -> dict[str, Any]:
         by_status[status] += n
     total = sum(by_status.values())
     closed = by_status[Status.CLOSED]
+    merged = by_status[Status.MERGED]
 
     own: OrgUnit = user.org_unit
     by_unit: list[dict[str, Any]] = []
     for unit in [own, *OrgUnit.objects.filter(parent=own).order_by("code")]:
-        mine = [(status, n) for unit_id, status, n in counts if paths[unit_id].startswith(unit.path)]
+        # A unit's row counts the alerts it owns (those another unit only handles count there).
+        mine = [(status, n) for unit_id, status, n in counts if paths.get(unit_id, "").startswith(unit.path)]
         t = sum(n for _status, n in mine)
         c = sum(n for status, n in mine if status == Status.CLOSED)
-        by_unit.append({"unit": unit.code, "name": unit.name, "total": t, "open": t - c, "closed": c,
+        o = sum(n for status, n in mine if status in OPEN_STATUSES)
+        by_unit.append({"unit": unit.code, "name": unit.name, "total": t, "open": o, "closed": c,
                         "closure_rate": _rate(c, t)})
     return {
         "total": total,
-        "open": total - closed,
+        "open": sum(by_status[s] for s in OPEN_STATUSES),
         "closed": closed,
+        # Merged alerts left the loop into their lead: neither open nor closed.
+        "merged": merged,
         "closure_rate": _rate(closed, total),
         "by_status": by_status,
         "by_unit": by_unit,

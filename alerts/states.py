@@ -13,9 +13,17 @@ class Status(models.TextChoices):
     APPLYING = "applying", _("Applying results (运用)")
     EVALUATING = "evaluating", _("Evaluating (考核)")
     CLOSED = "closed", _("Closed (办结)")
+    # Side paths: a warning referred to the owning business department to correct itself
+    # (预警纠治), and an alert merged into the lead that carries the case on (neither open nor
+    # closed: its own bucket in every count).
+    REFERRED = "referred", _("Referred for self-correction (预警纠治)")
+    MERGED = "merged", _("Merged into a lead (已并案)")
 
 
-OPEN_STATUSES = [s for s in Status.values if s != Status.CLOSED]
+# The states in which someone still has to act (deadlines run, boards show it).
+OPEN_STATUSES = [s for s in Status.values if s not in (Status.CLOSED, Status.MERGED)]
+# Every state an alert can be merged away from.
+MERGEABLE_STATUSES = [s for s in OPEN_STATUSES if s != Status.REFERRED]
 
 
 class Conclusion(models.TextChoices):
@@ -31,6 +39,12 @@ class Outcome(models.TextChoices):
     FORM_3 = "form_3", _("Form 3")
     FORM_4 = "form_4", _("Form 4")
     CLEARED = "cleared", _("Cleared (澄清)")
+    # Only through an accepted referral reply, never chosen at disposal.
+    SELF_CORRECTED = "self_corrected", _("Self-corrected by the department (自行纠正)")
+
+
+# What a supervisor may record at disposal (self-correction comes only from a referral).
+DISPOSAL_OUTCOMES = [(o.value, o.label) for o in Outcome if o != Outcome.SELF_CORRECTED]
 
 
 class ActionKind(models.TextChoices):

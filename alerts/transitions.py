@@ -37,5 +37,10 @@ TRANSITIONS: dict[str, TransitionSpec] = {
         TransitionSpec("close", "close", _("Close")),
         TransitionSpec("send_back", "send_back", _("Send back")),
         TransitionSpec("dismiss", "dismiss", _("Dismiss")),
+        TransitionSpec("merge", "merge", _("Merge into a lead")),
+        TransitionSpec("unmerge", "unmerge", _("Undo the merge")),
+        TransitionSpec("refer", "refer", _("Refer to the department to correct")),
+        TransitionSpec("accept_referral", "accept_referral", _("Accept the department's correction")),
+        TransitionSpec("reject_referral", "reject_referral", _("Reject the department's reply")),
     ]
 }

@@ -8,17 +8,21 @@ from api.serializers.workflow import TRANSITION_BODIES
 from api.views.accounts import TokenView, UserViewSet
 from api.views.alerts import (
     AlertCommentsView,
+    AlertEscalateHandlingView,
     AlertFindingsView,
     AlertTransitionView,
     AlertViewSet,
     EvidenceDownloadView,
     IntakeView,
+    ReferralReplyView,
     StatsOverviewView,
 )
+from api.views.subjects import SubjectViewSet
 
 router = DefaultRouter()
 router.register("alerts", AlertViewSet, basename="alert")
 router.register("users", UserViewSet, basename="user")
+router.register("subjects", SubjectViewSet, basename="subject")
 
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="api-token"),
@@ -35,6 +39,11 @@ urlpatterns = [
         )
         for name in TRANSITION_BODIES
     ],
+    # Merging and unmerging are transitions; these are their names in the contract.
+    path("alerts/<int:pk>/merge/", AlertTransitionView.as_view(transition="merge"), name="alert-merge"),
+    path("alerts/<int:pk>/unmerge/", AlertTransitionView.as_view(transition="unmerge"), name="alert-unmerge"),
+    path("alerts/<int:pk>/escalate-handling/", AlertEscalateHandlingView.as_view(), name="alert-escalate-handling"),
+    path("alerts/<int:pk>/referral-reply/", ReferralReplyView.as_view(), name="alert-referral-reply"),
     path("", include("api.urls_workflow")),
     path("", include("api.urls_screening")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -126,12 +126,52 @@ class Dismissal(CaseRecord):
         verbose_name_plural = _("dismissals")
 
 
+class Referral(CaseRecord):
+    """预警纠治: a warning sent to the business department that owns it, to correct itself by a
+    due date. The department's reply (and its attachments, kept as a finding) is recorded by a
+    supervisor, who accepts it — the alert closes as self-corrected — or rejects it, and the alert
+    goes back to dispatch; an overdue reply sends it back too (the sweep)."""
+
+    class State(models.TextChoices):
+        AWAITING = "awaiting", _("Awaiting the department's reply")
+        REPLIED = "replied", _("Replied")
+        ACCEPTED = "accepted", _("Accepted")
+        REJECTED = "rejected", _("Rejected")
+        OVERDUE = "overdue", _("Overdue")
+
+    alert = models.ForeignKey("alerts.Alert", on_delete=models.CASCADE, related_name="referrals")
+    referred_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+", verbose_name=_("referred by"))
+    department = models.CharField(_("department"), max_length=255)
+    note = models.TextField(_("what to correct"), blank=True)
+    due_date = models.DateField(_("reply due"))
+    state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.AWAITING)
+    reply = models.TextField(_("the department's reply"), blank=True)
+    replied_at = models.DateTimeField(_("reply recorded at"), null=True, blank=True)
+    reply_finding = models.ForeignKey(
+        "Finding", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        verbose_name=_("reply and attachments"),
+    )
+    decided_by = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("decided by"),
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_reason = models.TextField(_("reason"), blank=True)
+    created_at = models.DateTimeField(_("referred at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("referral")
+        verbose_name_plural = _("referrals")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["state", "due_date"], name="referral_state_due_idx")]
+
+
 class Finding(CaseRecord):
     class Method(models.TextChoices):
         DOCUMENT_REVIEW = "document_review", _("Document review")
         SITE_VISIT = "site_visit", _("Site visit")
         INTERVIEW = "interview", _("Interview")
         SYSTEM_LOOKUP = "system_lookup", _("System lookup")
+        DEPARTMENT_REPLY = "department_reply", _("Department's reply (预警纠治)")
 
     alert = models.ForeignKey("alerts.Alert", on_delete=models.CASCADE, related_name="findings")
     author = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+", verbose_name=_("author"))
@@ -189,6 +229,9 @@ class TimelineEntry(CaseRecord):
         EXTENSION = "extension", _("Deadline extension")
         ESCALATION = "escalation", _("Escalation")
         FEEDBACK = "feedback", _("Rectification feedback")
+        MERGE = "merge", _("Merging")
+        HANDLING = "handling", _("Handling unit")
+        REFERRAL = "referral", _("Referral to the department")
 
     alert = models.ForeignKey("alerts.Alert", on_delete=models.CASCADE, related_name="timeline")
     at = models.DateTimeField(_("at"), db_index=True)

@@ -45,7 +45,18 @@ def finding_add(
         raise Conflict(_("Findings can only be added while the alert is being verified."))
     checked = [check_evidence_file(f) for f in files]
     finding = Finding.objects.create(alert=alert, author=author, text=text, method=method)
-    for upload, content_type in zip(files, checked, strict=True):
+    evidence_store(finding=finding, files=files, checked=checked)
+    timeline.finding_added(alert=alert, finding=finding, files=len(checked))
+    return finding
+
+
+def evidence_store(
+    *, finding: Finding, files: Sequence[UploadedFile], checked: Sequence[str] | None = None,
+) -> int:
+    """Store `files` as the finding's evidence, each checked by content first (a bad file raises
+    before anything is written when `checked` is not given). Returns how many were stored."""
+    types = list(checked) if checked is not None else [check_evidence_file(f) for f in files]
+    for upload, content_type in zip(files, types, strict=True):
         digest = hashlib.sha256()
         for chunk in upload.chunks():
             digest.update(chunk)
@@ -54,5 +65,4 @@ def finding_add(
             finding=finding, file=upload, original_name=upload.name[:255],
             content_type=content_type, size=upload.size, sha256=digest.hexdigest(),
         )
-    timeline.finding_added(alert=alert, finding=finding, files=len(checked))
-    return finding
+    return len(types)

@@ -9,7 +9,7 @@ left (`from_status`); the alert itself already holds the state it entered.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -36,7 +36,7 @@ def _append(
 
 # ----- transitions: one writer per transition name -----
 
-def _transition(alert: Alert, by: User, name: str, from_status: str, text: str = "",
+def _transition(alert: Alert, by: User | None, name: str, from_status: str, text: str = "",
                 data: dict[str, Any] | None = None) -> TimelineEntry:
     return _append(alert=alert, actor=by, kind=Kind.TRANSITION, action=name, from_status=from_status,
                    text=text, data=data)
@@ -90,6 +90,30 @@ def dismissed(*, alert: Alert, by: User, from_status: str, reason: str, note: st
     return _transition(alert, by, "dismiss", from_status, note, {"reason": reason})
 
 
+def merged(*, alert: Alert, by: User, from_status: str, lead: Alert, reason: str) -> TimelineEntry:
+    return _transition(alert, by, "merge", from_status, reason, {"lead": lead.pk, "reason": reason})
+
+
+def unmerged(*, alert: Alert, by: User, from_status: str, lead: Alert, reason: str) -> TimelineEntry:
+    return _transition(alert, by, "unmerge", from_status, reason, {"lead": lead.pk, "reason": reason})
+
+
+def referred(
+    *, alert: Alert, by: User, from_status: str, department: str, due_date: date, note: str,
+) -> TimelineEntry:
+    return _transition(alert, by, "refer", from_status, note,
+                       {"department": department, "due_date": due_date.isoformat()})
+
+
+def referral_accepted(*, alert: Alert, by: User, from_status: str, comment: str) -> TimelineEntry:
+    return _transition(alert, by, "accept_referral", from_status, comment)
+
+
+def referral_rejected(*, alert: Alert, by: User | None, from_status: str, reason: str,
+                      overdue: bool = False) -> TimelineEntry:
+    return _transition(alert, by, "reject_referral", from_status, reason, {"overdue": overdue})
+
+
 TRANSITION_WRITERS: dict[str, Callable[..., TimelineEntry]] = {
     "assign": assigned,
     "accept": accepted,
@@ -100,6 +124,11 @@ TRANSITION_WRITERS: dict[str, Callable[..., TimelineEntry]] = {
     "close": closed,
     "send_back": sent_back,
     "dismiss": dismissed,
+    "merge": merged,
+    "unmerge": unmerged,
+    "refer": referred,
+    "accept_referral": referral_accepted,
+    "reject_referral": referral_rejected,
 }
 
 
@@ -147,6 +176,33 @@ def feedback_recorded(*, alert: Alert, by: User, order: ResultAction, late: bool
         data={"order_id": order.pk, "due_date": order.due_date.isoformat() if order.due_date else None,
               "late": late},
     )
+
+
+def lead_gained(*, lead: Alert, by: User, merged_alert: Alert, reason: str) -> TimelineEntry:
+    """On the lead: another alert (its occurrences, evidence and source) was merged into it."""
+    return _append(alert=lead, actor=by, kind=Kind.MERGE, action="merged_in", text=reason,
+                   data={"merged_alert": merged_alert.pk, "occurrences": merged_alert.occurrence_count})
+
+
+def lead_lost(*, lead: Alert, by: User, merged_alert: Alert, reason: str) -> TimelineEntry:
+    """On the lead: a merged alert was taken back out."""
+    return _append(alert=lead, actor=by, kind=Kind.MERGE, action="merge_undone", text=reason,
+                   data={"merged_alert": merged_alert.pk, "occurrences": merged_alert.occurrence_count})
+
+
+def handling_escalated(*, alert: Alert, by: User, reason: str, handling_unit_name: str) -> TimelineEntry:
+    return _append(alert=alert, actor=by, kind=Kind.HANDLING, action="escalate_handling", text=reason,
+                   data={"handling_unit": handling_unit_name})
+
+
+def cross_assigned(*, alert: Alert, by: User, handling_unit_name: str) -> TimelineEntry:
+    return _append(alert=alert, actor=by, kind=Kind.HANDLING, action="cross_assign",
+                   data={"handling_unit": handling_unit_name})
+
+
+def referral_reply_recorded(*, alert: Alert, by: User, referral_id: int, reply: str, files: int) -> TimelineEntry:
+    return _append(alert=alert, actor=by, kind=Kind.REFERRAL, action="referral_reply", text=reply,
+                   data={"referral_id": referral_id, "files": files})
 
 
 def escalation_steps(*, steps: Iterable[tuple[Alert, int, str]], at: datetime) -> None:

@@ -17,9 +17,9 @@ from django.utils import timezone
 
 from accounts.models import OrgUnit, Role, User
 from accounts.services import org_unit_upsert, user_upsert
-from alerts.models import Domain, RiskLevel, SourceSystem
+from alerts.models import Alert, Domain, RiskLevel, SourceSystem
 from alerts.sources import source_key_assign, source_system_create
-from alerts.states import ActionKind, Conclusion, DismissReason, Outcome, Status
+from alerts.states import DISPOSAL_OUTCOMES, ActionKind, Conclusion, DismissReason, Status
 from demo.screening import seed_screening_demo
 from workflow import services as wf
 from workflow.intake import IntakeItem, alerts_ingest
@@ -99,13 +99,14 @@ def _users(units: dict[str, OrgUnit], password: str) -> dict[str, User]:
 # in every stage (a returned one back in 预警, one sent back by the leader, one unfounded).
 TARGETS = [
     "closed", "closed", "closed", "closed", "unfounded", "dismissed", "closed", "evaluating",
-    "applying", "disposing", "verifying", "sent_back", "assigned", "returned", "warning",
+    "applying", "disposing", "verifying", "sent_back", "assigned", "returned", "warning", "referred",
 ]
 # Working time each step takes, in days (low, high): sign-for, verification, disposal, use of results,
 # evaluation, and the wait in 预警 before dispatch.
 STEP_DAYS = {
     "assign": (0.5, 3), "accept": (0.2, 2), "submit_verification": (5, 18), "dispose": (2, 8),
     "apply_results": (3, 10), "close": (1, 6), "send_back": (1, 3), "dismiss": (0.5, 3), "return": (0.5, 2),
+    "refer": (0.5, 3),
 }
 STEPS = {
     "warning": [],
@@ -119,6 +120,7 @@ STEPS = {
     "closed": ["assign", "accept", "submit_verification", "dispose", "apply_results", "close"],
     "unfounded": ["assign", "accept", "submit_verification", "close"],
     "dismissed": ["dismiss"],
+    "referred": ["refer"],
 }
 
 
@@ -158,7 +160,7 @@ def _do(step: str, alert_id: int, u: dict[str, User], county: str, rng: random.R
                 summary="经调阅合同与付款凭证，问题基本属实。",
             )
     elif step == "dispose":
-        wf.alert_dispose(alert_id=alert_id, by=supervisor, outcome=rng.choice(list(Outcome)),
+        wf.alert_dispose(alert_id=alert_id, by=supervisor, outcome=rng.choice([o for o, _ in DISPOSAL_OUTCOMES]),
                          case_filed=rng.random() < 0.2, amount_recovered=Decimal(rng.randrange(0, 500) * 100),
                          note="依规依纪处置")
     elif step == "apply_results":
@@ -172,6 +174,9 @@ def _do(step: str, alert_id: int, u: dict[str, User], county: str, rng: random.R
                            reason="核查材料缺少对当事人的谈话笔录，请补充后重新提交。")
     elif step == "dismiss":
         wf.alert_dismiss(alert_id=alert_id, by=supervisor, reason=DismissReason.FALSE_POSITIVE, note="数据口径差异")
+    elif step == "refer":
+        wf.alert_refer(alert_id=alert_id, by=supervisor, department="区市场监督管理局", due_days=10,
+                       note="请核实该企业处罚记录并在期限内反馈整改情况。")
 
 
 def _schedule(final: str, index: int, total: int, now: datetime, rng: random.Random) -> tuple[datetime, list]:
@@ -216,7 +221,7 @@ def _sample_items(units: dict[str, OrgUnit], n: int) -> list[tuple[IntakeItem, s
 
 
 @transaction.atomic
-def seed_demo(*, password: str, source_key: str | None = None, alerts: int = 75) -> DemoResult:
+def seed_demo(*, password: str, source_key: str | None = None, alerts: int = 80) -> DemoResult:
     """Create or refresh the demo. Running it twice changes nothing but passwords and the key."""
     units = _units()
     users = _users(units, password)
@@ -260,4 +265,11 @@ def seed_demo(*, password: str, source_key: str | None = None, alerts: int = 75)
                 created += 1
             else:
                 _do(step, ids[dedup_key], users, item.org_unit.code, rng, final)
+        # Two warnings about one company from different feeds are one case: merge one into the other.
+        clock.at = now
+        twins = list(Alert.objects.filter(source=source, status=Status.WARNING, org_unit=units["taicang"])
+                     .order_by("id")[:2])
+        if len(twins) == 2:
+            wf.alert_merge(alert_id=twins[1].pk, by=users["suzhou_supervisor"], into=twins[0].pk,
+                           reason="同一企业同一问题，并入先发预警办理")
     return DemoResult(source, key, created)

@@ -17,6 +17,20 @@ SUBSTANTIATED = [Conclusion.SUBSTANTIATED, Conclusion.PARTIALLY_SUBSTANTIATED]
 CONCLUDED_STATUSES = [Status.DISPOSING, Status.APPLYING, Status.EVALUATING, Status.CLOSED]
 
 
+def _credited(prefix: str, **conclusion: Any) -> Q:
+    return Q(**{f"{prefix}status__in": CONCLUDED_STATUSES}) & Q(**{f"{prefix}{k}": v for k, v in conclusion.items()})
+
+
+# A hit merged into a lead is credited with the lead's conclusion: the model found the case even
+# if another source's alert carried it through the loop.
+CONCLUDED = (_credited("") & ~Q(conclusion="")) | (
+    Q(status=Status.MERGED) & _credited("merged_into__") & ~Q(merged_into__conclusion="")
+)
+SUBSTANTIATED_Q = _credited("", conclusion__in=SUBSTANTIATED) | (
+    Q(status=Status.MERGED) & _credited("merged_into__", conclusion__in=SUBSTANTIATED)
+)
+
+
 def datasets_visible_to(user: User) -> QuerySet[Dataset]:
     return Dataset.objects.filter(org_unit__in=units_visible_to(user)).select_related("org_unit", "created_by")
 
@@ -61,8 +75,8 @@ def model_results(model: ScreeningModel) -> dict[str, Any]:
     hits = ScreeningHit.objects.filter(run__model__code=model.code).aggregate(n=Count("id"))["n"]
     agg = model_alerts(model).aggregate(
         raised=Count("id"),
-        concluded=Count("id", filter=Q(status__in=CONCLUDED_STATUSES) & ~Q(conclusion="")),
-        substantiated=Count("id", filter=Q(status__in=CONCLUDED_STATUSES, conclusion__in=SUBSTANTIATED)),
+        concluded=Count("id", filter=CONCLUDED),
+        substantiated=Count("id", filter=SUBSTANTIATED_Q),
     )
     rate = round(agg["substantiated"] / agg["concluded"], 3) if agg["concluded"] else None
     return {"hits": hits, "alerts_raised": agg["raised"], "concluded": agg["concluded"],

@@ -11,8 +11,8 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Role, User
 from accounts.selectors import users_visible_to
 from alerts.models import Alert
-from alerts.policy import assignable_verifiers, may_be_assigned
-from alerts.states import SEND_BACK_STAGES, ActionKind, Conclusion, DismissReason, Outcome, Status
+from alerts.policy import assignable_verifiers, may_take
+from alerts.states import DISPOSAL_OUTCOMES, SEND_BACK_STAGES, ActionKind, Conclusion, DismissReason, Status
 from cases.evidence import ALLOWED_EXTENSIONS, MAX_FILES_PER_FINDING
 from cases.models import Finding
 from web.filters import validate_sane_date
@@ -69,17 +69,28 @@ class TransitionForm(StyledForm):
 class AssignForm(TransitionForm):
     assignee = VerifierChoiceField(label=_("Verifier"), queryset=User.objects.none())
     note = forms.CharField(label=_("Dispatch note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    cross_unit = forms.BooleanField(
+        label=_("Cross-verification (交叉核查): a verifier of another unit checks it"), required=False,
+    )
 
     def __init__(self, *args, user: User | None = None, alert: Alert | None = None, **kwargs) -> None:  # noqa: ANN002, ANN003
         super().__init__(*args, **kwargs)
         qs = verifiers_for(user)
-        if alert is not None:
+        handler = (alert.handling_unit or alert.org_unit) if alert is not None else None
+        above = (
+            alert is not None and user is not None and user.org_unit_id is not None
+            and user.org_unit.contains(alert.org_unit) and user.org_unit_id != alert.org_unit_id
+        )
+        if handler is not None and not above:
             qs = assignable_verifiers(qs, [alert])
+        if not above:
+            # Cross-verification is offered only to a supervisor above the alert's unit.
+            del self.fields["cross_unit"]
         self.fields["assignee"].queryset = qs
 
 
 class BulkDispatchForm(StyledForm):
-    ACTIONS = [("assign", _("Assign")), ("dismiss", _("Dismiss"))]
+    ACTIONS = [("assign", _("Assign")), ("dismiss", _("Dismiss")), ("merge", _("Merge into a lead"))]
 
     alert_ids = forms.TypedMultipleChoiceField(coerce=int, label=_("Alerts"), error_messages={
         "required": _("Select at least one alert."),
@@ -90,6 +101,7 @@ class BulkDispatchForm(StyledForm):
     reason = forms.ChoiceField(
         label=_("Dismissal reason"), choices=[("", BLANK), *DismissReason.choices], required=False
     )
+    into = forms.IntegerField(label=_("Lead alert number"), min_value=1, required=False)
 
     def __init__(self, *args, user: User, alerts: list[Alert], **kwargs) -> None:  # noqa: ANN002, ANN003
         """`alerts`: the selected alerts, already read through the dispatcher's scope."""
@@ -107,7 +119,7 @@ class BulkDispatchForm(StyledForm):
             self.add_error("assignee", _("Choose a verifier."))
         elif data.get("action") == "assign" and data.get("alert_ids"):
             # The whole batch or nothing: never a half-done assignment.
-            misfits = [i for i in data["alert_ids"] if not may_be_assigned(assignee, self.alerts[i])]
+            misfits = [i for i in data["alert_ids"] if not may_take(assignee, self.alerts[i])]
             if misfits:
                 self.add_error("assignee", _(
                     "%(who)s cannot take %(alerts)s: the assignee must belong to the alert's unit or a "
@@ -115,6 +127,11 @@ class BulkDispatchForm(StyledForm):
                 ) % {"who": assignee.display_name, "alerts": "、".join(f"#{i}" for i in misfits)})
         if data.get("action") == "dismiss" and not data.get("reason"):
             self.add_error("reason", _("Choose a reason."))
+        if data.get("action") == "merge":
+            if not data.get("into"):
+                self.add_error("into", _("Give the number of the lead alert."))
+            if not (data.get("note") or "").strip():
+                self.add_error("note", _("Say why they are one case."))
         return data
 
 
@@ -137,7 +154,7 @@ class SubmitVerificationForm(TransitionForm):
 
 
 class DisposeForm(TransitionForm):
-    outcome = forms.ChoiceField(label=_("Outcome"), choices=[("", BLANK), *Outcome.choices])
+    outcome = forms.ChoiceField(label=_("Outcome"), choices=[("", BLANK), *DISPOSAL_OUTCOMES])
     case_filed = forms.BooleanField(label=_("Case filed (立案)"), required=False)
     amount_recovered = forms.DecimalField(
         label=_("Amount recovered (yuan)"), min_value=Decimal("0"), max_digits=18, decimal_places=2,
@@ -203,6 +220,36 @@ class DismissForm(TransitionForm):
     note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
 
+class MergeForm(TransitionForm):
+    into = forms.IntegerField(
+        label=_("Lead alert number"), min_value=1,
+        help_text=_("The open alert that carries the case on; this one leaves the loop into it."),
+    )
+    reason = forms.CharField(label=_("Why they are one case"), max_length=5000,
+                             widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class ReasonForm(TransitionForm):
+    reason = forms.CharField(label=_("Reason"), max_length=5000, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class ReferForm(TransitionForm):
+    department = forms.CharField(label=_("Department that owns the business"), max_length=255)
+    due_days = forms.IntegerField(label=_("Working days to reply"), min_value=1, max_value=60, initial=10)
+    note = forms.CharField(label=_("What to correct"), required=False, max_length=20000,
+                           widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class AcceptReferralForm(TransitionForm):
+    comment = forms.CharField(label=_("Comment"), required=False, max_length=20000,
+                              widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class EscalateHandlingForm(StyledForm):
+    reason = forms.CharField(label=_("Why your unit takes it over"), max_length=5000,
+                             widget=forms.Textarea(attrs={"rows": 2}))
+
+
 class CommentForm(StyledForm):
     text = forms.CharField(label=_("Comment"), max_length=5000, widget=forms.Textarea(attrs={"rows": 2}))
 
@@ -245,6 +292,12 @@ class FindingForm(StyledForm):
         return data
 
 
+class ReferralReplyForm(StyledForm):
+    reply = forms.CharField(label=_("What the department answered"), max_length=20000,
+                            widget=forms.Textarea(attrs={"rows": 3}))
+    files = MultipleFileField(label=_("Attachments"), required=False)
+
+
 class PeriodForm(forms.Form):
     PRESETS = [
         ("30", _("Last 30 days")),
@@ -270,6 +323,11 @@ TRANSITION_FORMS: dict[str, type[forms.Form] | type[forms.BaseFormSet]] = {
     "close": CloseForm,
     "send_back": SendBackForm,
     "dismiss": DismissForm,
+    "merge": MergeForm,
+    "unmerge": ReasonForm,
+    "refer": ReferForm,
+    "accept_referral": AcceptReferralForm,
+    "reject_referral": ReasonForm,
 }
 
 

@@ -80,5 +80,9 @@ def confirmation(alert: object, name: str) -> str:
     return str(template) % _about(alert) if template else ""
 
 
-def done_message(alert: object, name: str) -> str:
-    return str(DONE[name]) % _about(alert)
+def done_message(alert: object, name: str, label: object = "") -> str:
+    """What the screen says after step `name` (`label`: the step's name, for the steps without a
+    sentence of their own)."""
+    if name in DONE:
+        return str(DONE[name]) % _about(alert)
+    return str(_("%(action)s: done for #%(n)s “%(title)s”.")) % {**_about(alert), "action": label}

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from web.views import alerts, assets, boards, dashboard, extensions
+from web.views import alerts, assets, boards, dashboard, extensions, subjects
 
 app_name = "web"
 
@@ -23,6 +23,10 @@ urlpatterns = [
     path("alerts/<int:pk>/act/<slug:name>/form/", alerts.alert_action_form, name="alert_action_form"),
     path("alerts/<int:pk>/comments/", alerts.comment_create, name="comment_create"),
     path("evidence/<int:pk>/", alerts.evidence_download, name="evidence"),
+    path("alerts/<int:pk>/escalate-handling/", alerts.escalate_handling, name="escalate_handling"),
+    path("alerts/<int:pk>/referral-reply/", alerts.referral_reply, name="referral_reply"),
+    path("subjects/", subjects.subject_list, name="subject_list"),
+    path("subjects/<int:pk>/", subjects.subject_detail, name="subject_detail"),
     path("notices/<int:pk>/", alerts.notice_print, name="notice"),
     path("alerts/<int:pk>/extension/", extensions.extension_request, name="extension_request"),
     path("extensions/", extensions.extension_queue, name="extensions"),

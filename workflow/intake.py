@@ -20,6 +20,7 @@ from django.utils import timezone
 from accounts.models import OrgUnit
 from alerts.models import RISK_RANK, Alert, Domain, RiskLevel, SourceSystem
 from alerts.states import Status
+from alerts.subjects import SubjectIdentity, subjects_resolve
 from audit.models import AuditEvent
 from audit.services import audit_record
 from cases import timeline
@@ -57,14 +58,21 @@ def source_may_raise_for(source: SourceSystem, unit: OrgUnit) -> bool:
     return source.org_unit.contains(unit)
 
 
-def _new_alert(source: SourceSystem, item: IntakeItem, count: int, now: datetime) -> Alert:
+def _identity(item: IntakeItem) -> SubjectIdentity:
+    return SubjectIdentity(
+        name=item.subject_name, credit_code=item.subject_credit_code, id_number=item.subject_id_number,
+        org_unit_id=item.org_unit.pk,
+    )
+
+
+def _new_alert(source: SourceSystem, item: IntakeItem, count: int, now: datetime, subject_id: int | None) -> Alert:
     alert = Alert(
         title=item.title, domain=item.domain, risk_level=item.risk_level, org_unit=item.org_unit,
         source=source, rule_code=item.rule, subject_name=item.subject_name,
         subject_id_number=item.subject_id_number, subject_credit_code=item.subject_credit_code,
         amount=item.amount, details=item.details, dedup_key=item.dedup_key,
         occurrence_count=count, occurred_at=item.occurred_at, last_occurred_at=now,
-        stage_entered_at=now, created_at=now, updated_at=now,
+        stage_entered_at=now, created_at=now, updated_at=now, subject_id=subject_id,
     )
     alert.risk_rank = RISK_RANK[RiskLevel(item.risk_level)]
     alert.due_at = deadlines.due_at_for(alert, now)
@@ -131,9 +139,14 @@ def alerts_ingest(*, source: SourceSystem, items: Sequence[IntakeItem]) -> list[
     keys = sorted(first)
     outcome: dict[str, tuple[int, bool]] = {}
     with transaction.atomic():
+        # Every alert links to its subject file; the whole batch's subjects in two statements.
+        subjects = subjects_resolve(_identity(first[k]) for k in keys)
         for start in range(0, len(keys), _CHUNK):
             chunk = keys[start:start + _CHUNK]
-            alerts = [_new_alert(source, first[k], counts[k], now) for k in chunk]
+            alerts = [
+                _new_alert(source, first[k], counts[k], now, subjects.get(_identity(first[k]).key or ""))
+                for k in chunk
+            ]
             sql = _upsert_sql(len(alerts))
             params = _upsert_params(alerts)
             with connection.cursor() as cursor:

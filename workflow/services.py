@@ -17,6 +17,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
@@ -24,7 +25,7 @@ from accounts.models import Role, User
 from alerts import policy
 from alerts.models import Alert
 from alerts.selectors import alert_for_update
-from alerts.states import SEND_BACK_STAGES, ActionKind, Conclusion, DismissReason, Outcome, Status
+from alerts.states import DISPOSAL_OUTCOMES, SEND_BACK_STAGES, ActionKind, Conclusion, DismissReason, Outcome, Status
 from alerts.transitions import TRANSITIONS, TransitionSpec
 from audit.models import AuditEvent
 from audit.services import audit_record
@@ -34,12 +35,14 @@ from cases.models import (
     Dismissal,
     Disposition,
     Evaluation,
+    Referral,
     ResultAction,
     TimelineEntry,
     Verification,
 )
 from core.errors import Conflict, Forbidden, NotFound
 from workflow import deadlines, effects
+from workflow.calendar import add_working_days, current_calendar, local
 
 # What a transition's `apply` returns: its timeline writer with the details filled in, called
 # with the state the alert left once the new stage is entered.
@@ -105,10 +108,14 @@ def _enter_stage(alert: Alert, at: Any) -> None:
 
 
 def _run_transition(
-    *, alert_id: int, name: str, by: User, apply: Callable[[Alert], Record]
+    *, alert_id: int, name: str, by: User, apply: Callable[[Alert], Record], also_lock: int | None = None,
 ) -> Alert:
     spec = _spec(name)
     with transaction.atomic():
+        if also_lock is not None and also_lock < alert_id:
+            # Two alerts change together (merging): lock them in id order, so two people merging
+            # the same pair in opposite directions wait for each other instead of deadlocking.
+            alert_for_update(user=by, alert_id=also_lock)
         alert = alert_for_update(user=by, alert_id=alert_id)
         _check_actor(spec, alert, by)
         from_status = alert.status
@@ -130,14 +137,25 @@ def _invalid(field_name: str, message: str) -> ValidationError:
     return ValidationError({field_name: [message]})
 
 
-def alert_assign(*, alert_id: int, by: User, assignee: User, note: str = "") -> Alert:
+def alert_assign(
+    *, alert_id: int, by: User, assignee: User, note: str = "", cross_unit: bool = False,
+) -> Alert:
+    """Dispatch to a verifier of the handling unit; with `cross_unit`, a supervisor above the
+    owning unit gives it to a verifier of another unit (交叉核查), whose unit then handles it."""
     def apply(alert: Alert) -> Record:
         if assignee.role != Role.VERIFIER or not assignee.is_active:
             raise _invalid("assignee", _("The assignee must be an active verifier."))
-        if not policy.may_be_assigned(assignee, alert):
+        crossing = cross_unit and not policy.may_take(assignee, alert)
+        if crossing and not policy.may_cross_assign(by, alert, assignee):
+            raise _invalid("assignee", _("Cross-verification: only a supervisor of a unit above the alert's "
+                                         "unit may give it to a verifier of another unit below."))
+        if not crossing and not policy.may_take(assignee, alert):
             raise _invalid("assignee", _("The assignee must belong to the alert's unit or a unit below it."))
         alert.assign()
         alert.assignee = assignee
+        if crossing:
+            alert.handling_unit = assignee.org_unit
+            timeline.cross_assigned(alert=alert, by=by, handling_unit_name=assignee.org_unit.name)
         Assignment.objects.create(alert=alert, assignee=assignee, assigned_by=by, note=note)
         return partial(timeline.assigned, assignee=assignee, note=note)
 
@@ -199,7 +217,7 @@ def alert_dispose(
     *, alert_id: int, by: User, outcome: str, case_filed: bool = False,
     amount_recovered: Decimal = Decimal("0"), note: str = "",
 ) -> Alert:
-    if outcome not in Outcome.values:
+    if outcome not in dict(DISPOSAL_OUTCOMES):
         raise _invalid("outcome", _("Unknown outcome."))
     if amount_recovered < 0:
         raise _invalid("amount_recovered", _("The amount recovered cannot be negative."))
@@ -291,6 +309,113 @@ def alert_dismiss(*, alert_id: int, by: User, reason: str, note: str = "") -> Al
     return _run_transition(alert_id=alert_id, name="dismiss", by=by, apply=apply)
 
 
+def alert_merge(*, alert_id: int, by: User, into: int, reason: str) -> Alert:
+    """The alert leaves the loop as merged into its lead: its occurrences go to the lead, its
+    evidence and source are shown there, and a model credited with it counts the lead's
+    conclusion. `alert_unmerge` restores it to the state it left."""
+    if not reason.strip():
+        raise _invalid("reason", _("A reason is required."))
+    if into == alert_id:
+        raise _invalid("into", _("An alert cannot be merged into itself."))
+
+    def apply(alert: Alert) -> Record:
+        lead = alert_for_update(user=by, alert_id=into)  # locked (in id order) by _run_transition
+        if not lead.is_open or lead.status == Status.REFERRED:
+            raise _invalid("into", _("The lead must be an open alert in the loop."))
+        alert.merged_from_status = alert.status
+        alert.merge()
+        alert.merged_into = lead
+        Alert.objects.filter(pk=lead.pk).update(occurrence_count=F("occurrence_count") + alert.occurrence_count)
+        timeline.lead_gained(lead=lead, by=by, merged_alert=alert, reason=reason)
+        return partial(timeline.merged, lead=lead, reason=reason)
+
+    return _run_transition(alert_id=alert_id, name="merge", by=by, apply=apply, also_lock=into)
+
+
+def alert_unmerge(*, alert_id: int, by: User, reason: str) -> Alert:
+    if not reason.strip():
+        raise _invalid("reason", _("A reason is required."))
+    lead_id = Alert.objects.filter(pk=alert_id).values_list("merged_into_id", flat=True).first()
+
+    def apply(alert: Alert) -> Record:
+        if alert.merged_into_id is None:
+            raise Conflict(_("This alert is not merged."))
+        lead = Alert.objects.select_for_update().get(pk=alert.merged_into_id)
+        alert.unmerge()
+        alert.merged_into = None
+        alert.merged_from_status = ""
+        Alert.objects.filter(pk=lead.pk).update(occurrence_count=F("occurrence_count") - alert.occurrence_count)
+        timeline.lead_lost(lead=lead, by=by, merged_alert=alert, reason=reason)
+        return partial(timeline.unmerged, lead=lead, reason=reason)
+
+    return _run_transition(alert_id=alert_id, name="unmerge", by=by, apply=apply, also_lock=lead_id)
+
+
+MAX_REFERRAL_DAYS = 60
+
+
+def alert_refer(*, alert_id: int, by: User, department: str, due_days: int, note: str = "") -> Alert:
+    """预警纠治: the warning goes to the department that owns the business, to correct itself
+    within `due_days` working days."""
+    if not department.strip():
+        raise _invalid("department", _("Name the department."))
+    if not 1 <= due_days <= MAX_REFERRAL_DAYS:
+        raise _invalid("due_days", _("Give 1 to %(max)d working days.") % {"max": MAX_REFERRAL_DAYS})
+
+    def apply(alert: Alert) -> Record:
+        alert.refer()
+        due = local(add_working_days(current_calendar(), timezone.now(), due_days)).date()
+        Referral.objects.create(alert=alert, referred_by=by, department=department.strip(), note=note,
+                                due_date=due)
+        return partial(timeline.referred, department=department.strip(), due_date=due, note=note)
+
+    return _run_transition(alert_id=alert_id, name="refer", by=by, apply=apply)
+
+
+def _open_referral(alert: Alert) -> Referral:
+    referral = (
+        Referral.objects.select_for_update().filter(
+            alert=alert, state__in=[Referral.State.AWAITING, Referral.State.REPLIED]
+        ).order_by("-created_at", "-id").first()
+    )
+    if referral is None:
+        raise Conflict(_("This alert has no open referral."))
+    return referral
+
+
+def alert_accept_referral(*, alert_id: int, by: User, comment: str = "") -> Alert:
+    """The department corrected it: the alert closes as self-corrected (its own outcome)."""
+    def apply(alert: Alert) -> Record:
+        referral = _open_referral(alert)
+        if referral.state != Referral.State.REPLIED:
+            raise Conflict(_("Record the department's reply before accepting it."))
+        alert.accept_referral()
+        now = timezone.now()
+        Referral.objects.filter(pk=referral.pk).update(
+            state=Referral.State.ACCEPTED, decided_by=by, decided_at=now, decision_reason=comment,
+        )
+        Disposition.objects.create(alert=alert, decided_by=by, outcome=Outcome.SELF_CORRECTED, note=comment)
+        return partial(timeline.referral_accepted, comment=comment)
+
+    return _run_transition(alert_id=alert_id, name="accept_referral", by=by, apply=apply)
+
+
+def alert_reject_referral(*, alert_id: int, by: User, reason: str) -> Alert:
+    """The reply does not correct it: the warning goes back to dispatch."""
+    if not reason.strip():
+        raise _invalid("reason", _("A reason is required."))
+
+    def apply(alert: Alert) -> Record:
+        referral = _open_referral(alert)
+        alert.reject_referral()
+        Referral.objects.filter(pk=referral.pk).update(
+            state=Referral.State.REJECTED, decided_by=by, decided_at=timezone.now(), decision_reason=reason,
+        )
+        return partial(timeline.referral_rejected, reason=reason)
+
+    return _run_transition(alert_id=alert_id, name="reject_referral", by=by, apply=apply)
+
+
 _DISPATCH: dict[str, Callable[..., Alert]] = {
     "assign": alert_assign,
     "accept": alert_accept,
@@ -301,6 +426,11 @@ _DISPATCH: dict[str, Callable[..., Alert]] = {
     "close": alert_close,
     "send_back": alert_send_back,
     "dismiss": alert_dismiss,
+    "merge": alert_merge,
+    "unmerge": alert_unmerge,
+    "refer": alert_refer,
+    "accept_referral": alert_accept_referral,
+    "reject_referral": alert_reject_referral,
 }
 
 

@@ -40,6 +40,7 @@ from workflow import deadlines
 from workflow.calendar import local
 from workflow.models import EscalationStep, Notification
 from workflow.notify import Message, RoleDirectory, deliveries_send, notify_many
+from workflow.referrals import referrals_overdue_return
 
 STEP_LABELS = {
     0: EscalationStep.Step.APPROACHING.label,
@@ -57,6 +58,7 @@ class SweepReport:
     supervised: int = 0
     orders_overdue: int = 0
     orders_notified: int = 0
+    referrals_returned: int = 0
     deliveries: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
@@ -64,7 +66,7 @@ class SweepReport:
             "at": self.at.isoformat(), "approaching": self.approaching,
             "steps": {str(k): v for k, v in self.steps.items()}, "supervised": self.supervised,
             "orders_overdue": self.orders_overdue, "orders_notified": self.orders_notified,
-            "deliveries": self.deliveries,
+            "referrals_returned": self.referrals_returned, "deliveries": self.deliveries,
         }
 
     def lines(self) -> list[str]:
@@ -76,6 +78,7 @@ class SweepReport:
             _("  step 3 supervision orders (督办): %(n)d") % {"n": self.steps[3]},
             _("  rectification orders overdue: %(n)d (newly notified: %(m)d)")
             % {"n": self.orders_overdue, "m": self.orders_notified},
+            _("  referrals overdue, back to dispatch: %(n)d") % {"n": self.referrals_returned},
             _("  deliveries retried: %(d)s") % {"d": self.deliveries or {}},
         ]
 
@@ -253,6 +256,7 @@ def sweep(
     sweep_overdue(now=now, report=report, batch=batch, on_claimed=on_claimed)
     sweep_approaching(now=now, report=report, batch=batch)
     sweep_orders(now=now, report=report)
+    report.referrals_returned = referrals_overdue_return(now=now)
     if deliveries:
         report.deliveries = deliveries_send(now=max(now, timezone.now()))
     return report

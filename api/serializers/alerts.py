@@ -39,6 +39,15 @@ class AlertSerializer(serializers.ModelSerializer):
     is_overdue = serializers.SerializerMethodField()
     timeliness = serializers.SerializerMethodField()
     available_transitions = serializers.SerializerMethodField()
+    subject_file = serializers.PrimaryKeyRelatedField(
+        source="subject", read_only=True, allow_null=True,
+        help_text="Id of the subject file (一企一档/一人一档): GET /api/v1/subjects/{id}/.",
+    )
+    handling_unit = serializers.SlugRelatedField(
+        slug_field="code", read_only=True, allow_null=True,
+        help_text="The unit handling the alert when it is not the owning unit (提级办理/交叉核查).",
+    )
+    merged_into = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
     # Blank until a conclusion is submitted; declared so the schema allows "".
     conclusion = serializers.ChoiceField(choices=Conclusion.choices, allow_blank=True, read_only=True)
 
@@ -50,6 +59,7 @@ class AlertSerializer(serializers.ModelSerializer):
             "occurred_at", "last_occurred_at", "assignee", "assignee_name", "conclusion",
             "stage_entered_at", "due_at", "is_overdue", "timeliness", "escalation_level",
             "supervised", "created_at", "updated_at", "closed_at", "available_transitions",
+            "subject_file", "handling_unit", "merged_into",
         ]
         read_only_fields = fields
 
@@ -202,6 +212,7 @@ class StatsOverviewSerializer(serializers.Serializer):
     total = serializers.IntegerField()
     open = serializers.IntegerField()
     closed = serializers.IntegerField()
+    merged = serializers.IntegerField(help_text="Alerts merged into a lead: neither open nor closed.")
     closure_rate = serializers.DecimalField(max_digits=6, decimal_places=4, coerce_to_string=False)
     by_status = serializers.DictField(child=serializers.IntegerField())
     by_unit = StatsUnitSerializer(many=True)

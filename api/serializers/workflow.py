@@ -9,7 +9,7 @@ from rest_framework import serializers
 
 from accounts.models import User
 from accounts.selectors import users_visible_to
-from alerts.states import SEND_BACK_STAGES, ActionKind, Conclusion, DismissReason, Outcome
+from alerts.states import DISPOSAL_OUTCOMES, SEND_BACK_STAGES, ActionKind, Conclusion, DismissReason
 from workflow.services import ActionInput
 
 
@@ -23,6 +23,11 @@ class AssignBody(serializers.Serializer):
         help_text=_("User id of a verifier in the alert's unit or below it."),
     )
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+    cross_unit = serializers.BooleanField(
+        required=False, default=False,
+        help_text=_("交叉核查: a supervisor above the alert's unit gives it to a verifier of another unit "
+                    "below, whose unit then handles it."),
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -46,7 +51,7 @@ class SubmitVerificationBody(serializers.Serializer):
 
 
 class DisposeBody(serializers.Serializer):
-    outcome = serializers.ChoiceField(choices=Outcome.choices)
+    outcome = serializers.ChoiceField(choices=DISPOSAL_OUTCOMES)
     case_filed = serializers.BooleanField(required=False, default=False)
     amount_recovered = serializers.DecimalField(
         max_digits=18, decimal_places=2, min_value=0, required=False, default=0,
@@ -84,6 +89,26 @@ class DismissBody(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=20000)
 
 
+class MergeBody(serializers.Serializer):
+    into = serializers.IntegerField(min_value=1, help_text=_("Id of the lead alert (open, in your scope)."))
+    reason = serializers.CharField(max_length=5000)
+
+
+class ReasonBody(serializers.Serializer):
+    reason = serializers.CharField(max_length=5000)
+
+
+class ReferBody(serializers.Serializer):
+    department = serializers.CharField(max_length=255, help_text=_("The department that owns the business."))
+    due_days = serializers.IntegerField(min_value=1, max_value=60, help_text=_("Working days to reply."))
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=20000,
+                                 help_text=_("What the department should correct."))
+
+
+class AcceptReferralBody(serializers.Serializer):
+    comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=20000)
+
+
 TRANSITION_BODIES: dict[str, type[serializers.Serializer]] = {
     "assign": AssignBody,
     "accept": EmptyBody,
@@ -94,4 +119,18 @@ TRANSITION_BODIES: dict[str, type[serializers.Serializer]] = {
     "close": CloseBody,
     "send_back": SendBackBody,
     "dismiss": DismissBody,
+    "merge": MergeBody,
+    "unmerge": ReasonBody,
+    "refer": ReferBody,
+    "accept_referral": AcceptReferralBody,
+    "reject_referral": ReasonBody,
 }
+
+
+class EscalateHandlingBody(serializers.Serializer):
+    reason = serializers.CharField(max_length=5000, help_text=_("Why a unit above takes the alert over."))
+
+
+class ReferralReplyBody(serializers.Serializer):
+    reply = serializers.CharField(max_length=20000, help_text=_("What the department answered."))
+    files = serializers.ListField(child=serializers.FileField(), required=False, default=list, max_length=20)

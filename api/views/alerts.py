@@ -24,7 +24,7 @@ from rest_framework.views import APIView
 
 from alerts.models import Alert
 from alerts.personal_data import alert_shown_values, full_pii_shown
-from alerts.selectors import alert_list_for, alerts_visible_to, stats_overview
+from alerts.selectors import alert_list_for, alerts_visible_to, related_alerts, stats_overview
 from api.auth import ApiKeyAuthentication, IsSourceSystem
 from api.filters import AlertFilter
 from api.parsers import SafeJSONParser
@@ -40,11 +40,13 @@ from api.serializers.cases import (
     FindingSerializer,
     TimelineEntrySerializer,
 )
-from api.serializers.workflow import TRANSITION_BODIES
+from api.serializers.workflow import TRANSITION_BODIES, EscalateHandlingBody, ReferralReplyBody
 from cases.downloads import evidence_response
 from cases.models import Comment, Finding, TimelineEntry
 from cases.services import comment_add, finding_add
+from workflow.handling import alert_escalate_handling
 from workflow.intake import alerts_ingest
+from workflow.referrals import referral_reply_record
 from workflow.services import alert_transition, alert_transition_precheck
 
 
@@ -78,6 +80,15 @@ class AlertViewSet(viewsets.ReadOnlyModelViewSet):
         page = self.paginate_queryset(entries)
         context = full_pii_context(request, alert, [e.text for e in page])
         return self.get_paginated_response(TimelineEntrySerializer(page, many=True, context=context).data)
+
+    @extend_schema(responses=AlertSerializer(many=True), filters=False)
+    @action(detail=True, methods=["get"], filterset_class=None)
+    def related(self, request: Request, pk: str) -> Response:
+        """Alerts about the same subject, from the same model or indicator, or with the same key
+        from another source — to see before dispatching (within your scope)."""
+        alert = self._scoped_alert()
+        rows = related_alerts(request.user, alert)
+        return Response(AlertSerializer(rows, many=True, context=self.get_serializer_context()).data)
 
 
 def full_pii_context(request: Request, alert: Alert, values: list[Any]) -> dict[str, bool]:
@@ -177,6 +188,41 @@ class AlertTransitionView(generics.GenericAPIView):
         body = self.get_serializer(data=request.data)
         body.is_valid(raise_exception=True)
         alert_transition(alert_id=alert.pk, name=self.transition, by=request.user, data=dict(body.validated_data))
+        fresh = alert_list_for(request.user).get(pk=alert.pk)
+        return Response(AlertSerializer(fresh, context={"request": request}).data)
+
+
+class AlertEscalateHandlingView(generics.GenericAPIView):
+    """POST /alerts/{id}/escalate-handling/ — 提级办理: a supervisor of a unit above takes it over."""
+
+    serializer_class = EscalateHandlingBody
+    filter_backends: list[Any] = []
+
+    @extend_schema(responses={200: AlertSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        alert = get_object_or_404(alerts_visible_to(request.user), pk=pk)
+        body = self.get_serializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        alert_escalate_handling(alert_id=alert.pk, by=request.user, reason=body.validated_data["reason"])
+        fresh = alert_list_for(request.user).get(pk=alert.pk)
+        return Response(AlertSerializer(fresh, context={"request": request}).data)
+
+
+class ReferralReplyView(generics.GenericAPIView):
+    """POST /alerts/{id}/referral-reply/ — the department's reply to a referral (预警纠治), with
+    attachments; then accept or reject it (`/transitions/accept_referral/`, `reject_referral`)."""
+
+    serializer_class = ReferralReplyBody
+    parser_classes = [MultiPartParser, FormParser, SafeJSONParser]
+    filter_backends: list[Any] = []
+
+    @extend_schema(request={"multipart/form-data": ReferralReplyBody}, responses={200: AlertSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        alert = get_object_or_404(alerts_visible_to(request.user), pk=pk)
+        body = self.get_serializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        referral_reply_record(alert_id=alert.pk, by=request.user, reply=body.validated_data["reply"],
+                              files=body.validated_data["files"])
         fresh = alert_list_for(request.user).get(pk=alert.pk)
         return Response(AlertSerializer(fresh, context={"request": request}).data)
 

@@ -14,9 +14,9 @@ from tests.api.helpers import drive
 pytestmark = pytest.mark.django_db
 
 
-def test_a_warning_offers_dispatch_and_dismissal_to_a_supervisor_only(people, make_alert):
+def test_a_warning_offers_dispatch_dismissal_merging_and_referral_to_a_supervisor_only(people, make_alert):
     alert = make_alert()
-    assert policy.transitions_available_to(alert, people.kunshan_supervisor) == ["assign", "dismiss"]
+    assert policy.transitions_available_to(alert, people.kunshan_supervisor) == ["assign", "dismiss", "merge", "refer"]
     assert policy.transitions_available_to(alert, people.kunshan_verifier) == []
     assert policy.transitions_available_to(alert, people.city_leader) == []
 

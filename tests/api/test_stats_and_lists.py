@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from alerts.states import Status
 from tests.api.helpers import drive
 from tests.factories import AlertFactory
 
@@ -17,8 +18,7 @@ def test_overview_counts_every_state_and_the_closure_rate(api, people, org, make
     stats = api(people.city_leader).get("/api/v1/stats/overview/").json()
     assert (stats["total"], stats["open"], stats["closed"]) == (5, 4, 1)
     assert stats["closure_rate"] == 0.2
-    assert set(stats["by_status"]) == {"warning", "assigned", "verifying", "disposing", "applying",
-                                       "evaluating", "closed"}
+    assert set(stats["by_status"]) == set(Status.values)
     assert stats["by_status"]["warning"] == 4 and stats["by_status"]["assigned"] == 0
     by_unit = {u["unit"]: u for u in stats["by_unit"]}
     assert by_unit["suzhou"]["total"] == 5

@@ -1,5 +1,6 @@
 """The access matrix, generated from the OpenAPI schema: every operation × every role × own unit,
-parent city, sibling county and no unit.
+parent city, sibling county and no unit — for an alert its own county handles, one the city took
+over (提级办理) and one the city gave to a third county to verify (交叉核查).
 
 A "world" of one object of every kind lives in kunshan, each carrying a marker string. For
 someone in a sibling county or in no unit, every operation on those objects must answer exactly
@@ -18,11 +19,16 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiJsonRenderer
 
+from accounts.models import Role
+from alerts.subjects import SubjectIdentity, subjects_resolve
 from cases.models import ResultAction
 from cases.services import comment_add, finding_add
 from screening import services as screening
 from tests.api.helpers import drive
+from tests.factories import OrgUnitFactory, UserFactory
+from workflow import services as wf
 from workflow.extensions import extension_request
+from workflow.handling import alert_escalate_handling
 from workflow.models import Notification
 from workflow.notify import Message, notify_many
 
@@ -39,21 +45,31 @@ OPERATIONS = sorted(
 # Paths whose {id} names a kind of object of the world (first path segment after /api/v1/).
 KIND = {"alerts": "alert", "datasets": "dataset", "evidence": "evidence", "extensions": "extension",
         "notifications": "notification", "rectification-orders": "order", "screening-models": "model",
-        "screening-runs": "run", "users": "user"}
+        "screening-runs": "run", "users": "user", "subjects": "subject"}
 OUTSIDERS = ["changshu_supervisor", "changshu_verifier", "changshu_leader", "nobody"]
 INSIDERS = ["kunshan_supervisor", "kunshan_verifier", "city_leader", "city_supervisor"]
 # Authenticated by a source system's key, not a user: covered by tests/screening and test_intake.
 SOURCE_ONLY = {"/api/v1/datasets/{id}/rows/", "/api/v1/intake/alerts/"}
 
 
-@pytest.fixture
-def world(people, org, make_alert, django_capture_on_commit_callbacks):
-    alert = drive(make_alert(org_unit=org.kunshan, title=f"{MARK} 预警"), "verifying",
-                  supervisor=people.kunshan_supervisor, verifier=people.kunshan_verifier)
-    comment_add(alert_id=alert.pk, author=people.kunshan_supervisor, text=f"{MARK} 评论")
-    finding = finding_add(alert_id=alert.pk, author=people.kunshan_verifier, text=f"{MARK} 发现", method="site_visit",
+@pytest.fixture(params=["own county", "taken over by the city", "cross-verified by a third county"])
+def world(request, people, org, make_alert, django_capture_on_commit_callbacks):
+    subject = subjects_resolve([SubjectIdentity(name=f"{MARK} 公司", credit_code="91320583MARK73190")])
+    alert = make_alert(org_unit=org.kunshan, title=f"{MARK} 预警", subject_id=next(iter(subject.values())))
+    verifier = people.kunshan_verifier
+    if request.param == "cross-verified by a third county":
+        taicang = OrgUnitFactory(code="taicang", name="太仓市", parent=org.city)
+        verifier = UserFactory(username="taicang_verifier", role=Role.VERIFIER, org_unit=taicang)
+        wf.alert_assign(alert_id=alert.pk, by=people.city_supervisor, assignee=verifier, cross_unit=True)
+        wf.alert_accept(alert_id=alert.pk, by=verifier)
+    else:
+        drive(alert, "verifying", supervisor=people.kunshan_supervisor, verifier=verifier)
+    if request.param == "taken over by the city":
+        alert_escalate_handling(alert_id=alert.pk, by=people.city_supervisor, reason=f"{MARK} 提级")
+    comment_add(alert_id=alert.pk, author=people.city_supervisor, text=f"{MARK} 评论")
+    finding = finding_add(alert_id=alert.pk, author=verifier, text=f"{MARK} 发现", method="site_visit",
                           files=[SimpleUploadedFile("a.txt", MARK.encode())])
-    extension = extension_request(alert_id=alert.pk, by=people.kunshan_verifier, days=2, reason=f"{MARK} 延期")
+    extension = extension_request(alert_id=alert.pk, by=verifier, days=2, reason=f"{MARK} 延期")
     closed = drive(make_alert(org_unit=org.kunshan, title=f"{MARK} 整改"), "evaluating",
                    supervisor=people.kunshan_supervisor, verifier=people.kunshan_verifier)
     order = ResultAction.objects.create(alert=closed, issued_by=people.kunshan_supervisor, kind="rectification_order",
@@ -74,7 +90,8 @@ def world(people, org, make_alert, django_capture_on_commit_callbacks):
     note = Notification.objects.filter(recipient=people.kunshan_verifier).latest("id")
     return {"alert": alert.pk, "dataset": dataset.pk, "evidence": finding.evidence.get().pk,
             "extension": extension.pk, "notification": note.pk,
-            "order": order.pk, "model": model.pk, "run": run.pk, "user": people.kunshan_verifier.pk}
+            "order": order.pk, "model": model.pk, "run": run.pk, "user": people.kunshan_verifier.pk,
+            "subject": alert.subject_id}
 
 
 def _call(client, method: str, url: str):
@@ -126,7 +143,7 @@ def test_insiders_read_every_object(api, people, world, who):
     reads = ["/api/v1/alerts/{alert}/", "/api/v1/alerts/{alert}/timeline/", "/api/v1/alerts/{alert}/comments/",
              "/api/v1/alerts/{alert}/findings/", "/api/v1/evidence/{evidence}/download/", "/api/v1/datasets/{dataset}/",
              "/api/v1/screening-models/{model}/", "/api/v1/screening-runs/{run}/",
-             "/api/v1/screening-runs/{run}/hits/", "/api/v1/users/{user}/"]
+             "/api/v1/screening-runs/{run}/hits/", "/api/v1/users/{user}/", "/api/v1/subjects/{subject}/"]
     for template in reads:
         url = template.format(**world)
         assert client.get(url).status_code == 200, (who, url)

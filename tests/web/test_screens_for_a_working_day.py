@@ -12,7 +12,7 @@ from django.utils import translation
 
 from accounts.models import OrgUnit, Role, User
 from alerts.models import Alert
-from alerts.policy import assignable_verifiers, may_be_assigned
+from alerts.policy import assignable_verifiers, may_take
 from alerts.states import Status
 from cases.services import finding_add
 from web.forms import FindingForm, SubmitVerificationForm, transition_form
@@ -60,7 +60,7 @@ def test_the_dropdown_and_the_service_apply_the_same_rule(people, make_alert, or
     alerts = [make_alert(org_unit=org.kunshan), make_alert(org_unit=org.kunshan_office)]
     verifiers = User.objects.filter(role=Role.VERIFIER)
     offered = set(assignable_verifiers(verifiers, alerts))
-    assert offered == {v for v in verifiers if all(may_be_assigned(v, a) for a in alerts)}
+    assert offered == {v for v in verifiers if all(may_take(v, a) for a in alerts)}
     assert offered == {people.office_verifier}
 
 

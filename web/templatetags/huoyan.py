@@ -10,7 +10,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from alerts.policy import may_in_warehouse
-from alerts.states import ActionKind
+from alerts.states import ActionKind, Outcome
 from core.masking import mask_id_number, mask_value
 from web import text
 from web.filters import removable_filters
@@ -152,3 +152,7 @@ def timeline_text(entry: Any) -> str:
     except (KeyError, TypeError, ValueError):
         pass
     return entry.text
+@register.filter
+def outcome_label(value: str) -> str:
+    """A disposition's outcome code in the reader's language."""
+    return str(Outcome(value).label) if value in Outcome.values else ""

@@ -17,24 +17,27 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from alerts import policy
 from alerts.personal_data import alert_shown_values, full_pii_shown
 from alerts.policy import may_add_finding, transitions_available_to
-from alerts.selectors import alert_list_for, alerts_visible_to
-from alerts.states import ActionKind
+from alerts.selectors import alert_list_for, alerts_visible_to, related_alerts
+from alerts.states import ActionKind, Status
 from alerts.transitions import TRANSITIONS
 from audit.models import AuditEvent
 from audit.services import audit_record
 from cases.downloads import evidence_response
-from cases.models import Comment, ResultAction
+from cases.models import Comment, Referral, ResultAction
 from cases.services import comment_add
 from core.errors import AppError, NotFound
 from core.masking import mask_id_number, mask_text
 from web.access import HOME_BY_ROLE, alert_or_404, paginate, safe_next
 from web.filters import AlertFilterForm
-from web.forms import CommentForm, FindingForm, transition_form
+from web.forms import CommentForm, EscalateHandlingForm, FindingForm, ReferralReplyForm, transition_form
 from web.text import done_message
 from web.views.extensions import extension_context
 from workflow.deadlines import is_overdue, timeliness_of
+from workflow.handling import alert_escalate_handling
+from workflow.referrals import referral_reply_record
 from workflow.services import alert_transition, alert_transition_precheck
 
 PRINTABLE_KINDS = {
@@ -241,9 +244,20 @@ def detail_context(request: HttpRequest, alert: Any, bound: dict | None = None) 
         *_texts(records["evaluations"], "comment"), *_texts(records["dismissals"], "note"),
         *_texts(extensions.get("extensions", []), "reason", "decision_note"),
     ]
+    referral = alert.referrals.order_by("-created_at", "-id").first()
     return {
         **extensions,
         **records,
+        "related": list(related_alerts(request.user, alert)),
+        "merged_alerts": list(alert.merged_alerts.all()),
+        "referral": referral,
+        "referral_reply_form": (
+            ReferralReplyForm(prefix="reply")
+            if alert.status == Status.REFERRED and referral and referral.state == Referral.State.AWAITING
+            and policy.is_transition_actor(request.user, alert, "accept_referral") else None
+        ),
+        "escalate_form": EscalateHandlingForm(prefix="esc") if policy.may_escalate_handling(request.user, alert)
+        else None,
         "alert": alert,
         "actions": [(n, TRANSITIONS[n].label) for n in names],
         "forms": _action_forms(request, alert, names, bound),
@@ -316,7 +330,7 @@ def alert_action(request: HttpRequest, pk: int, name: str) -> HttpResponse:
         except AppError as exc:
             return workflow_error_response(request, exc)
         else:
-            messages.success(request, done_message(alert, name))
+            messages.success(request, done_message(alert, name, TRANSITIONS[name].label))
             if name == "return":
                 # Returned: it is no longer the verifier's; back to their list.
                 return redirect("web:my_work")
@@ -367,6 +381,50 @@ def comment_create(request: HttpRequest, pk: int) -> HttpResponse:
             ),
         })
     return redirect(reverse("web:alert_detail", args=[alert.pk]) + "#comments")
+
+
+@login_required
+@require_POST
+def escalate_handling(request: HttpRequest, pk: int) -> HttpResponse:
+    """提级办理 from the detail page: the same use case as the API's."""
+    alert = alert_or_404(request.user, pk)
+    form = EscalateHandlingForm(request.POST, prefix="esc")
+    if form.is_valid():
+        try:
+            alert_escalate_handling(alert_id=alert.pk, by=request.user, reason=form.cleaned_data["reason"])
+        except ValidationError as exc:
+            _add_service_errors(form, exc)
+        except AppError as exc:
+            return workflow_error_response(request, exc)
+        else:
+            messages.success(request, _("Your unit now handles alert #%(id)s.") % {"id": alert.pk})
+            return redirect(reverse("web:alert_detail", args=[alert.pk]))
+    ctx = detail_context(request, alert)
+    ctx["escalate_form"] = form
+    return render(request, "web/alert_detail.html", ctx, status=400)
+
+
+@login_required
+@require_POST
+def referral_reply(request: HttpRequest, pk: int) -> HttpResponse:
+    """Record the department's reply to a referral (预警纠治), with its attachments."""
+    alert = alert_or_404(request.user, pk)
+    form = ReferralReplyForm(request.POST, request.FILES, prefix="reply")
+    if form.is_valid():
+        try:
+            referral_reply_record(alert_id=alert.pk, by=request.user, reply=form.cleaned_data["reply"],
+                                  files=form.cleaned_data["files"])
+        except ValidationError as exc:
+            _add_service_errors(form, exc)
+        except AppError as exc:
+            return workflow_error_response(request, exc)
+        else:
+            messages.success(request, _("The department's reply on alert #%(id)s is recorded; accept or reject it.")
+                             % {"id": alert.pk})
+            return redirect(reverse("web:alert_detail", args=[alert.pk]) + "#referral")
+    ctx = detail_context(request, alert)
+    ctx["referral_reply_form"] = form
+    return render(request, "web/alert_detail.html", ctx, status=400)
 
 
 @login_required

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from alerts.selectors import alert_list_for
+from alerts.selectors import alert_list_for, subject_alert_counts
 from alerts.states import DismissReason, Status
 from cases.models import Assignment, Disposition, Evaluation, ResultAction, Verification
 from cases.services import finding_add
@@ -23,7 +23,7 @@ from web.access import alert_or_404, paginate, safe_next, screen_required
 from web.filters import AlertFilterForm
 from web.forms import BulkDispatchForm, FindingForm
 from web.views.alerts import detail_context, workflow_error_response
-from workflow.services import alert_assign, alert_dismiss
+from workflow.services import alert_assign, alert_dismiss, alert_merge
 
 BOARD_HIDDEN = ("state", "status", "conclusion", "outcome", "disposition", "created_from", "created_to")
 
@@ -86,6 +86,11 @@ def dispatch_queryset(request: HttpRequest) -> tuple[AlertFilterForm, Any]:
 def dispatch_board(request: HttpRequest) -> HttpResponse:
     form, qs = dispatch_queryset(request)
     page = paginate(request, qs)
+    # Before dispatching: how many other alerts in scope are about the same subject (the shown
+    # rows only, one grouped query).
+    counts = subject_alert_counts(request.user, [a.subject_id for a in page])
+    for a in page:
+        a.same_subject = counts.get(a.subject_id, 1) - 1
     bulk = BulkDispatchForm(user=request.user, alerts=[])
     return render(request, "web/dispatch.html", {"form": form, "page": page, "bulk": bulk, "tab": "dispatch"})
 
@@ -124,6 +129,10 @@ def dispatch_bulk(request: HttpRequest) -> HttpResponse:
         try:
             if d["action"] == "assign":
                 alert_assign(alert_id=alert_id, by=request.user, assignee=d["assignee"], note=d["note"])
+            elif d["action"] == "merge":
+                if alert_id == d["into"]:
+                    continue  # the lead itself may be ticked among the alerts: it stays
+                alert_merge(alert_id=alert_id, by=request.user, into=d["into"], reason=d["note"])
             else:
                 alert_dismiss(alert_id=alert_id, by=request.user, reason=d["reason"], note=d["note"])
             done.append(alert_id)
@@ -135,6 +144,9 @@ def dispatch_bulk(request: HttpRequest) -> HttpResponse:
         if d["action"] == "assign":
             messages.success(request, _("Assigned %(alerts)s to %(who)s.") % {
                 "alerts": _numbers(done), "who": d["assignee"].display_name})
+        elif d["action"] == "merge":
+            messages.success(request, _("Merged %(alerts)s into #%(lead)s.") % {
+                "alerts": _numbers(done), "lead": d["into"]})
         else:
             messages.success(request, _("Dismissed %(alerts)s (%(reason)s).") % {
                 "alerts": _numbers(done), "reason": DismissReason(d["reason"]).label})

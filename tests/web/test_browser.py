@@ -71,7 +71,8 @@ def test_three_users_close_an_alert_through_the_screens(browser_ready, page: Pag
     _home_shot(page, "supervisor", lang)
     row = page.locator(f"tr[data-alert='{alert.pk}']")
     row.locator("input[type=checkbox]").check()
-    page.wait_for_load_state("networkidle")  # the verifier list follows the selection
+    # The verifier list follows the selection: wait for the list for this alert before choosing.
+    expect(page.get_by_test_id("verifier-pick").locator("span.small")).to_be_visible()
     page.select_option("select[name=assignee]", str(people.kunshan_verifier.pk))
     page.get_by_test_id("bulk-assign").click()
     expect(page.locator(".msg-success")).to_be_visible()

@@ -101,6 +101,12 @@ def _referral_reply_recorded(alert: Alert) -> bool:
     return alert.referrals.filter(state="replied").exists()
 
 
+def _under_recheck(alert: Alert) -> bool:
+    """A closed alert reopens only from a re-check still waiting for its outcome ("pending" is
+    `assessment.RecheckItem.Outcome.PENDING`; that app sits above this one)."""
+    return alert.recheck_items.filter(outcome="pending").exists()
+
+
 class Alert(FSMModelMixin, models.Model):
     """One alert driven through the closed loop.
 
@@ -162,6 +168,17 @@ class Alert(FSMModelMixin, models.Model):
         related_name="merged_alerts",
     )
     merged_from_status = models.CharField(_("state before merging"), max_length=16, blank=True)
+    # 复发: the closed, substantiated alert about the same subject from the same model or
+    # indicator that this one repeats after its rectification was due.
+    recurrence_of = models.ForeignKey(
+        "self", verbose_name=_("recurrence of"), null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="recurrences",
+    )
+    # 复查: while a verifier of another unit re-checks this closed alert, that unit may read it.
+    recheck_unit = models.ForeignKey(
+        "accounts.OrgUnit", verbose_name=_("re-checking unit"), null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
 
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
@@ -185,11 +202,19 @@ class Alert(FSMModelMixin, models.Model):
             models.Index(fields=["-created_at", "-id"], name="alert_newest_idx"),
             models.Index(fields=["status", "risk_rank", "created_at"], name="alert_board_idx"),
             models.Index(fields=["assignee", "status"], name="alert_assignee_status_idx"),
+            # Open alerts by deadline: the sweep's claim, and "overdue now" on the dashboard, which
+            # reads unit, domain, source and creation from the index alone (PostgreSQL INCLUDE).
             models.Index(
-                fields=["due_at"], condition=~Q(status=Status.CLOSED), name="alert_open_due_idx"
+                fields=["due_at"], condition=~Q(status=Status.CLOSED), name="alert_open_due_idx",
+                include=["org_unit", "domain", "source", "created_at"],
             ),
+            # A model's card finds its alerts by rule code (and its latest closed cases).
+            models.Index(fields=["rule_code", "closed_at"], condition=~Q(rule_code=""), name="alert_rule_code_idx"),
             models.Index(
                 fields=["handling_unit"], condition=Q(handling_unit__isnull=False), name="alert_handling_unit_idx"
+            ),
+            models.Index(
+                fields=["recheck_unit"], condition=Q(recheck_unit__isnull=False), name="alert_recheck_unit_idx"
             ),
         ]
 
@@ -260,6 +285,11 @@ class Alert(FSMModelMixin, models.Model):
     @transition(field=status, source=Status.REFERRED, target=Status.WARNING)
     def reject_referral(self) -> None:
         pass
+
+    @transition(field=status, source=Status.CLOSED, target=RETURN_VALUE(*SEND_BACK_STAGES),
+                conditions=[_under_recheck])
+    def reopen(self, stage: str) -> str:
+        return stage
 
     @property
     def is_open(self) -> bool:

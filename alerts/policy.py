@@ -17,8 +17,10 @@ from alerts.models import Alert
 from alerts.states import Status
 from alerts.transitions import TRANSITIONS
 
-# Who may take each transition: a role that may act on any alert in scope, or the assignee.
+# Who may take each transition: a role that may act on any alert in scope, the assignee, or the
+# verifier re-checking a closed alert.
 ASSIGNEE = "assignee"
+RECHECKER = "rechecker"
 TRANSITION_ACTORS: dict[str, str] = {
     "assign": Role.SUPERVISOR,
     "accept": ASSIGNEE,
@@ -34,6 +36,7 @@ TRANSITION_ACTORS: dict[str, str] = {
     "refer": Role.SUPERVISOR,
     "accept_referral": Role.SUPERVISOR,
     "reject_referral": Role.SUPERVISOR,
+    "reopen": RECHECKER,
 }
 
 
@@ -46,7 +49,7 @@ def _role(user: Any) -> str | None:
 def has_transition_role(user: User, name: str) -> bool:
     """The user's role may take `name` on some alert (assignee-only steps need a verifier)."""
     actor = TRANSITION_ACTORS[name]
-    return _role(user) == (Role.VERIFIER if actor == ASSIGNEE else actor)
+    return _role(user) == (Role.VERIFIER if actor in (ASSIGNEE, RECHECKER) else actor)
 
 
 def acts_for_handling_unit(user: User, alert: Alert) -> bool:
@@ -64,7 +67,19 @@ def is_transition_actor(user: User, alert: Alert, name: str) -> bool:
         return False
     if TRANSITION_ACTORS[name] == ASSIGNEE:
         return alert.assignee_id == user.pk
+    if TRANSITION_ACTORS[name] == RECHECKER:
+        return is_rechecker(user, alert)
     return acts_for_handling_unit(user, alert)
+
+
+def is_rechecker(user: User, alert: Alert) -> bool:
+    """The verifier given this closed alert to re-check, while the re-check is pending."""
+    return alert.recheck_items.filter(assignee_id=user.pk, outcome="pending").exists()
+
+
+def may_assess(user: Any) -> bool:
+    """Unit assessments, re-check samples and analysis reports are the leaders' tools."""
+    return _role(user) in (Role.LEADER, Role.ADMIN)
 
 
 def may_take(assignee: User, alert: Alert) -> bool:
@@ -180,6 +195,8 @@ SCREENS: dict[str, frozenset[str]] = {
     "dashboard": frozenset({Role.LEADER, Role.SUPERVISOR, Role.ADMIN}),
     "extension_request": frozenset({Role.VERIFIER, Role.SUPERVISOR, Role.LEADER}),
     "two_factor": frozenset({Role.LEADER, Role.ADMIN}),
+    "assessment": frozenset({Role.LEADER, Role.ADMIN}),
+    "rechecks": frozenset({Role.VERIFIER}),
 }
 
 

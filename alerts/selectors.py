@@ -16,13 +16,26 @@ from alerts.states import OPEN_STATUSES, Status
 from core.errors import NotFound
 
 
+def visible_unit_ids(user: User) -> list[int]:
+    """The ids of the user's unit and the units below it (a few dozen at most).
+
+    Filtering alerts by this list rather than by a sub-select on the unit path lets PostgreSQL
+    see how much of the table a scope holds: for a city it then reads a page of the newest
+    alerts off the index instead of sorting every closed alert (page 200 of the closed alerts
+    at 500,000 alerts: 5.7 s → 0.3 s).
+    """
+    return list(units_visible_to(user).values_list("id", flat=True))
+
+
 def alerts_visible_to(user: User) -> QuerySet[Alert]:
-    """The user's unit and below own it — or, while it is open, handle it (提级办理 / 交叉核查)."""
+    """The user's unit and below own it — or, while it is open, handle it (提级办理 / 交叉核查), or
+    re-check it (复查)."""
     if not user.is_authenticated or user.org_unit_id is None:
         return Alert.objects.none()
-    units = units_visible_to(user)
+    units = visible_unit_ids(user)
     return Alert.objects.filter(
-        Q(org_unit__in=units) | Q(handling_unit__in=units, status__in=OPEN_STATUSES)
+        Q(org_unit_id__in=units) | Q(handling_unit_id__in=units, status__in=OPEN_STATUSES)
+        | Q(recheck_unit_id__in=units)
     )
 
 

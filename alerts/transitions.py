@@ -42,5 +42,6 @@ TRANSITIONS: dict[str, TransitionSpec] = {
         TransitionSpec("refer", "refer", _("Refer to the department to correct")),
         TransitionSpec("accept_referral", "accept_referral", _("Accept the department's correction")),
         TransitionSpec("reject_referral", "reject_referral", _("Reject the department's reply")),
+        TransitionSpec("reopen", "reopen", _("Reopen: the re-check found a problem")),
     ]
 }

@@ -17,6 +17,14 @@ from api.views.alerts import (
     ReferralReplyView,
     StatsOverviewView,
 )
+from api.views.assessment import (
+    AssessmentView,
+    MyRechecksView,
+    RecheckListView,
+    RecheckOutcomeView,
+    ReportDocumentView,
+    ReportListView,
+)
 from api.views.subjects import SubjectViewSet
 
 router = DefaultRouter()
@@ -44,6 +52,12 @@ urlpatterns = [
     path("alerts/<int:pk>/unmerge/", AlertTransitionView.as_view(transition="unmerge"), name="alert-unmerge"),
     path("alerts/<int:pk>/escalate-handling/", AlertEscalateHandlingView.as_view(), name="alert-escalate-handling"),
     path("alerts/<int:pk>/referral-reply/", ReferralReplyView.as_view(), name="alert-referral-reply"),
+    path("assessments/", AssessmentView.as_view(), name="assessments"),
+    path("rechecks/", RecheckListView.as_view(), name="rechecks"),
+    path("rechecks/mine/", MyRechecksView.as_view(), name="rechecks-mine"),
+    path("rechecks/items/<int:pk>/outcome/", RecheckOutcomeView.as_view(), name="recheck-outcome"),
+    path("reports/", ReportListView.as_view(), name="reports"),
+    path("reports/<int:pk>/document/", ReportDocumentView.as_view(), name="report-document"),
     path("", include("api.urls_workflow")),
     path("", include("api.urls_screening")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from bench.common import print_table
 
-MODULES = ["bench.intake", "bench.reads", "bench.sweep", "bench.screening"]
+MODULES = ["bench.screens", "bench.intake", "bench.reads", "bench.sweep", "bench.screening"]
 RESULTS = Path(__file__).resolve().parent / "results"
 
 

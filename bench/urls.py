@@ -1,5 +1,7 @@
 """The app's URLs plus the bare baseline the intake benchmark compares against."""
 
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
 from django.urls import path
 from django.utils import timezone
 from rest_framework import generics, serializers
@@ -26,4 +28,14 @@ class BareCreate(generics.CreateAPIView):
         serializer.save(stage_entered_at=timezone.now())
 
 
-urlpatterns = [path("bench/bare-create/", BareCreate.as_view()), *app_urlpatterns]
+@login_required
+def nothing(request: HttpRequest) -> HttpResponse:
+    """The do-nothing page: middleware, session and user look-up, no work. The screens' floor."""
+    return HttpResponse(b"ok", content_type="text/plain")
+
+
+urlpatterns = [
+    path("bench/bare-create/", BareCreate.as_view()),
+    path("bench/nothing/", nothing),
+    *app_urlpatterns,
+]

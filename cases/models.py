@@ -245,6 +245,12 @@ class TimelineEntry(CaseRecord):
     to_status = models.CharField(_("to"), max_length=16, choices=Status.choices, blank=True)
     text = models.TextField(_("text"), blank=True)
     data = models.JSONField(_("data"), default=dict, blank=True)
+    # For transitions: how long the alert spent in the stage it left, stored when written, so
+    # the dashboard's "average days per stage" never has to pair entries up again.
+    stage_seconds = models.BigIntegerField(_("time in stage (seconds)"), null=True, blank=True)
+    stage_working_days = models.DecimalField(
+        _("time in stage (working days)"), max_digits=9, decimal_places=2, null=True, blank=True
+    )
 
     class Meta:
         verbose_name = _("timeline entry")

@@ -9,6 +9,7 @@ left (`from_status`); the alert itself already holds the state it entered.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -25,93 +26,127 @@ Kind = TimelineEntry.Kind
 
 def _append(
     *, alert: Alert, actor: User | None, kind: str, action: str = "", from_status: str | None = None,
-    text: str = "", data: dict[str, Any] | None = None,
+    text: str = "", data: dict[str, Any] | None = None, stage_time: StageTime | None = None,
 ) -> TimelineEntry:
     return TimelineEntry.objects.create(
-        alert=alert, at=timezone.now(), actor=actor, kind=kind, action=action,
+        alert=alert, at=stage_time.at if stage_time else timezone.now(), actor=actor, kind=kind, action=action,
         from_status=alert.status if from_status is None else from_status, to_status=alert.status,
         text=text, data=data or {},
+        stage_seconds=stage_time.seconds if stage_time else None,
+        stage_working_days=stage_time.working_days if stage_time else None,
     )
 
 
 # ----- transitions: one writer per transition name -----
 
+@dataclass(frozen=True)
+class StageTime:
+    """When the stage was left and how long the alert had been in it: stored on the transition
+    entry when it is written, so figures sum it instead of pairing entries up again."""
+
+    at: datetime
+    seconds: int
+    working_days: Decimal
+
+
+# Every transition writer takes `stage_time` (the services always pass it).
+ST = StageTime | None
+
+
 def _transition(alert: Alert, by: User | None, name: str, from_status: str, text: str = "",
-                data: dict[str, Any] | None = None) -> TimelineEntry:
+                data: dict[str, Any] | None = None, *, stage_time: ST = None) -> TimelineEntry:
     return _append(alert=alert, actor=by, kind=Kind.TRANSITION, action=name, from_status=from_status,
-                   text=text, data=data)
+                   text=text, data=data, stage_time=stage_time)
 
 
-def assigned(*, alert: Alert, by: User, from_status: str, assignee: User, note: str) -> TimelineEntry:
+def assigned(*, alert: Alert, by: User, from_status: str, assignee: User, note: str,
+             stage_time: ST = None) -> TimelineEntry:
     return _transition(alert, by, "assign", from_status, note,
-                       {"assignee": assignee.pk, "assignee_name": assignee.display_name})
+                       {"assignee": assignee.pk, "assignee_name": assignee.display_name}, stage_time=stage_time)
 
 
-def accepted(*, alert: Alert, by: User, from_status: str) -> TimelineEntry:
-    return _transition(alert, by, "accept", from_status)
+def accepted(*, alert: Alert, by: User, from_status: str, stage_time: ST = None) -> TimelineEntry:
+    return _transition(alert, by, "accept", from_status, stage_time=stage_time)
 
 
-def returned(*, alert: Alert, by: User, from_status: str, reason: str) -> TimelineEntry:
-    return _transition(alert, by, "return", from_status, reason, {"reason": reason})
+def returned(*, alert: Alert, by: User, from_status: str, reason: str, stage_time: ST = None) -> TimelineEntry:
+    return _transition(alert, by, "return", from_status, reason, {"reason": reason}, stage_time=stage_time)
 
 
 def verification_submitted(
-    *, alert: Alert, by: User, from_status: str, conclusion: str, summary: str,
+    *, alert: Alert, by: User, from_status: str, conclusion: str, summary: str, stage_time: ST = None,
 ) -> TimelineEntry:
-    return _transition(alert, by, "submit_verification", from_status, summary, {"conclusion": conclusion})
+    return _transition(alert, by, "submit_verification", from_status, summary, {"conclusion": conclusion},
+                       stage_time=stage_time)
 
 
 def disposed(
     *, alert: Alert, by: User, from_status: str, outcome: str, case_filed: bool, amount_recovered: Decimal,
-    note: str,
+    note: str, stage_time: ST = None,
 ) -> TimelineEntry:
     return _transition(alert, by, "dispose", from_status, note, {
         "outcome": outcome, "case_filed": case_filed, "amount_recovered": str(amount_recovered),
-    })
+    }, stage_time=stage_time)
 
 
 def results_applied(
-    *, alert: Alert, by: User, from_status: str, actions: Sequence[tuple[str, str]],
+    *, alert: Alert, by: User, from_status: str, actions: Sequence[tuple[str, str]], stage_time: ST = None,
 ) -> TimelineEntry:
     """`actions`: (kind, recipient) of each notice, recommendation or order issued."""
     text = "; ".join(f"{ActionKind(kind).label}: {recipient}" for kind, recipient in actions)
-    return _transition(alert, by, "apply_results", from_status, text, {"actions": [k for k, _r in actions]})
+    return _transition(alert, by, "apply_results", from_status, text, {"actions": [k for k, _r in actions]},
+                       stage_time=stage_time)
 
 
-def closed(*, alert: Alert, by: User, from_status: str, score: int, comment: str) -> TimelineEntry:
-    return _transition(alert, by, "close", from_status, comment, {"score": score})
+def closed(*, alert: Alert, by: User, from_status: str, score: int, comment: str,
+           stage_time: ST = None) -> TimelineEntry:
+    return _transition(alert, by, "close", from_status, comment, {"score": score}, stage_time=stage_time)
 
 
-def sent_back(*, alert: Alert, by: User, from_status: str, stage: str, reason: str) -> TimelineEntry:
-    return _transition(alert, by, "send_back", from_status, reason, {"stage": stage})
+def sent_back(*, alert: Alert, by: User, from_status: str, stage: str, reason: str,
+              stage_time: ST = None) -> TimelineEntry:
+    return _transition(alert, by, "send_back", from_status, reason, {"stage": stage}, stage_time=stage_time)
 
 
-def dismissed(*, alert: Alert, by: User, from_status: str, reason: str, note: str) -> TimelineEntry:
-    return _transition(alert, by, "dismiss", from_status, note, {"reason": reason})
+def dismissed(*, alert: Alert, by: User, from_status: str, reason: str, note: str,
+              stage_time: ST = None) -> TimelineEntry:
+    return _transition(alert, by, "dismiss", from_status, note, {"reason": reason}, stage_time=stage_time)
 
 
-def merged(*, alert: Alert, by: User, from_status: str, lead: Alert, reason: str) -> TimelineEntry:
-    return _transition(alert, by, "merge", from_status, reason, {"lead": lead.pk, "reason": reason})
+def merged(*, alert: Alert, by: User, from_status: str, lead: Alert, reason: str,
+           stage_time: ST = None) -> TimelineEntry:
+    return _transition(alert, by, "merge", from_status, reason, {"lead": lead.pk, "reason": reason},
+                       stage_time=stage_time)
 
 
-def unmerged(*, alert: Alert, by: User, from_status: str, lead: Alert, reason: str) -> TimelineEntry:
-    return _transition(alert, by, "unmerge", from_status, reason, {"lead": lead.pk, "reason": reason})
+def unmerged(*, alert: Alert, by: User, from_status: str, lead: Alert, reason: str,
+             stage_time: ST = None) -> TimelineEntry:
+    return _transition(alert, by, "unmerge", from_status, reason, {"lead": lead.pk, "reason": reason},
+                       stage_time=stage_time)
 
 
 def referred(
-    *, alert: Alert, by: User, from_status: str, department: str, due_date: date, note: str,
+    *, alert: Alert, by: User, from_status: str, department: str, due_date: date, note: str, stage_time: ST = None,
 ) -> TimelineEntry:
     return _transition(alert, by, "refer", from_status, note,
-                       {"department": department, "due_date": due_date.isoformat()})
+                       {"department": department, "due_date": due_date.isoformat()}, stage_time=stage_time)
 
 
-def referral_accepted(*, alert: Alert, by: User, from_status: str, comment: str) -> TimelineEntry:
-    return _transition(alert, by, "accept_referral", from_status, comment)
+def referral_accepted(*, alert: Alert, by: User, from_status: str, comment: str,
+                      stage_time: ST = None) -> TimelineEntry:
+    return _transition(alert, by, "accept_referral", from_status, comment, stage_time=stage_time)
 
 
 def referral_rejected(*, alert: Alert, by: User | None, from_status: str, reason: str,
-                      overdue: bool = False) -> TimelineEntry:
-    return _transition(alert, by, "reject_referral", from_status, reason, {"overdue": overdue})
+                      overdue: bool = False, stage_time: ST = None) -> TimelineEntry:
+    return _transition(alert, by, "reject_referral", from_status, reason, {"overdue": overdue},
+                       stage_time=stage_time)
+
+
+def reopened(*, alert: Alert, by: User, from_status: str, stage: str, reason: str,
+             stage_time: ST = None) -> TimelineEntry:
+    return _transition(alert, by, "reopen", from_status, reason, {"stage": stage, "recheck": True},
+                       stage_time=stage_time)
 
 
 TRANSITION_WRITERS: dict[str, Callable[..., TimelineEntry]] = {
@@ -129,6 +164,7 @@ TRANSITION_WRITERS: dict[str, Callable[..., TimelineEntry]] = {
     "refer": referred,
     "accept_referral": referral_accepted,
     "reject_referral": referral_rejected,
+    "reopen": reopened,
 }
 
 

@@ -77,10 +77,11 @@ def model_results(model: ScreeningModel) -> dict[str, Any]:
         raised=Count("id"),
         concluded=Count("id", filter=CONCLUDED),
         substantiated=Count("id", filter=SUBSTANTIATED_Q),
+        recurrences=Count("id", filter=Q(recurrence_of__isnull=False)),
     )
     rate = round(agg["substantiated"] / agg["concluded"], 3) if agg["concluded"] else None
     return {"hits": hits, "alerts_raised": agg["raised"], "concluded": agg["concluded"],
-            "substantiated": agg["substantiated"], "substantiation_rate": rate}
+            "substantiated": agg["substantiated"], "substantiation_rate": rate, "recurrences": agg["recurrences"]}
 
 
 def typical_cases(model: ScreeningModel, limit: int = 5) -> QuerySet[Alert]:

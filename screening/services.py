@@ -31,7 +31,7 @@ from accounts.models import OrgUnit, User
 from alerts.models import Domain, RiskLevel, SourceSystem
 from alerts.policy import may_in_warehouse
 from alerts.sources import source_system_create
-from core.errors import AppError
+from core.errors import Forbidden, NotFound  # screening raises the one hierarchy
 from screening import engine, importing
 from screening.models import (
     Dataset,
@@ -51,16 +51,6 @@ log = logging.getLogger(__name__)
 
 MAX_APPEND_ROWS = 10_000
 MAX_HITS = 50_000
-
-
-class NotFound(AppError):
-    status_code = 404
-    code = "not_found"
-
-
-class Forbidden(AppError):
-    status_code = 403
-    code = "forbidden"
 
 
 # ----- who may do what -----

@@ -215,6 +215,13 @@ class SendBackForm(TransitionForm):
     reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2}))
 
 
+class ReopenForm(SendBackForm):
+    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+        super().__init__(*args, **kwargs)
+        self.fields["stage"].label = _("Reopen to")
+        self.fields["reason"].label = _("What the re-check found")
+
+
 class DismissForm(TransitionForm):
     reason = forms.ChoiceField(label=_("Reason"), choices=[("", BLANK), *DismissReason.choices])
     note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
@@ -328,6 +335,7 @@ TRANSITION_FORMS: dict[str, type[forms.Form] | type[forms.BaseFormSet]] = {
     "refer": ReferForm,
     "accept_referral": AcceptReferralForm,
     "reject_referral": ReasonForm,
+    "reopen": ReopenForm,
 }
 
 

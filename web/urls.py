@@ -1,6 +1,6 @@
 from django.urls import path
 
-from web.views import alerts, assets, boards, dashboard, extensions, subjects
+from web.views import alerts, assessment, assets, boards, dashboard, extensions, subjects
 
 app_name = "web"
 
@@ -18,6 +18,7 @@ urlpatterns = [
     path("alerts/export.csv", alerts.alert_export_csv, name="alert_export_csv"),
     path("alerts/export.xlsx", alerts.alert_export_xlsx, name="alert_export_xlsx"),
     path("alerts/<int:pk>/", alerts.alert_detail, name="alert_detail"),
+    path("alerts/<int:pk>/timeline/", alerts.alert_timeline, name="alert_timeline"),
     path("alerts/<int:pk>/verify/", boards.verify, name="verify"),
     path("alerts/<int:pk>/act/<slug:name>/", alerts.alert_action, name="alert_action"),
     path("alerts/<int:pk>/act/<slug:name>/form/", alerts.alert_action_form, name="alert_action_form"),
@@ -25,6 +26,14 @@ urlpatterns = [
     path("evidence/<int:pk>/", alerts.evidence_download, name="evidence"),
     path("alerts/<int:pk>/escalate-handling/", alerts.escalate_handling, name="escalate_handling"),
     path("alerts/<int:pk>/referral-reply/", alerts.referral_reply, name="referral_reply"),
+    path("assessment/", assessment.assessment, name="assessment"),
+    path("assessment/export.xlsx", assessment.assessment_export, name="assessment_export"),
+    path("assessment/drill/", assessment.assessment_drill, name="assessment_drill"),
+    path("assessment/rechecks/", assessment.recheck_create, name="recheck_create"),
+    path("rechecks/", assessment.my_rechecks, name="rechecks"),
+    path("rechecks/<int:pk>/outcome/", assessment.recheck_outcome, name="recheck_outcome"),
+    path("reports/", assessment.reports, name="reports"),
+    path("reports/<int:pk>/", assessment.report_download, name="report_download"),
     path("subjects/", subjects.subject_list, name="subject_list"),
     path("subjects/<int:pk>/", subjects.subject_detail, name="subject_detail"),
     path("notices/<int:pk>/", alerts.notice_print, name="notice"),

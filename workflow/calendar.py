@@ -66,6 +66,16 @@ def add_working_days(cal: WorkCalendar, start: datetime, days: int) -> datetime:
     return end_of_day(day)
 
 
+def working_days_between(cal: WorkCalendar, start: datetime, end: datetime) -> int:
+    """Working days from the day of `start` to the day of `end`, counted like deadlines: the start
+    day never counts, the end day does (so the same day is 0)."""
+    day, last, n = local(start).date(), local(end).date(), 0
+    while day < last:
+        day += timedelta(days=1)
+        n += cal.is_working_day(day)
+    return n
+
+
 def add_working_hours(cal: WorkCalendar, start: datetime, hours: int | float) -> datetime:
     """`start` plus `hours` counted on working days only (all 24 hours of a working day count,
     none of a holiday or weekend). A start on a non-working day begins at the next working day;
@@ -109,3 +119,20 @@ def current_calendar() -> WorkCalendar:
 def clear_calendar_cache() -> None:
     global _cached
     _cached = None
+
+
+def working_time_in_days(cal: WorkCalendar, start: datetime, end: datetime) -> float:
+    """Working time from `start` to `end` in days: every hour of a working day counts, none of a
+    holiday or weekend (the inverse of `add_working_hours`)."""
+    if end <= start:
+        return 0.0
+    cursor, stop = local(start), local(end)
+    total = timedelta(0)
+    while cursor < stop:
+        day = cursor.date()
+        midnight = datetime(day.year, day.month, day.day, tzinfo=TZ) + timedelta(days=1)
+        upto = min(midnight, stop)
+        if cal.is_working_day(day):
+            total += upto - cursor
+        cursor = upto
+    return total.total_seconds() / 86400

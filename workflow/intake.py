@@ -24,7 +24,8 @@ from alerts.subjects import SubjectIdentity, subjects_resolve
 from audit.models import AuditEvent
 from audit.services import audit_record
 from cases import timeline
-from workflow import deadlines
+from workflow import deadlines, rollups
+from workflow.recurrence import recurrences_mark
 
 # Rows per INSERT statement: well under the bound-parameter limits of PostgreSQL and SQLite.
 _CHUNK = 500
@@ -138,6 +139,7 @@ def alerts_ingest(*, source: SourceSystem, items: Sequence[IntakeItem]) -> list[
     # Sorted keys give every batch the same lock order, so two racing batches cannot deadlock.
     keys = sorted(first)
     outcome: dict[str, tuple[int, bool]] = {}
+    counted: rollups.Rows = {}
     with transaction.atomic():
         # Every alert links to its subject file; the whole batch's subjects in two statements.
         subjects = subjects_resolve(_identity(first[k]) for k in keys)
@@ -151,10 +153,16 @@ def alerts_ingest(*, source: SourceSystem, items: Sequence[IntakeItem]) -> list[
             params = _upsert_params(alerts)
             with connection.cursor() as cursor:
                 cursor.execute(sql, params)
+                by_key = {a.dedup_key: a for a in alerts}
                 for pk, key, occurrences in cursor.fetchall():
                     # A fresh row carries exactly this batch's count; an existing one has more.
                     outcome[key] = (pk, occurrences == counts[key])
+                    if outcome[key][1]:
+                        rollups.merge(counted, rollups.contribution(by_key[key]))
+        # The dashboard's counts, in this same transaction (after the alert rows: one lock order).
+        rollups.apply(counted)
         created_ids = [pk for pk, created in outcome.values() if created]
+        recurrences_mark(alert_ids=created_ids, now=now)
         timeline.alerts_raised(
             alert_ids=created_ids, at=now, status=Status.WARNING, source_name=source.name, source_code=source.code,
         )

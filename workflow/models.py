@@ -186,6 +186,7 @@ class Notification(models.Model):
         EXTENSION_REQUESTED = "extension_requested", _("Extension requested")
         EXTENSION_DECIDED = "extension_decided", _("Extension decided")
         RECTIFICATION_OVERDUE = "rectification_overdue", _("Rectification order overdue")
+        REPORT_READY = "report_ready", _("Analysis report ready")
 
     recipient = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="notifications")
     alert = models.ForeignKey(
@@ -278,3 +279,55 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel} → {self.address} ({self.state})"
+
+
+class AlertRollup(models.Model):
+    """Counts the leadership figures read instead of the alerts and the timeline.
+
+    One row per (dimension, unit, day the alerts were raised, key): e.g. ("domain", Kunshan,
+    2026-03-02, "procurement") holds how many of Kunshan's alerts raised that day are in
+    procurement, how many of them are closed, concluded, substantiated. Kept current by
+    `workflow.rollups` in the same transaction as intake and every transition; rebuilt and
+    checked from the source rows by `manage.py recompute_rollups [--check]`. Only "overdue now"
+    is counted live. A new figure is a new dimension (or a new measure column), not a new scan.
+    """
+
+    class Dim(models.TextChoices):
+        STATUS = "status", _("Stage")
+        DOMAIN = "domain", _("Domain")
+        SOURCE = "source", _("Source")
+        CLOSED_DAY = "closed_day", _("Closed on (day)")
+        CLOSED_MONTH = "closed_month", _("Closed in (month)")
+        STAGE = "stage", _("Time in stage")
+        OUTCOME = "outcome", _("Outcome")
+
+    dim = models.CharField(_("dimension"), max_length=16, choices=Dim.choices)
+    org_unit = models.ForeignKey("accounts.OrgUnit", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField(_("raised on"))
+    key = models.CharField(_("key"), max_length=64)
+    n = models.BigIntegerField(_("count"), default=0)
+    closed = models.BigIntegerField(_("closed"), default=0)
+    concluded = models.BigIntegerField(_("concluded"), default=0)
+    substantiated = models.BigIntegerField(_("substantiated"), default=0)
+    filed = models.BigIntegerField(_("cases filed"), default=0)
+    amount = models.DecimalField(_("amount (yuan)"), max_digits=20, decimal_places=2, default=0)
+    seconds = models.BigIntegerField(_("time (seconds)"), default=0)
+    working_days = models.DecimalField(_("time (working days)"), max_digits=14, decimal_places=2, default=0)
+
+    class Meta:
+        verbose_name = _("dashboard rollup")
+        verbose_name_plural = _("dashboard rollups")
+        constraints = [
+            models.UniqueConstraint(fields=["dim", "org_unit", "day", "key"], name="alert_rollup_uniq"),
+        ]
+        indexes = [
+            # The reads: the counts ride along in the index (PostgreSQL INCLUDE), so a dashboard
+            # never visits the table itself.
+            models.Index(
+                fields=["dim", "org_unit", "day"], name="alert_rollup_read_idx",
+                include=["key", "n", "closed", "concluded", "substantiated", "filed", "amount", "seconds"],
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dim}/{self.org_unit_id}/{self.day}/{self.key}: {self.n}"

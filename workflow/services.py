@@ -41,8 +41,8 @@ from cases.models import (
     Verification,
 )
 from core.errors import Conflict, Forbidden, NotFound
-from workflow import deadlines, effects
-from workflow.calendar import add_working_days, current_calendar, local
+from workflow import deadlines, effects, rollups
+from workflow.calendar import add_working_days, current_calendar, local, working_time_in_days
 
 # What a transition's `apply` returns: its timeline writer with the details filled in, called
 # with the state the alert left once the new stage is entered.
@@ -118,14 +118,24 @@ def _run_transition(
             alert_for_update(user=by, alert_id=also_lock)
         alert = alert_for_update(user=by, alert_id=alert_id)
         _check_actor(spec, alert, by)
-        from_status = alert.status
+        from_status, entered_at = alert.status, alert.stage_entered_at
+        counted_before = rollups.contribution(alert)
         record = apply(alert)
         now = timezone.now()
         _enter_stage(alert, now)
         alert.save()
+        # The time in the stage just left is stored once, on the entry; the dashboard sums it.
+        stage_time = timeline.StageTime(
+            at=now, seconds=max(0, int((now - entered_at).total_seconds())),
+            working_days=Decimal(str(round(working_time_in_days(current_calendar(), entered_at, now), 2))),
+        )
+        # The dashboard's counts move with the alert, in this same transaction.
+        changes = rollups.difference(rollups.contribution(alert), counted_before)
+        rollups.apply(rollups.merge(changes, rollups.stage_left(
+            alert, stage=from_status, seconds=stage_time.seconds, working_days=stage_time.working_days)))
         # Inbox and outbox rows for who must hear about it, in this same transaction.
         effects.transition_recorded(alert=alert, name=name, by=by)
-        record(alert=alert, by=by, from_status=from_status)
+        record(alert=alert, by=by, from_status=from_status, stage_time=stage_time)
         audit_record(
             action=AuditEvent.Action.STATE_CHANGE, actor=by, object_type="alert", object_id=alert.pk,
             data={"transition": name, "from": from_status, "to": alert.status},
@@ -228,6 +238,9 @@ def alert_dispose(
             alert=alert, decided_by=by, outcome=outcome, case_filed=case_filed,
             amount_recovered=amount_recovered, note=note,
         )
+        # Outcomes and amounts on the dashboard: counted with the disposition, in its transaction.
+        rollups.apply(rollups.disposition_recorded(alert, outcome=outcome, case_filed=case_filed,
+                                                   amount=amount_recovered))
         return partial(
             timeline.disposed, outcome=outcome, case_filed=case_filed, amount_recovered=amount_recovered, note=note,
         )
@@ -278,15 +291,25 @@ def alert_close(*, alert_id: int, by: User, score: int, comment: str = "") -> Al
     return _run_transition(alert_id=alert_id, name="close", by=by, apply=apply)
 
 
-def alert_send_back(*, alert_id: int, by: User, stage: str, reason: str) -> Alert:
+def _back_to(stage: str, reason: str, *, wrong_stage: str, no_reason: str) -> None:
+    """Sending back (evaluation) and reopening (re-check) both name an earlier stage and why."""
     if stage not in SEND_BACK_STAGES:
-        raise _invalid("stage", _("An alert can be sent back to verifying, disposing or applying."))
+        raise _invalid("stage", wrong_stage)
     if not reason.strip():
-        raise _invalid("reason", _("A reason is required."))
+        raise _invalid("reason", no_reason)
+
+
+def _has_verifier_for(alert: Alert, stage: str) -> None:
+    if stage == Status.VERIFYING and alert.assignee_id is None:
+        raise _invalid("stage", _("This alert has no verifier to send it back to."))
+
+
+def alert_send_back(*, alert_id: int, by: User, stage: str, reason: str) -> Alert:
+    _back_to(stage, reason, wrong_stage=_("An alert can be sent back to verifying, disposing or applying."),
+             no_reason=_("A reason is required."))
 
     def apply(alert: Alert) -> Record:
-        if stage == Status.VERIFYING and alert.assignee_id is None:
-            raise _invalid("stage", _("This alert has no verifier to send it back to."))
+        _has_verifier_for(alert, stage)
         alert.send_back(stage)
         Evaluation.objects.create(
             alert=alert, evaluator=by, decision=Evaluation.Decision.SEND_BACK,
@@ -416,6 +439,25 @@ def alert_reject_referral(*, alert_id: int, by: User, reason: str) -> Alert:
     return _run_transition(alert_id=alert_id, name="reject_referral", by=by, apply=apply)
 
 
+def alert_reopen(*, alert_id: int, by: User, stage: str, reason: str) -> Alert:
+    """复查 found a problem: the verifier re-checking a closed alert reopens it to a stage. The
+    pending re-check is recorded as 'problem found' in the same transaction (through the reverse
+    relation: the re-check models live in `assessment`, above this layer)."""
+    _back_to(stage, reason, wrong_stage=_("A re-check can reopen an alert to verifying, disposing or applying."),
+             no_reason=_("Say what the re-check found."))
+
+    def apply(alert: Alert) -> Record:
+        _has_verifier_for(alert, stage)
+        alert.reopen(stage)
+        alert.recheck_unit = None
+        alert.recheck_items.filter(assignee_id=by.pk, outcome="pending").update(
+            outcome="problem_found", reopened_to=stage, note=reason, decided_at=timezone.now(),
+        )
+        return partial(timeline.reopened, stage=stage, reason=reason)
+
+    return _run_transition(alert_id=alert_id, name="reopen", by=by, apply=apply)
+
+
 _DISPATCH: dict[str, Callable[..., Alert]] = {
     "assign": alert_assign,
     "accept": alert_accept,
@@ -431,6 +473,7 @@ _DISPATCH: dict[str, Callable[..., Alert]] = {
     "refer": alert_refer,
     "accept_referral": alert_accept_referral,
     "reject_referral": alert_reject_referral,
+    "reopen": alert_reopen,
 }
 
 

@@ -124,6 +124,7 @@ TRANSITION_BODIES: dict[str, type[serializers.Serializer]] = {
     "refer": ReferBody,
     "accept_referral": AcceptReferralBody,
     "reject_referral": ReasonBody,
+    "reopen": SendBackBody,
 }
 
 

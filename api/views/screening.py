@@ -206,6 +206,7 @@ class ResultsSerializer(serializers.Serializer):
     concluded = serializers.IntegerField()
     substantiated = serializers.IntegerField()
     substantiation_rate = serializers.FloatField(allow_null=True)
+    recurrences = serializers.IntegerField(help_text="Alerts marked 复发: the problem came back after rectification.")
 
 
 class TemplateSerializer(serializers.Serializer):

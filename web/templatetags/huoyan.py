@@ -156,3 +156,8 @@ def timeline_text(entry: Any) -> str:
 def outcome_label(value: str) -> str:
     """A disposition's outcome code in the reader's language."""
     return str(Outcome(value).label) if value in Outcome.values else ""
+
+
+@register.filter
+def split_words(value: str) -> list[str]:
+    return value.split()

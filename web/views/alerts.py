@@ -3,8 +3,6 @@ actions this user may take now, comments, evidence downloads and printable notic
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any
 
 from django.contrib import messages
@@ -29,12 +27,12 @@ from cases.downloads import evidence_response
 from cases.models import Comment, Referral, ResultAction
 from cases.services import comment_add
 from core.errors import AppError, NotFound
-from core.masking import mask_id_number, mask_text
 from web.access import HOME_BY_ROLE, alert_or_404, paginate, safe_next
 from web.filters import AlertFilterForm
 from web.forms import CommentForm, EscalateHandlingForm, FindingForm, ReferralReplyForm, transition_form
 from web.text import done_message
 from web.views.extensions import extension_context
+from workflow import exports
 from workflow.deadlines import is_overdue, timeliness_of
 from workflow.handling import alert_escalate_handling
 from workflow.referrals import referral_reply_record
@@ -69,109 +67,35 @@ def alert_list(request: HttpRequest) -> HttpResponse:
     return render(request, "web/alert_list.html", {"form": form, "page": page, "tab": "list"})
 
 
-EXPORT_LIMIT = 100_000
-
-
-def _export_rows(request: HttpRequest, fmt_name: str) -> tuple[list[str], Any]:
+def _export(request: HttpRequest, fmt_name: str) -> tuple[list[str], Any]:
     _form, qs = _filtered(request)
     # Exports are always masked, and each one is on the audit record with its filters.
     audit_record(action=AuditEvent.Action.EXPORT, actor=request.user, request=request,
                  object_type="alert_list", data={"format": fmt_name, "filters": request.GET.dict()})
-    header = [
-        _("No."),
-        _("Title"),
-        _("Stage"),
-        _("Risk level"),
-        _("Timeliness"),
-        _("Unit"),
-        _("Domain"),
-        _("Source"),
-        _("Rule"),
-        _("Subject"),
-        _("ID number"),
-        _("Amount (yuan)"),
-        _("Assignee"),
-        _("Conclusion"),
-        _("Raised at"),
-        _("Due at"),
-        _("Closed at"),
-    ]
-    tz = timezone.get_current_timezone()
-
-    def fmt(dt: Any) -> str:
-        return dt.astimezone(tz).strftime("%Y-%m-%d %H:%M") if dt else ""
-
-    labels = {"green": _("In time"), "yellow": _("Due soon"), "red": _("Overdue")}
-
-    def rows() -> Any:
-        for a in qs[:EXPORT_LIMIT].iterator(chunk_size=2000):
-            yield [
-                a.pk,
-                mask_text(a.title),
-                a.get_status_display(),
-                a.get_risk_level_display(),
-                labels[timeliness_of(a)],
-                a.org_unit.name,
-                a.get_domain_display(),
-                a.source.name,
-                a.rule_code,
-                a.subject_name,
-                mask_id_number(a.subject_id_number) if a.subject_id_number else "",
-                a.amount if a.amount is not None else "",
-                a.assignee.display_name if a.assignee else "",
-                a.get_conclusion_display() if a.conclusion else "",
-                fmt(a.created_at),
-                fmt(a.due_at),
-                fmt(a.closed_at),
-            ]
-
-    return header, rows()
+    return exports.header(), exports.export_rows(qs)
 
 
 def _export_name(ext: str) -> str:
     return f"huoyan-alerts-{timezone.localtime():%Y%m%d-%H%M}.{ext}"
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 @login_required
 def alert_export_csv(request: HttpRequest) -> StreamingHttpResponse:
-    header, rows = _export_rows(request, "csv")
-    writer = csv.writer(_Echo())
-
-    def lines() -> Any:
-        yield "\ufeff".encode()  # BOM: Excel then reads the Chinese text as UTF-8
-        yield writer.writerow(header).encode("utf-8")
-        for row in rows:
-            yield writer.writerow(row).encode("utf-8")
-
+    header, rows = _export(request, "csv")
     # Streamed: a large export neither waits for nor holds the whole file.
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(exports.csv_chunks(header, rows), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{_export_name("csv")}"'
     return response
 
 
 @login_required
-def alert_export_xlsx(request: HttpRequest) -> HttpResponse:
-    from openpyxl import Workbook
-
-    header, rows = _export_rows(request, "xlsx")
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet(_("Alerts"))
-    ws.append(header)
-    for row in rows:
-        ws.append(row)
-    out = io.BytesIO()
-    wb.save(out)
-    response = HttpResponse(
-        out.getvalue(),
+def alert_export_xlsx(request: HttpRequest) -> FileResponse:
+    header, rows = _export(request, "xlsx")
+    return FileResponse(
+        exports.xlsx_file(header, rows, sheet=_("Alerts")),
+        as_attachment=True, filename=_export_name("xlsx"),
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
-    response["Content-Disposition"] = f'attachment; filename="{_export_name("xlsx")}"'
-    return response
 
 
 # ----- detail and actions -----
@@ -219,10 +143,27 @@ def _texts(records: list[Any], *fields: str) -> list[Any]:
     return [getattr(r, f, "") for r in records for f in fields]
 
 
+TIMELINE_LATEST = 100
+
+
+def timeline_context(alert: Any, *, everything: bool = False) -> dict[str, Any]:
+    """The latest entries (oldest first); all of them only when asked ("show all")."""
+    entries = alert.timeline.select_related("actor")
+    if everything:
+        shown = list(entries.order_by("at", "id"))
+        return {"timeline": shown, "timeline_total": len(shown), "timeline_shown": len(shown),
+                "timeline_hidden": 0}
+    latest = list(entries.order_by("-at", "-id")[:TIMELINE_LATEST])[::-1]
+    total = len(latest) if len(latest) < TIMELINE_LATEST else alert.timeline.count()
+    return {"timeline": latest, "timeline_total": total, "timeline_shown": len(latest),
+            "timeline_hidden": total - len(latest)}
+
+
 def detail_context(request: HttpRequest, alert: Any, bound: dict | None = None) -> dict[str, Any]:
     names = transitions_available_to(alert, request.user)
+    timeline = timeline_context(alert, everything=request.GET.get("timeline") == "all")
     records = {
-        "timeline": list(alert.timeline.select_related("actor").order_by("at", "id")),
+        "timeline": timeline["timeline"],
         "comments": list(alert.comments.select_related("author")),
         "findings": list(alert.findings.select_related("author").prefetch_related("evidence")),
         "assignments": list(alert.assignments.select_related("assignee", "assigned_by")),
@@ -264,6 +205,7 @@ def detail_context(request: HttpRequest, alert: Any, bound: dict | None = None) 
         "full_pii": full_pii_shown(user=request.user, alert=alert, values=shown, request=request),
         "timeliness": timeliness_of(alert),
         "overdue": is_overdue(alert),
+        **{k: v for k, v in timeline.items() if k != "timeline"},
         "comment_form": CommentForm(),
         "printable_kinds": PRINTABLE_KINDS,
         "finding_form": FindingForm() if may_add_finding(request.user, alert) else None,
@@ -274,6 +216,18 @@ def detail_context(request: HttpRequest, alert: Any, bound: dict | None = None) 
 def alert_detail(request: HttpRequest, pk: int) -> HttpResponse:
     alert = alert_or_404(request.user, pk)
     return render(request, "web/alert_detail.html", detail_context(request, alert))
+
+
+@login_required
+def alert_timeline(request: HttpRequest, pk: int) -> HttpResponse:
+    """Every timeline entry, as the fragment "show all" swaps in."""
+    alert = alert_or_404(request.user, pk)
+    if not request.htmx:
+        return redirect(reverse("web:alert_detail", args=[alert.pk]) + "?timeline=all#timeline-entries")
+    ctx = timeline_context(alert, everything=True)
+    shown = [*alert_shown_values(alert), *_texts(ctx["timeline"], "text")]
+    full = full_pii_shown(user=request.user, alert=alert, values=shown, request=request)
+    return render(request, "web/_timeline.html", {"alert": alert, "full_pii": full, **ctx})
 
 
 def _add_service_errors(form: Any, exc: ValidationError) -> None:

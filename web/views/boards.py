@@ -28,22 +28,6 @@ from workflow.services import alert_assign, alert_dismiss, alert_merge
 BOARD_HIDDEN = ("state", "status", "conclusion", "outcome", "disposition", "created_from", "created_to")
 
 
-def _last_return(field: str) -> Subquery:
-    return Subquery(
-        Assignment.objects.filter(alert=OuterRef("pk"), returned_at__isnull=False)
-        .order_by("-returned_at", "-id")
-        .values(field)[:1]
-    )
-
-
-def _returned_by_name() -> Subquery:
-    return Subquery(
-        Assignment.objects.filter(alert=OuterRef("pk"), returned_at__isnull=False)
-        .order_by("-returned_at", "-id")
-        .values("assignee__full_name")[:1]
-    )
-
-
 def _last_evaluation(field: str) -> Subquery:
     return Subquery(
         Evaluation.objects.filter(alert=OuterRef("pk")).order_by("-created_at", "-id").values(field)[:1]
@@ -74,18 +58,28 @@ def dispatch_queryset(request: HttpRequest) -> tuple[AlertFilterForm, Any]:
     qs = alert_list_for(request.user).filter(status=Status.WARNING)
     if form.is_bound:
         qs = form.filter(qs)
-    qs = qs.annotate(
-        returned_at=_last_return("returned_at"),
-        return_reason=_last_return("return_reason"),
-        returned_by=_returned_by_name(),
-    ).order_by("risk_rank", "created_at", "id")
-    return form, qs
+    return form, qs.order_by("risk_rank", "created_at", "id")
+
+
+def _with_last_return(alerts: list[Any]) -> None:
+    """Each shown alert's latest return (who, when, why): one query for the page's rows only."""
+    for a in alerts:
+        a.returned_at = a.return_reason = a.returned_by = None
+    by_id = {a.pk: a for a in alerts}
+    returns = (Assignment.objects.filter(alert_id__in=list(by_id), returned_at__isnull=False)
+               .select_related("assignee").order_by("alert_id", "-returned_at", "-id"))
+    for r in returns:
+        a = by_id[r.alert_id]
+        if a.returned_at is None:
+            a.returned_at, a.return_reason, a.returned_by = r.returned_at, r.return_reason, r.assignee.full_name
 
 
 @screen_required("dispatch")
 def dispatch_board(request: HttpRequest) -> HttpResponse:
     form, qs = dispatch_queryset(request)
     page = paginate(request, qs)
+    page.object_list = list(page.object_list)
+    _with_last_return(page.object_list)
     # Before dispatching: how many other alerts in scope are about the same subject (the shown
     # rows only, one grouped query).
     counts = subject_alert_counts(request.user, [a.subject_id for a in page])

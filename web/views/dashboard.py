@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from alerts.models import Domain
 from alerts.states import Outcome, Status
+from assessment.unit_escalation import active_unit_escalations
 from web.access import screen_required
 from web.forms import PeriodForm
 from workflow.dashboard import Period, dashboard_for
@@ -144,6 +145,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "links": links,
             "charts": charts,
             "stage_days": stage_days,
+            "unit_escalations": list(active_unit_escalations(request.user)),
             "tab": "dashboard",
         },
     )

@@ -3,8 +3,11 @@ import time
 
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from assessment.reports import reports_due
+from assessment.unit_escalation import unit_escalations_sweep
 from screening.services import run_due_scheduled_models
 from workflow.sweep import sweep
 
@@ -47,6 +50,17 @@ class Command(BaseCommand):
             else:
                 if started:
                     self.stdout.write(_("%(n)d scheduled screening runs started") % {"n": len(started)})
+            try:
+                # Unit-level escalation and scheduled analysis reports: beat's jobs too.
+                now = timezone.now()
+                notices = unit_escalations_sweep(now=now)
+                reports = reports_due(now=now)
+            except Exception as exc:  # noqa: BLE001 - keep going; the next round retries
+                self.stderr.write(_("assessment jobs failed: %(error)s") % {"error": exc})
+            else:
+                if notices or reports:
+                    self.stdout.write(_("%(n)d unit supervision notices, %(r)d scheduled reports")
+                                      % {"n": notices, "r": reports})
             if options["once"]:
                 break
             deadline = time.monotonic() + options["interval"]

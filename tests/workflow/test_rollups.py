@@ -1,0 +1,90 @@
+"""The dashboard's rollups move with the loop, in the same transaction, and always equal what a
+recount from the source rows (alerts, timeline, dispositions) says."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import transaction
+
+from alerts.selectors import stats_overview
+from alerts.states import Conclusion
+from tests.api.helpers import drive
+from workflow import rollups
+from workflow import services as wf
+from workflow.dashboard import Period, dashboard_for
+from workflow.intake import IntakeItem, alerts_ingest
+from workflow.models import AlertRollup
+
+
+def _raise(source, org, n: int, prefix: str = "k"):
+    items = [IntakeItem(dedup_key=f"{prefix}{i}", title=f"预警{i}", risk_level="red", org_unit=org.kunshan,
+                        domain="procurement" if i % 2 else "land") for i in range(n)]
+    return [alerts_ingest(source=source, items=items)[i] for i in range(n)]
+
+
+def _alerts(results):
+    from alerts.models import Alert
+
+    return [Alert.objects.get(pk=r.id) for r in results]
+
+
+def test_intake_and_every_transition_keep_the_rollups_equal_to_a_recount(people, source, org):
+    a, b, c, d, e = _alerts(_raise(source, org, 5))
+    alerts_ingest(source=source, items=[IntakeItem(dedup_key="k0", title="again", risk_level="red",
+                                                   org_unit=org.kunshan)])  # a repeat: no new count
+    kw = {"supervisor": people.kunshan_supervisor, "verifier": people.kunshan_verifier, "leader": people.city_leader}
+    drive(a, "closed", **kw)
+    drive(b, "evaluating", conclusion=Conclusion.UNFOUNDED, **kw)
+    drive(c, "verifying", **kw)
+    wf.alert_dismiss(alert_id=d.pk, by=people.kunshan_supervisor, reason="duplicate")
+    wf.alert_assign(alert_id=e.pk, by=people.kunshan_supervisor, assignee=people.kunshan_verifier)
+    wf.alert_return(alert_id=e.pk, by=people.kunshan_verifier, reason="不归我们")
+    wf.alert_send_back(alert_id=b.pk, by=people.city_leader, stage="verifying", reason="再查")
+
+    assert rollups.differences() == []
+    call_command("recompute_rollups", "--check")  # the command agrees
+    d_ = dashboard_for(people.city_leader, Period(None, None))
+    assert d_["totals"]["total"] == 5 and d_["totals"]["closed"] == 2
+    assert d_["totals"]["with_conclusion"] == 2 and d_["totals"]["substantiated"] == 1
+    assert d_["by_status"]["verifying"] == 2 and d_["by_status"]["warning"] == 1
+    assert [o["outcome"] for o in d_["outcomes"]] == ["form_1"]
+    assert set(d_["stage_days"]) >= {"warning", "assigned", "verifying", "evaluating"}
+    assert stats_overview(people.city_leader)["closed"] == 2
+
+
+def test_a_transition_stores_its_time_in_stage(people, source, org):
+    [a] = _alerts(_raise(source, org, 1))
+    wf.alert_assign(alert_id=a.pk, by=people.kunshan_supervisor, assignee=people.kunshan_verifier)
+    entry = a.timeline.get(kind="transition")
+    assert entry.stage_seconds is not None and entry.stage_seconds >= 0
+    assert entry.stage_working_days is not None and entry.stage_working_days >= 0
+
+
+def test_a_failed_transition_leaves_the_rollups_untouched(people, source, org):
+    [a] = _alerts(_raise(source, org, 1))
+    before = rollups.stored_rows()
+    with pytest.raises(Exception):  # noqa: B017, PT011 - any refusal will do
+        wf.alert_close(alert_id=a.pk, by=people.city_leader, score=4)  # not in evaluation yet
+    assert rollups.stored_rows() == before
+
+
+def test_the_check_finds_a_drifted_count_and_a_rebuild_repairs_it(people, source, org):
+    _raise(source, org, 3)
+    AlertRollup.objects.filter(dim="status", key="warning").update(n=99)
+    with pytest.raises(CommandError):
+        call_command("recompute_rollups", "--check")
+    call_command("recompute_rollups")
+    assert rollups.differences() == []
+
+
+def test_the_same_rollup_row_written_twice_adds_up(org):
+    key = ("outcome", org.kunshan.pk, date(2026, 1, 1), "form_1")
+    with transaction.atomic():
+        rollups.apply({key: {"n": 1, "amount": Decimal("1.50"), "filed": 1}})
+        rollups.apply({key: {"n": 1, "amount": Decimal("2.25")}})
+    row = AlertRollup.objects.get(dim="outcome")
+    assert (row.n, row.amount, row.filed) == (2, Decimal("3.75"), 1)

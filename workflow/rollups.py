@@ -1,0 +1,258 @@
+"""The dashboard's counts, kept current as the loop moves (see `workflow.models.AlertRollup`).
+
+An alert contributes to a few rollup rows through its current state (its stage, its domain and
+source with closed / concluded / substantiated flags, the day it was closed); a change writes
+the difference between its contribution after and before, in the transaction of the change.
+Events that only add (a stage left after so long, a disposition) add their own rows.
+
+`expected_rows()` computes every row from the source tables; `recompute_rollups --check`
+compares, `recompute_rollups` rebuilds. Writers take locks in one order (alert rows first,
+then rollup rows sorted by key), so two transactions cannot deadlock on them.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from alerts.models import Alert
+from alerts.states import Conclusion, Status
+from cases.models import Disposition, TimelineEntry
+from workflow.models import AlertRollup
+
+Dim = AlertRollup.Dim
+MEASURES = ("n", "closed", "concluded", "substantiated", "filed", "amount", "seconds", "working_days")
+DECIMAL_MEASURES = frozenset({"amount", "working_days"})
+SUBSTANTIATED = (Conclusion.SUBSTANTIATED, Conclusion.PARTIALLY_SUBSTANTIATED)
+
+# (dim, org_unit_id, day raised, key) → {measure: value}
+Key = tuple[str, int, date, str]
+Rows = dict[Key, dict[str, Any]]
+
+
+def local_day(at: datetime) -> date:
+    return timezone.localtime(at).date()
+
+
+def contribution(alert: Alert) -> Rows:
+    """The rows an alert counts in through its current state."""
+    unit, day = alert.org_unit_id, local_day(alert.created_at)
+    flags = {
+        "n": 1,
+        "closed": int(alert.status == Status.CLOSED),
+        "concluded": int(bool(alert.conclusion)),
+        "substantiated": int(alert.conclusion in SUBSTANTIATED),
+    }
+    rows: Rows = {
+        (Dim.STATUS.value, unit, day, str(alert.status)): {"n": 1},
+        (Dim.DOMAIN.value, unit, day, str(alert.domain)): dict(flags),
+        (Dim.SOURCE.value, unit, day, str(alert.source_id)): dict(flags),
+    }
+    if alert.closed_at is not None:
+        closed_on = local_day(alert.closed_at)
+        rows[(Dim.CLOSED_DAY.value, unit, day, closed_on.isoformat())] = {"n": 1}
+        rows[(Dim.CLOSED_MONTH.value, unit, day, closed_on.strftime("%Y-%m"))] = {"n": 1}
+    return rows
+
+
+def difference(after: Rows, before: Rows) -> Rows:
+    out: Rows = {}
+    for key in set(after) | set(before):
+        a, b = after.get(key, {}), before.get(key, {})
+        delta = {m: a.get(m, 0) - b.get(m, 0) for m in set(a) | set(b)}
+        delta = {m: v for m, v in delta.items() if v}
+        if delta:
+            out[key] = delta
+    return out
+
+
+def merge(into: Rows, more: Rows) -> Rows:
+    for key, measures in more.items():
+        row = into.setdefault(key, {})
+        for m, v in measures.items():
+            row[m] = row.get(m, 0) + v
+    return into
+
+
+def stage_left(alert: Alert, *, stage: str, seconds: int, working_days: Decimal) -> Rows:
+    """One stage left after `seconds` (and so many working days)."""
+    return {(Dim.STAGE.value, alert.org_unit_id, local_day(alert.created_at), stage):
+            {"n": 1, "seconds": seconds, "working_days": working_days}}
+
+
+def disposition_recorded(alert: Alert, *, outcome: str, case_filed: bool, amount: Decimal) -> Rows:
+    return {(Dim.OUTCOME.value, alert.org_unit_id, local_day(alert.created_at), outcome):
+            {"n": 1, "filed": int(case_filed), "amount": amount}}
+
+
+def apply(rows: Mapping[Key, Mapping[str, Any]]) -> None:
+    """Add `rows` to the rollup table: one upsert statement, in key order (no deadlocks)."""
+    if not rows:
+        return
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("rollups are written inside the transaction of the change they count")
+    keys = sorted(rows)
+    table = AlertRollup._meta.db_table
+    cols = ["dim", "org_unit_id", "day", "key", *MEASURES]
+    values = [
+        [k[0], k[1], k[2], k[3],
+         *(Decimal(rows[k].get(m, 0)) if m in DECIMAL_MEASURES else int(rows[k].get(m, 0)) for m in MEASURES)]
+        for k in keys
+    ]
+    update = ", ".join(f"{m} = {table}.{m} + excluded.{m}" for m in MEASURES)
+    if connection.vendor == "postgresql":
+        types = ["text", "bigint", "date", "text", "bigint", "bigint", "bigint", "bigint", "bigint", "numeric",
+                 "bigint", "numeric"]
+        source = "SELECT * FROM unnest(" + ", ".join(f"%s::{t}[]" for t in types) + ")"
+        params: list[Any] = [list(col) for col in zip(*values, strict=True)]
+    else:
+        source = "VALUES " + ", ".join(["(" + ", ".join(["%s"] * len(cols)) + ")"] * len(values))
+        params = [str(v) if isinstance(v, Decimal) else v for row in values for v in row]
+    sql = (f"INSERT INTO {table} ({', '.join(cols)}) {source}"
+           f" ON CONFLICT (dim, org_unit_id, day, key) DO UPDATE SET {update}")
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+
+
+# ----- recompute from the source rows -----
+
+
+def _day(field: str) -> TruncDate:
+    return TruncDate(field, tzinfo=timezone.get_current_timezone())
+
+
+def expected_rows(apps: Any = None) -> Rows:
+    """Every rollup row as the source tables say it should be (zero rows left out).
+
+    `apps` is a migration's app registry (its historical models), or None for the current ones.
+    """
+    alert_model = apps.get_model("alerts", "Alert") if apps else Alert
+    entry_model = apps.get_model("cases", "TimelineEntry") if apps else TimelineEntry
+    disposition_model = apps.get_model("cases", "Disposition") if apps else Disposition
+    rows: Rows = defaultdict(dict)
+    flags = {
+        "n": Count("id"),
+        "closed": Count("id", filter=Q(status=Status.CLOSED)),
+        "concluded": Count("id", filter=~Q(conclusion="")),
+        "substantiated": Count("id", filter=Q(conclusion__in=SUBSTANTIATED)),
+    }
+    alerts = alert_model.objects.annotate(d=_day("created_at")).order_by()
+    for r in alerts.values("org_unit_id", "d", "status").annotate(n=Count("id")):
+        rows[(Dim.STATUS.value, r["org_unit_id"], r["d"], r["status"])] = {"n": r["n"]}
+    for dim, field in ((Dim.DOMAIN, "domain"), (Dim.SOURCE, "source_id")):
+        for r in alerts.values("org_unit_id", "d", field).annotate(**flags):
+            rows[(dim.value, r["org_unit_id"], r["d"], str(r[field]))] = {m: r[m] for m in flags}
+    closed = alerts.filter(closed_at__isnull=False).annotate(c=_day("closed_at"))
+    for r in closed.values("org_unit_id", "d", "c").annotate(n=Count("id")):
+        rows[(Dim.CLOSED_DAY.value, r["org_unit_id"], r["d"], r["c"].isoformat())] = {"n": r["n"]}
+        month = (Dim.CLOSED_MONTH.value, r["org_unit_id"], r["d"], r["c"].strftime("%Y-%m"))
+        rows[month]["n"] = rows[month].get("n", 0) + r["n"]
+    stages = (
+        entry_model.objects.filter(kind="transition").exclude(from_status="")
+        .annotate(d=_day("alert__created_at")).order_by()
+        .values("alert__org_unit_id", "d", "from_status")
+        .annotate(n=Count("id"), seconds=Sum("stage_seconds"), working_days=Sum("stage_working_days"))
+    )
+    for r in stages:
+        rows[(Dim.STAGE.value, r["alert__org_unit_id"], r["d"], r["from_status"])] = {
+            "n": r["n"], "seconds": r["seconds"] or 0, "working_days": r["working_days"] or Decimal("0")}
+    outcomes = (
+        disposition_model.objects.annotate(d=_day("alert__created_at")).order_by()
+        .values("alert__org_unit_id", "d", "outcome")
+        .annotate(n=Count("id"), filed=Count("id", filter=Q(case_filed=True)), amount=Sum("amount_recovered"))
+    )
+    for r in outcomes:
+        rows[(Dim.OUTCOME.value, r["alert__org_unit_id"], r["d"], r["outcome"])] = {
+            "n": r["n"], "filed": r["filed"], "amount": r["amount"] or Decimal("0")}
+    return {k: _normal(v) for k, v in rows.items() if any(_normal(v).values())}
+
+
+def _normal(measures: Mapping[str, Any]) -> dict[str, Any]:
+    out = {}
+    for m in MEASURES:
+        v = measures.get(m, 0) or 0
+        out[m] = Decimal(v).quantize(Decimal("0.01")) if m in DECIMAL_MEASURES else int(v)
+    return out
+
+
+def stored_rows() -> Rows:
+    rows: Rows = {}
+    for r in AlertRollup.objects.values("dim", "org_unit_id", "day", "key", *MEASURES).iterator(chunk_size=5000):
+        measures = _normal(r)
+        if any(measures.values()):
+            rows[(r["dim"], r["org_unit_id"], r["day"], r["key"])] = measures
+    return rows
+
+
+def differences(limit: int | None = None) -> list[tuple[Key, dict[str, Any] | None, dict[str, Any] | None]]:
+    """(key, stored, expected) for every row that differs; empty when the rollups are right."""
+    stored, expected = stored_rows(), expected_rows()
+    out = []
+    for key in sorted(set(stored) | set(expected), key=lambda k: (k[0], k[1], k[2], k[3])):
+        if stored.get(key) != expected.get(key):
+            out.append((key, stored.get(key), expected.get(key)))
+            if limit and len(out) >= limit:
+                break
+    return out
+
+
+def rebuild(apps: Any = None) -> int:
+    """Replace the rollups with what the source rows say; returns the number of rows written.
+
+    The table is locked against writers for the rebuild (PostgreSQL), so a transition that
+    commits meanwhile waits and then adds its change to the rebuilt counts.
+    """
+    model = apps.get_model("workflow", "AlertRollup") if apps else AlertRollup
+    have = {f.name for f in model._meta.get_fields()}
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cur:
+                cur.execute(f"LOCK TABLE {model._meta.db_table} IN EXCLUSIVE MODE")
+        rows = expected_rows(apps)
+        model.objects.all().delete()
+        model.objects.bulk_create(
+            (model(dim=k[0], org_unit_id=k[1], day=k[2], key=k[3], **{m: v for m, v in measures.items() if m in have})
+             for k, measures in rows.items()),
+            batch_size=5000,
+        )
+    return len(rows)
+
+
+def backfill_stage_seconds() -> int:
+    """Store the time in stage on transition entries written before it was stored: the entry's
+    time minus the previous transition's (or the alert's creation). Working days stay unknown
+    for them. Returns the number of entries filled."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            cur.execute(
+                """
+                UPDATE cases_timelineentry t
+                SET stage_seconds = greatest(0, extract(epoch FROM t.at - x.prev))::bigint
+                FROM (SELECT e.id, coalesce(lag(e.at) OVER (PARTITION BY e.alert_id ORDER BY e.at, e.id),
+                                            a.created_at) AS prev
+                      FROM cases_timelineentry e JOIN alerts_alert a ON a.id = e.alert_id
+                      WHERE e.kind = 'transition') x
+                WHERE t.id = x.id AND t.stage_seconds IS NULL
+                """
+            )
+            return cur.rowcount
+    filled = 0
+    previous: dict[int, datetime] = {}
+    created = dict(Alert.objects.values_list("id", "created_at"))
+    entries = (TimelineEntry.objects.filter(kind=TimelineEntry.Kind.TRANSITION).order_by("alert_id", "at", "id")
+               .values_list("id", "alert_id", "at", "stage_seconds"))
+    for pk, alert_id, at, seconds in entries.iterator(chunk_size=5000):
+        start = previous.get(alert_id, created.get(alert_id, at))
+        previous[alert_id] = at
+        if seconds is None:
+            TimelineEntry.objects.filter(pk=pk).update(stage_seconds=max(0, int((at - start).total_seconds())))
+            filled += 1
+    return filled

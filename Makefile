@@ -35,8 +35,8 @@ run: venv assets
 	$(PY) manage.py seed_demo --password $(DEMO_PASSWORD) --source-key $(DEMO_SOURCE_KEY)
 	@echo ""
 	@echo "Huoyan is starting at http://$(HOST):$(PORT)/  (API docs: http://$(HOST):$(PORT)/api/v1/docs/)"
-	@echo "Log in as suzhou_leader, suzhou_supervisor, kunshan_supervisor, kunshan_verifier,"
-	@echo "changshu_supervisor, changshu_verifier or admin, password: $(DEMO_PASSWORD)"
+	@echo "Log in as suzhou_leader, suzhou_supervisor, admin, or <county>_supervisor / _verifier / _leader"
+	@echo "for kunshan, changshu, zhangjiagang, taicang, wujiang; password: $(DEMO_PASSWORD)"
 	@echo ""
 	@# The deadline sweeper runs beside the web server (no Redis needed) and stops with it.
 	$(PY) manage.py run_sweeper --interval 60 & SWEEPER=$$!; trap 'kill $$SWEEPER' EXIT INT TERM; \

@@ -33,15 +33,19 @@ def org_unit_upsert(*, code: str, name: str, level: str, parent: OrgUnit | None 
 
 def user_upsert(
     *, username: str, password: str, role: str, org_unit: OrgUnit | None,
-    full_name: str = "", is_superuser: bool = False, email: str = "",
+    full_name: str = "", is_superuser: bool = False, email: str = "", password_hash: str = "",
 ) -> User:
-    """Create or refresh a user (idempotent: used by the demo seed and by tests)."""
+    """Create or refresh a user (idempotent: used by the demo seed and by tests). `password_hash`
+    (from `make_password(password)`) spares hashing the same password once per user."""
     if role not in Role.values:
         raise ValueError(f"unknown role {role!r}")
     user = User.objects.filter(username=username).first() or User(username=username)
     user.role, user.org_unit, user.full_name, user.email = role, org_unit, full_name, email
     user.is_superuser = user.is_staff = is_superuser
     user.is_active = True
-    user.set_password(password)
+    if password_hash:
+        user.password = password_hash
+    else:
+        user.set_password(password)
     user.save()
     return user

@@ -7,7 +7,10 @@ first: a rule here never widens what a user sees.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
+
+from django.db.models import Q, QuerySet
 
 from accounts.models import Role, User
 from alerts.models import Alert
@@ -114,6 +117,21 @@ def transitions_available_to(alert: Alert, user: User) -> list[str]:
         name for name, spec in TRANSITIONS.items()
         if is_transition_actor(user, alert, name) and spec.allowed_from(alert)
     ]
+
+
+def assignable_filter(alerts: Iterable[Alert]) -> Q:
+    """The same rule as `may_take`, as a filter on users: verifiers who can take **every** one of
+    `alerts` (nobody when their handling units have no common subtree). Apply it to a queryset
+    already scoped to the dispatcher (`accounts.selectors.users_visible_to`)."""
+    cond = Q(role=Role.VERIFIER, is_active=True, org_unit__isnull=False)
+    for path in {(a.handling_unit if a.handling_unit_id else a.org_unit).path for a in alerts}:
+        cond &= Q(org_unit__path__startswith=path)
+    return cond
+
+
+def assignable_verifiers(users: QuerySet[User], alerts: Iterable[Alert]) -> QuerySet[User]:
+    """`users` (already in the dispatcher's scope) narrowed to those who may take all `alerts`."""
+    return users.filter(assignable_filter(alerts))
 
 
 def may_view_full_pii(user: User, alert: Alert | None = None) -> bool:

@@ -4,10 +4,16 @@ dozen alerts driven through the real services, so every record and timeline entr
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import Decimal
+from unittest import mock
 
+from django.contrib.auth.hashers import make_password
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.models import OrgUnit, Role, User
 from accounts.services import org_unit_upsert, user_upsert
@@ -26,13 +32,26 @@ COUNTIES = [
     ("taicang", "太仓市纪委监委"),
     ("wujiang", "吴江区纪委监委"),
 ]
+# Every county has its own supervisor (案管), verifier (核查) and leader; the city a leader and a
+# supervisor. Usernames are `<unit>_<role>`.
 USERS = [
     ("suzhou_leader", "王建国", Role.LEADER, "suzhou"),
     ("suzhou_supervisor", "李敏", Role.SUPERVISOR, "suzhou"),
     ("kunshan_supervisor", "张伟", Role.SUPERVISOR, "kunshan"),
     ("kunshan_verifier", "刘洋", Role.VERIFIER, "kunshan"),
+    ("kunshan_leader", "赵磊", Role.LEADER, "kunshan"),
     ("changshu_supervisor", "陈静", Role.SUPERVISOR, "changshu"),
     ("changshu_verifier", "杨帆", Role.VERIFIER, "changshu"),
+    ("changshu_leader", "孙丽", Role.LEADER, "changshu"),
+    ("zhangjiagang_supervisor", "周强", Role.SUPERVISOR, "zhangjiagang"),
+    ("zhangjiagang_verifier", "吴敏", Role.VERIFIER, "zhangjiagang"),
+    ("zhangjiagang_leader", "郑华", Role.LEADER, "zhangjiagang"),
+    ("taicang_supervisor", "王芳", Role.SUPERVISOR, "taicang"),
+    ("taicang_verifier", "冯涛", Role.VERIFIER, "taicang"),
+    ("taicang_leader", "何军", Role.LEADER, "taicang"),
+    ("wujiang_supervisor", "徐娜", Role.SUPERVISOR, "wujiang"),
+    ("wujiang_verifier", "朱斌", Role.VERIFIER, "wujiang"),
+    ("wujiang_leader", "马超", Role.LEADER, "wujiang"),
 ]
 SAMPLES = [
     (Domain.PROCUREMENT, "同一供应商连续中标（标王）", "某建设工程有限公司", Decimal("4860000")),
@@ -70,51 +89,146 @@ def _units() -> dict[str, OrgUnit]:
 
 
 def _users(units: dict[str, OrgUnit], password: str) -> dict[str, User]:
+    hashed = make_password(password)  # one hash for every demo user: the seed stays quick
     users = {
-        username: user_upsert(username=username, password=password, role=role, org_unit=units[unit],
-                              full_name=full_name)
+        username: user_upsert(username=username, password=password, password_hash=hashed, role=role,
+                              org_unit=units[unit], full_name=full_name)
         for username, full_name, role, unit in USERS
     }
     users["admin"] = user_upsert(
-        username="admin", password=password, role=Role.ADMIN, org_unit=units["suzhou"],
+        username="admin", password=password, password_hash=hashed, role=Role.ADMIN, org_unit=units["suzhou"],
         full_name="系统管理员", is_superuser=True,
     )
     return users
 
 
-def _drive(alert: Alert, target: str, u: dict[str, User], county: str, rng: random.Random) -> None:
-    """Take a fresh warning alert through the real services up to stage `target`."""
+# Where each county's alerts end up, in order: a year of closed work for the trend, then one alert
+# in every stage (a returned one back in 预警, one sent back by the leader, one unfounded).
+TARGETS = [
+    "closed", "closed", "closed", "closed", "unfounded", "dismissed", "closed", "evaluating",
+    "applying", "disposing", "verifying", "sent_back", "assigned", "returned", "warning", "referred",
+]
+# Working time each step takes, in days (low, high): sign-for, verification, disposal, use of results,
+# evaluation, and the wait in 预警 before dispatch.
+STEP_DAYS = {
+    "assign": (0.5, 3), "accept": (0.2, 2), "submit_verification": (5, 18), "dispose": (2, 8),
+    "apply_results": (3, 10), "close": (1, 6), "send_back": (1, 3), "dismiss": (0.5, 3), "return": (0.5, 2),
+    "refer": (0.5, 3),
+}
+STEPS = {
+    "warning": [],
+    "assigned": ["assign"],
+    "returned": ["assign", "return"],
+    "verifying": ["assign", "accept"],
+    "disposing": ["assign", "accept", "submit_verification"],
+    "applying": ["assign", "accept", "submit_verification", "dispose"],
+    "evaluating": ["assign", "accept", "submit_verification", "dispose", "apply_results"],
+    "sent_back": ["assign", "accept", "submit_verification", "dispose", "apply_results", "send_back"],
+    "closed": ["assign", "accept", "submit_verification", "dispose", "apply_results", "close"],
+    "unfounded": ["assign", "accept", "submit_verification", "close"],
+    "dismissed": ["dismiss"],
+    "referred": ["refer"],
+}
+
+
+class _Clock:
+    """The demo's "now": while it runs, `django.utils.timezone.now` answers the simulated time,
+    so every record (the alert, stage records, timeline, rollups) carries the time it would have
+    had if the work had really been done over the past year. Only the seed uses it."""
+
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    @contextmanager
+    def running(self) -> Iterator[None]:
+        with mock.patch("django.utils.timezone.now", lambda: self.at):
+            yield
+
+
+def _do(step: str, alert_id: int, u: dict[str, User], county: str, rng: random.Random, final: str) -> None:
     supervisor, verifier, leader = u[f"{county}_supervisor"], u[f"{county}_verifier"], u["suzhou_leader"]
-    if target == "referred":
-        wf.alert_refer(alert_id=alert.pk, by=supervisor, department="区市场监督管理局", due_days=10,
-                       note="请核实该企业处罚记录并在期限内反馈整改情况。")
-        return
-    if target == "dismissed":
-        wf.alert_dismiss(alert_id=alert.pk, by=supervisor, reason=DismissReason.FALSE_POSITIVE, note="数据口径差异")
-        return
-    order = ["assigned", "verifying", "disposing", "applying", "evaluating", "closed"]
-    steps = order[: order.index(target) + 1]
-    wf.alert_assign(alert_id=alert.pk, by=supervisor, assignee=verifier, note="请于期限内核查")
-    if "verifying" in steps:
-        wf.alert_accept(alert_id=alert.pk, by=verifier)
-    if "disposing" in steps:
-        conclusion = rng.choice([Conclusion.SUBSTANTIATED, Conclusion.PARTIALLY_SUBSTANTIATED])
-        wf.alert_submit_verification(alert_id=alert.pk, by=verifier, conclusion=conclusion,
-                                     summary="经调阅合同与付款凭证，问题基本属实。")
-    if "applying" in steps:
-        wf.alert_dispose(alert_id=alert.pk, by=supervisor, outcome=rng.choice([o for o, _ in DISPOSAL_OUTCOMES]),
-                         case_filed=rng.random() < 0.2, amount_recovered=Decimal(rng.randrange(0, 50000)),
+    if step == "assign":
+        wf.alert_assign(alert_id=alert_id, by=supervisor, assignee=verifier, note="请于期限内核查")
+    elif step == "accept":
+        wf.alert_accept(alert_id=alert_id, by=verifier)
+    elif step == "return":
+        wf.alert_return(alert_id=alert_id, by=verifier, reason="该线索涉及本人近亲属，申请回避，请另行分办。")
+    elif step == "submit_verification":
+        if final == "unfounded":
+            wf.alert_submit_verification(
+                alert_id=alert_id, by=verifier, conclusion=Conclusion.UNFOUNDED,
+                summary="经调取原始凭证并比对，数据差异系统计口径不同所致。",
+                justification="财政部门出具的口径说明与原始凭证一致，未发现违规。",
+            )
+        else:
+            wf.alert_submit_verification(
+                alert_id=alert_id, by=verifier,
+                conclusion=rng.choice([Conclusion.SUBSTANTIATED, Conclusion.PARTIALLY_SUBSTANTIATED]),
+                summary="经调阅合同与付款凭证，问题基本属实。",
+            )
+    elif step == "dispose":
+        wf.alert_dispose(alert_id=alert_id, by=supervisor, outcome=rng.choice([o for o, _ in DISPOSAL_OUTCOMES]),
+                         case_filed=rng.random() < 0.2, amount_recovered=Decimal(rng.randrange(0, 500) * 100),
                          note="依规依纪处置")
-    if "evaluating" in steps:
-        wf.alert_apply_results(alert_id=alert.pk, by=supervisor, actions=[
+    elif step == "apply_results":
+        wf.alert_apply_results(alert_id=alert_id, by=supervisor, actions=[
             wf.ActionInput(kind=ActionKind.WORK_NOTICE, recipient="相关业务科室", text="请对照问题立行立改。"),
         ])
-    if "closed" in steps:
-        wf.alert_close(alert_id=alert.pk, by=leader, score=rng.randint(3, 5), comment="处置规范，同意销号。")
+    elif step == "close":
+        wf.alert_close(alert_id=alert_id, by=leader, score=rng.randint(3, 5), comment="处置规范，同意销号。")
+    elif step == "send_back":
+        wf.alert_send_back(alert_id=alert_id, by=leader, stage=Status.VERIFYING,
+                           reason="核查材料缺少对当事人的谈话笔录，请补充后重新提交。")
+    elif step == "dismiss":
+        wf.alert_dismiss(alert_id=alert_id, by=supervisor, reason=DismissReason.FALSE_POSITIVE, note="数据口径差异")
+    elif step == "refer":
+        wf.alert_refer(alert_id=alert_id, by=supervisor, department="区市场监督管理局", due_days=10,
+                       note="请核实该企业处罚记录并在期限内反馈整改情况。")
+
+
+def _schedule(final: str, index: int, total: int, now: datetime, rng: random.Random) -> tuple[datetime, list]:
+    """When the alert is raised and when each of its steps happens. Finished work is spread over
+    the past twelve months; open work is recent, its last step a few days ago."""
+    steps = STEPS[final]
+    gaps = [timedelta(days=rng.uniform(*STEP_DAYS[s])) for s in steps]
+    if final in ("closed", "unfounded", "dismissed"):
+        raised = now - timedelta(days=360 * (1 - index / max(total, 1))) - timedelta(days=rng.uniform(0, 20))
+        raised = max(raised, now - timedelta(days=364))
+        spent = sum(gaps, timedelta())
+        if raised + spent > now - timedelta(days=1):
+            raised = now - timedelta(days=1) - spent
+    else:
+        if gaps:  # open work waited a while in 预警 before it was dispatched: raised over the past weeks
+            gaps[0] += timedelta(days=rng.uniform(0, 40))
+        raised = now - sum(gaps, timedelta()) - timedelta(days=rng.uniform(0.3, 4))
+    # Office hours: things happen between 9:00 and 17:00 local time.
+    office = raised.replace(hour=1 + rng.randrange(8), minute=rng.randrange(60))
+    raised = office if office <= raised else office - timedelta(days=1)
+    times, at = [], raised
+    for step, gap in zip(steps, gaps, strict=True):
+        at = at + gap
+        times.append((step, at))
+    return raised, times
+
+
+def _sample_items(units: dict[str, OrgUnit], n: int) -> list[tuple[IntakeItem, str]]:
+    counties = [c for c, _ in COUNTIES]
+    out = []
+    for i in range(n):
+        domain, title, subject, amount = SAMPLES[i % len(SAMPLES)]
+        county = counties[i % len(counties)]
+        final = TARGETS[(i // len(counties)) % len(TARGETS)]
+        out.append((IntakeItem(
+            dedup_key=f"demo-{i + 1:03d}", title=f"{title}（{units[county].name[:3]}）", domain=domain,
+            risk_level=RISKS[(i + i // len(counties)) % len(RISKS)], org_unit=units[county],
+            rule=f"DEMO-{domain.upper()[:4]}", subject_name=subject, amount=amount,
+            details={"来源": "演示数据", "序号": i + 1, "金额": str(amount)},
+        ), final))
+    return out
 
 
 @transaction.atomic
-def seed_demo(*, password: str, source_key: str | None = None, alerts: int = 36) -> DemoResult:
+def seed_demo(*, password: str, source_key: str | None = None, alerts: int = 80) -> DemoResult:
     """Create or refresh the demo. Running it twice changes nothing but passwords and the key."""
     units = _units()
     users = _users(units, password)
@@ -132,35 +246,41 @@ def seed_demo(*, password: str, source_key: str | None = None, alerts: int = 36)
         return DemoResult(source, key, 0)
 
     rng = random.Random(20261125)
-    counties = [c for c, _ in COUNTIES]
-    items = []
-    for i in range(alerts):
-        domain, title, subject, amount = SAMPLES[i % len(SAMPLES)]
-        county = counties[i % len(counties)]
-        items.append(IntakeItem(
-            dedup_key=f"demo-{i + 1:03d}", title=f"{title}（{units[county].name[:3]}）", domain=domain,
-            risk_level=RISKS[i % len(RISKS)], org_unit=units[county], rule=f"DEMO-{domain.upper()[:4]}",
-            subject_name=subject, amount=amount,
-            details={"来源": "演示数据", "序号": i + 1, "金额": str(amount)},
-        ))
-    results = alerts_ingest(source=source, items=items)
-    # The feed's rule codes became its embedded indicators on intake: name them as its owners would.
-    for code, (name, module, threshold, department) in DEMO_INDICATORS.items():
-        SourceIndicator.objects.filter(source=source, code=code).update(
-            name=name, module=module, threshold=threshold, department=department)
-    # Spread the kunshan and changshu alerts over every stage; the others wait in 预警.
-    targets = ["assigned", "verifying", "disposing", "applying", "evaluating", "closed", "dismissed", "referred"]
-    progressed = 0
-    for item, result in zip(items, results, strict=True):
-        county = item.org_unit.code
-        if county in ("kunshan", "changshu"):
-            target = targets[progressed % len(targets)]
-            progressed += 1
-            _drive(Alert.objects.get(pk=result.id), target, users, county, rng)
-    # Two warnings about one company from different feeds are one case: merge one into the other.
-    twins = list(Alert.objects.filter(source=source, status=Status.WARNING, org_unit=units["taicang"])
-                 .order_by("id")[:2])
-    if len(twins) == 2:
-        wf.alert_merge(alert_id=twins[1].pk, by=users["suzhou_supervisor"], into=twins[0].pk,
-                       reason="同一企业同一问题，并入先发预警办理")
-    return DemoResult(source, key, len(results))
+    now = timezone.now()
+    plan = []
+    items = _sample_items(units, alerts)
+    finished = [i for i, (_item, final) in enumerate(items) if final in ("closed", "unfounded", "dismissed")]
+    for index, (item, final) in enumerate(items):
+        order = finished.index(index) if index in finished else 0
+        raised, times = _schedule(final, order, len(finished), now, rng)
+        plan.append((raised, item, final, times))
+    # Everything in the order it happened, so stage changes never run backwards in time.
+    clock = _Clock(now)
+    ids: dict[str, int] = {}
+    events = [(raised, 0, item.dedup_key, "raise") for raised, item, _f, _t in plan]
+    events += [(at, n + 1, item.dedup_key, step) for _r, item, _f, times in plan
+               for n, (step, at) in enumerate(times)]
+    by_key = {item.dedup_key: (item, final) for _r, item, final, _t in plan}
+    created = 0
+    with clock.running():
+        for at, _n, dedup_key, step in sorted(events, key=lambda e: (e[0], e[1], e[2])):
+            clock.at = at
+            item, final = by_key[dedup_key]
+            if step == "raise":
+                result = alerts_ingest(source=source, items=[item])[0]
+                ids[dedup_key] = result.id
+                created += 1
+            else:
+                _do(step, ids[dedup_key], users, item.org_unit.code, rng, final)
+        # The feed's rule codes became its embedded indicators on intake: name them as its owners would.
+        for code, (name, module, threshold, department) in DEMO_INDICATORS.items():
+            SourceIndicator.objects.filter(source=source, code=code).update(
+                name=name, module=module, threshold=threshold, department=department)
+        # Two warnings about one company from different feeds are one case: merge one into the other.
+        clock.at = now
+        twins = list(Alert.objects.filter(source=source, status=Status.WARNING, org_unit=units["taicang"])
+                     .order_by("id")[:2])
+        if len(twins) == 2:
+            wf.alert_merge(alert_id=twins[1].pk, by=users["suzhou_supervisor"], into=twins[0].pk,
+                           reason="同一企业同一问题，并入先发预警办理")
+    return DemoResult(source, key, created)

@@ -908,7 +908,7 @@ def render_title(template: str, values: dict[str, Any], *, limit: int = 255) -> 
             return f"{v:.2f}"
         return str(v)
 
-    return PLACEHOLDER_RE.sub(sub, template)[:limit]
+    return tidy_chinese_spacing(PLACEHOLDER_RE.sub(sub, template))[:limit]
 
 
 # ----- a reason in plain words, generated from the spec when the emit gives none -----
@@ -984,3 +984,14 @@ def generated_reason(spec: Any) -> str:
     if emit.get("amount_field"):
         parts.append("涉及金额 {amount} 元")
     return ("命中条件：" + "；".join(p for p in parts if p) + "。") if parts else ""
+
+
+# Chinese text takes no spaces between its characters, its numbers and its punctuation:
+# "{A} 与 {B} {count} 份合同" renders "甲 与 乙 3 份合同" otherwise; Latin words keep their spaces.
+_CJK = r"\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef"
+_CJK_SPACE_RE = re.compile(rf"(?<=[{_CJK}])\s+(?=[{_CJK}0-9])|(?<=[{_CJK}0-9.])\s+(?=[{_CJK}])")
+
+
+def tidy_chinese_spacing(text: str) -> str:
+    """Drop the spaces a title template leaves next to Chinese characters, and collapse the rest."""
+    return _CJK_SPACE_RE.sub("", re.sub(r"\s+", " ", text)).strip()

@@ -7,6 +7,7 @@ filter can only narrow that scope, never widen it.
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from django import forms
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -22,6 +23,7 @@ from alerts.states import Conclusion, Outcome, Status
 from cases.models import Dismissal, Disposition, TimelineEntry
 from cases.people import PERSON_FILTERS, alerts_with_people
 from core.ids import parse_id
+from web.text import colon
 
 AGE_CHOICES = [
     ("", _("Any age")),
@@ -200,3 +202,49 @@ class AlertFilterForm(forms.Form):
         if d.get("person"):
             qs = alerts_with_people(qs, d["person"])
         return qs
+
+
+# Labels for the filters the dashboard's drill-downs set without a visible field.
+HIDDEN_FILTER_LABELS = {
+    "unit_only": _("This unit only"),
+    "closed_from": _("Closed from"),
+    "closed_to": _("Closed to"),
+    "left_stage": _("Left stage"),
+}
+
+
+def removable_filters(request: HttpRequest, form: AlertFilterForm) -> list[dict[str, str]]:
+    """Every filter in force as a chip ("Stage: verifying ✕") with the link that drops it, so a
+    drill-down's hidden filters are never applied unseen."""
+    if not form.is_bound:
+        return []
+    chips = []
+    for name, field in form.fields.items():
+        value = request.GET.get(name, "")
+        if value in ("", None):
+            continue
+        label = HIDDEN_FILTER_LABELS.get(name) or field.label or name
+        if name == "unit_only":
+            if value.lower() not in ("1", "true", "on"):
+                continue
+            text = str(label)
+        else:
+            shown = value
+            if isinstance(field, forms.ChoiceField):
+                shown = str(_flat_choices(field.choices).get(value, value))
+            text = f"{label}{colon()}{shown}"
+        params = request.GET.copy()
+        params.pop(name, None)
+        params.pop("page", None)
+        chips.append({"name": name, "text": text, "url": f"?{params.urlencode()}"})
+    return chips
+
+
+def _flat_choices(choices: Any) -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, label in choices:
+        if isinstance(label, (list, tuple)):
+            flat.update({str(k): v for k, v in label})
+        else:
+            flat[str(key)] = str(label).strip("\u2003")
+    return flat

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Role, User
 from accounts.selectors import users_visible_to
 from alerts.models import Alert
+from alerts.policy import assignable_verifiers, may_take
 from alerts.states import DISPOSAL_OUTCOMES, SEND_BACK_STAGES, ActionKind, Conclusion, DismissReason, Status
 from cases.evidence import ALLOWED_EXTENSIONS, MAX_EVIDENCE_FILES
 from cases.models import DispositionPerson, Finding
@@ -32,9 +33,28 @@ def verifiers_for(user: User):  # noqa: ANN201
     return users_visible_to(user).filter(role=Role.VERIFIER)
 
 
+BLANK = "—"
+
+
 class VerifierChoiceField(forms.ModelChoiceField):
+    """Verifiers grouped by unit (one <optgroup> per unit, in tree order)."""
+
+    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+        kwargs.setdefault("empty_label", BLANK)
+        super().__init__(*args, **kwargs)
+
     def label_from_instance(self, obj: User) -> str:
-        return f"{obj.display_name} · {obj.org_unit.name if obj.org_unit else ''}"
+        return obj.display_name
+
+    def _get_choices(self):  # noqa: ANN202
+        groups: dict[str, list[tuple[int, str]]] = {}
+        for u in self.queryset.select_related("org_unit").order_by("org_unit__path", "username"):
+            groups.setdefault(u.org_unit.name if u.org_unit else "", []).append(
+                (u.pk, self.label_from_instance(u))
+            )
+        return [("", self.empty_label or BLANK), *groups.items()]
+
+    choices = property(_get_choices, forms.ChoiceField.choices.fset)
 
 
 class TransitionForm(StyledForm):
@@ -64,7 +84,7 @@ class AssignForm(TransitionForm):
             and user.org_unit.contains(alert.org_unit) and user.org_unit_id != alert.org_unit_id
         )
         if handler is not None and not above:
-            qs = qs.filter(org_unit__path__startswith=handler.path)
+            qs = assignable_verifiers(qs, [alert])
         if not above:
             # Cross-verification is offered only to a supervisor above the alert's unit.
             del self.fields["cross_unit"]
@@ -81,19 +101,32 @@ class BulkDispatchForm(StyledForm):
     assignee = VerifierChoiceField(label=_("Verifier"), queryset=User.objects.none(), required=False)
     note = forms.CharField(label=_("Note"), required=False, max_length=2000)
     reason = forms.ChoiceField(
-        label=_("Dismissal reason"), choices=[("", "—"), *DismissReason.choices], required=False
+        label=_("Dismissal reason"), choices=[("", BLANK), *DismissReason.choices], required=False
     )
     into = forms.IntegerField(label=_("Lead alert number"), min_value=1, required=False)
 
-    def __init__(self, *args, user: User, alert_ids: list[int], **kwargs) -> None:  # noqa: ANN002, ANN003
+    def __init__(self, *args, user: User, alerts: list[Alert], **kwargs) -> None:  # noqa: ANN002, ANN003
+        """`alerts`: the selected alerts, already read through the dispatcher's scope."""
         super().__init__(*args, **kwargs)
-        self.fields["assignee"].queryset = verifiers_for(user)
-        self.fields["alert_ids"].choices = [(i, i) for i in alert_ids]
+        self.alerts = {a.pk: a for a in alerts}
+        # Offered: the verifiers who can take every selected alert (all of them when none is).
+        self.offered = assignable_verifiers(verifiers_for(user), alerts)
+        self.fields["assignee"].queryset = verifiers_for(user) if self.is_bound else self.offered
+        self.fields["alert_ids"].choices = [(i, i) for i in self.alerts]
 
     def clean(self):  # noqa: ANN201
         data = super().clean()
-        if data.get("action") == "assign" and not data.get("assignee"):
+        assignee = data.get("assignee")
+        if data.get("action") == "assign" and not assignee:
             self.add_error("assignee", _("Choose a verifier."))
+        elif data.get("action") == "assign" and data.get("alert_ids"):
+            # The whole batch or nothing: never a half-done assignment.
+            misfits = [i for i in data["alert_ids"] if not may_take(assignee, self.alerts[i])]
+            if misfits:
+                self.add_error("assignee", _(
+                    "%(who)s cannot take %(alerts)s: the assignee must belong to the alert's unit or a "
+                    "unit below it. Nothing was assigned."
+                ) % {"who": assignee.display_name, "alerts": "、".join(f"#{i}" for i in misfits)})
         if data.get("action") == "dismiss" and not data.get("reason"):
             self.add_error("reason", _("Choose a reason."))
         if data.get("action") == "merge":
@@ -114,8 +147,12 @@ class AcceptForm(TransitionForm):
 
 
 class SubmitVerificationForm(TransitionForm):
-    conclusion = forms.ChoiceField(label=_("Conclusion"), choices=Conclusion.choices)
+    conclusion = forms.ChoiceField(label=_("Conclusion"), choices=[("", BLANK), *Conclusion.choices])
     summary = forms.CharField(label=_("Summary"), widget=forms.Textarea(attrs={"rows": 4}))
+    justification = forms.CharField(
+        label=_("Why it is unfounded"), required=False, widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Needed for an unfounded conclusion when no finding is recorded."),
+    )
 
 
 class PersonForm(StyledForm):
@@ -147,7 +184,7 @@ PersonFormSet = forms.formset_factory(PersonForm, extra=2, max_num=50)
 class DisposeForm(TransitionForm):
     """The disposition and, in `people`, one row per person dealt with."""
 
-    outcome = forms.ChoiceField(label=_("Outcome"), choices=DISPOSAL_OUTCOMES)
+    outcome = forms.ChoiceField(label=_("Outcome"), choices=[("", BLANK), *DISPOSAL_OUTCOMES])
     case_filed = forms.BooleanField(label=_("Case filed (立案)"), required=False)
     amount_recovered = forms.DecimalField(
         label=_("Amount recovered (yuan)"), min_value=Decimal("0"), max_digits=18, decimal_places=2,
@@ -256,7 +293,8 @@ class NoticeReissueForm(StyledForm):
 
 class CloseForm(TransitionForm):
     score = forms.TypedChoiceField(
-        label=_("Quality score"), coerce=int, choices=[(i, str(i)) for i in range(5, 0, -1)]
+        label=_("Quality score"), coerce=int, empty_value=None,
+        choices=[("", BLANK), *[(i, str(i)) for i in range(5, 0, -1)]],
     )
     comment = forms.CharField(label=_("Comment"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
     override_reason = forms.CharField(
@@ -268,7 +306,7 @@ class CloseForm(TransitionForm):
 
 class SendBackForm(TransitionForm):
     stage = forms.ChoiceField(
-        label=_("Send back to"), choices=[(s, Status(s).label) for s in SEND_BACK_STAGES]
+        label=_("Send back to"), choices=[("", BLANK), *[(s, Status(s).label) for s in SEND_BACK_STAGES]]
     )
     reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2}))
 
@@ -281,7 +319,7 @@ class ReopenForm(SendBackForm):
 
 
 class DismissForm(TransitionForm):
-    reason = forms.ChoiceField(label=_("Reason"), choices=DismissReason.choices)
+    reason = forms.ChoiceField(label=_("Reason"), choices=[("", BLANK), *DismissReason.choices])
     note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
 

@@ -1,13 +1,15 @@
 from django.urls import path
 
-from web.views import alerts, assessment, boards, dashboard, extensions, inbox, results, subjects
+from web.views import alerts, assessment, assets, boards, dashboard, extensions, inbox, results, subjects
 
 app_name = "web"
 
 urlpatterns = [
     path("", alerts.home, name="home"),
+    path("favicon.ico", assets.favicon, name="favicon"),
     path("dispatch/", boards.dispatch_board, name="dispatch"),
     path("dispatch/bulk/", boards.dispatch_bulk, name="dispatch_bulk"),
+    path("dispatch/verifiers/", boards.dispatch_verifiers, name="dispatch_verifiers"),
     path("disposal/", boards.disposal_board, name="disposal"),
     path("my-work/", boards.my_work, name="my_work"),
     path("evaluation/", boards.evaluation_queue, name="evaluation"),

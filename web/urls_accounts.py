@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from web.account_forms import TwoFactorAuthenticationForm
-from web.views.accounts import sessions_and_tokens, two_factor_settings
+from web.views.accounts import LogoutSaysSo, sessions_and_tokens, two_factor_settings
 
 app_name = "accounts"
 
@@ -13,4 +13,6 @@ login_view = auth_views.LoginView.as_view(authentication_form=TwoFactorAuthentic
 urlpatterns = [
     path("two-factor/", two_factor_settings, name="two_factor"),
     path("security/", sessions_and_tokens, name="security"),
+    # Shadows Django's logout (same URL): the login page it lands on then says so.
+    path("logout/", LogoutSaysSo.as_view(), name="logout"),
 ]

@@ -17,7 +17,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Role, User
@@ -64,12 +64,35 @@ def _check_actor(spec: TransitionSpec, alert: Alert, user: User) -> None:
             _("Your role may not %(action)s alerts.") % {"action": str(spec.label).lower()}
         )
     if not spec.allowed_from(alert):
-        raise Conflict(
-            _("This alert is %(status)s; “%(action)s” is not possible now.")
-            % {"status": alert.get_status_display(), "action": spec.label}
-        )
+        raise Conflict(_conflict_message(alert, spec))
     if not policy.is_transition_actor(user, alert, spec.name):
         raise Forbidden(_("Only the assigned verifier can do this."))
+
+
+def _when(at: Any) -> str:
+    local = timezone.localtime(at)
+    if local.date() == timezone.localdate():
+        return local.strftime("%H:%M")
+    return formats.date_format(local, "SHORT_DATETIME_FORMAT")
+
+
+def _conflict_message(alert: Alert, spec: TransitionSpec) -> str:
+    """Who moved the alert on, and when (from its last stage change on the timeline), so the
+    second of two people acting at once knows what happened."""
+    last = (
+        TimelineEntry.objects.filter(alert=alert, kind=TimelineEntry.Kind.TRANSITION, actor__isnull=False)
+        .select_related("actor").order_by("-at", "-id").first()
+    )
+    if last is None or last.action not in TRANSITIONS:
+        return _("This alert is %(status)s; “%(action)s” is not possible now.") % {
+            "status": alert.get_status_display(), "action": spec.label}
+    return _(
+        "#%(n)s was already handled by %(who)s at %(when)s (%(done)s); it is now %(status)s, so "
+        "“%(action)s” is not possible."
+    ) % {
+        "n": alert.pk, "who": last.actor.display_name, "when": _when(last.at),
+        "done": TRANSITIONS[last.action].label, "status": alert.get_status_display(), "action": spec.label,
+    }
 
 
 def alert_transition_precheck(*, alert: Alert, name: str, by: User) -> None:
@@ -176,17 +199,27 @@ def alert_return(*, alert_id: int, by: User, reason: str) -> Alert:
     return _run_transition(alert_id=alert_id, name="return", by=by, apply=apply)
 
 
-def alert_submit_verification(*, alert_id: int, by: User, conclusion: str, summary: str) -> Alert:
+def alert_submit_verification(
+    *, alert_id: int, by: User, conclusion: str, summary: str, justification: str = ""
+) -> Alert:
+    """An unfounded conclusion skips disposal, so it needs at least one finding on the record or
+    a written justification (kept with the summary)."""
     if conclusion not in Conclusion.values:
         raise _invalid("conclusion", _("Unknown conclusion."))
     if not summary.strip():
         raise _invalid("summary", _("A summary is required."))
+    justification = justification.strip()
 
     def apply(alert: Alert) -> Record:
+        if conclusion == Conclusion.UNFOUNDED and not justification and not alert.findings.exists():
+            raise _invalid("justification", _(
+                "An unfounded conclusion needs at least one finding or a written justification."
+            ))
         alert.submit_verification(conclusion)
         alert.conclusion = conclusion
-        Verification.objects.create(alert=alert, verifier=by, conclusion=conclusion, summary=summary)
-        return partial(timeline.verification_submitted, conclusion=conclusion, summary=summary)
+        text = f"{summary}\n\n{justification}" if justification else summary
+        Verification.objects.create(alert=alert, verifier=by, conclusion=conclusion, summary=text)
+        return partial(timeline.verification_submitted, conclusion=conclusion, summary=text)
 
     return _run_transition(alert_id=alert_id, name="submit_verification", by=by, apply=apply)
 

@@ -45,6 +45,10 @@ class ReturnBody(serializers.Serializer):
 class SubmitVerificationBody(serializers.Serializer):
     conclusion = serializers.ChoiceField(choices=Conclusion.choices)
     summary = serializers.CharField(max_length=20000)
+    justification = serializers.CharField(
+        max_length=20000, required=False, allow_blank=True, default="",
+        help_text=_("Why the alert is unfounded: required for `unfounded` when no finding is recorded."),
+    )
 
 
 class PersonBody(serializers.Serializer):

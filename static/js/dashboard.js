@@ -26,8 +26,8 @@
     make("chart-trend", {
       tooltip: { trigger: "axis" },
       legend: { data: [data.labels.raised, data.labels.closed] },
-      grid: { left: 40, right: 10, bottom: 40 },
-      xAxis: { type: "category", data: names(data.trend) },
+      grid: { left: 10, right: 20, bottom: 10, top: 40, containLabel: true },
+      xAxis: { type: "category", data: names(data.trend), axisLabel: { interval: 0, rotate: data.trend.length > 6 ? 45 : 0, hideOverlap: false } },
       yAxis: { type: "value", minInterval: 1 },
       series: [
         { name: data.labels.raised, type: "line", data: values(data.trend, "raised") },
@@ -37,27 +37,29 @@
 
     make("chart-outcomes", {
       tooltip: { trigger: "item" },
-      series: [{ type: "pie", radius: ["35%", "65%"], data: data.outcomes }]
+      series: [{ type: "pie", radius: ["30%", "55%"], data: data.outcomes, avoidLabelOverlap: true,
+                 label: { formatter: "{b}\n{c}", overflow: "break", width: 80 } }]
     }, data.outcomes);
 
     make("chart-domains", {
       tooltip: { trigger: "axis" },
-      grid: { left: 90, right: 10 },
+      grid: { left: 10, right: 20, top: 10, bottom: 10, containLabel: true },
       xAxis: { type: "value", minInterval: 1 },
-      yAxis: { type: "category", data: names(data.domains), inverse: true },
+      yAxis: { type: "category", data: names(data.domains), inverse: true, axisLabel: { interval: 0 } },
       series: [{ name: data.labels.alerts, type: "bar", data: values(data.domains) }]
     }, data.domains);
 
     make("chart-sources", {
       tooltip: { trigger: "item" },
-      series: [{ type: "pie", radius: "60%", data: data.sources }]
+      series: [{ type: "pie", radius: "50%", data: data.sources, avoidLabelOverlap: true,
+                 label: { formatter: "{b}\n{c}", overflow: "break", width: 90 } }]
     }, data.sources);
 
     make("chart-stages", {
       tooltip: { trigger: "axis" },
-      grid: { left: 110, right: 10 },
+      grid: { left: 10, right: 40, top: 30, bottom: 10, containLabel: true },
       xAxis: { type: "value", name: data.labels.days },
-      yAxis: { type: "category", data: names(data.stages), inverse: true },
+      yAxis: { type: "category", data: names(data.stages), inverse: true, axisLabel: { interval: 0 } },
       series: [{ name: data.labels.days, type: "bar", data: values(data.stages) }]
     }, null);
 

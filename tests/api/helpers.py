@@ -24,7 +24,8 @@ def drive(alert: Alert, stage: str, *, supervisor: User, verifier: User, leader:
     if "verifying" in steps:
         wf.alert_accept(alert_id=alert.pk, by=verifier)
     if "disposing" in steps or (stage == "evaluating" and conclusion == Conclusion.UNFOUNDED):
-        wf.alert_submit_verification(alert_id=alert.pk, by=verifier, conclusion=conclusion, summary="查明")
+        wf.alert_submit_verification(alert_id=alert.pk, by=verifier, conclusion=conclusion, summary="查明",
+                                     justification="查无实据" if conclusion == Conclusion.UNFOUNDED else "")
     if "applying" in steps and conclusion != Conclusion.UNFOUNDED:
         wf.alert_dispose(alert_id=alert.pk, by=supervisor, outcome=Outcome.FORM_1)
     if "evaluating" in steps and conclusion != Conclusion.UNFOUNDED:

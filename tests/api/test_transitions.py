@@ -60,7 +60,7 @@ def test_each_transition_keeps_its_own_record(api, people, make_alert):
 def test_an_unfounded_conclusion_skips_disposal(api, people, make_alert):
     alert = drive(make_alert(), "verifying", supervisor=people.kunshan_supervisor, verifier=people.kunshan_verifier)
     r = _post(api, people.kunshan_verifier, alert, "submit_verification",
-              {"conclusion": "unfounded", "summary": "查无实据"})
+              {"conclusion": "unfounded", "summary": "查无实据", "justification": "台账与凭证一致"})
     assert r.status_code == 200
     assert r.json()["status"] == "evaluating"
 

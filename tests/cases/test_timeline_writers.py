@@ -7,7 +7,7 @@ import pytest
 
 from alerts.states import Conclusion, Status
 from cases.models import TimelineEntry
-from cases.services import comment_add
+from cases.services import comment_add, finding_add
 from tests.api.helpers import drive
 from workflow import services as wf
 
@@ -36,6 +36,8 @@ def test_the_whole_loop_leaves_one_entry_per_transition(people, make_alert):
 
 def test_a_transition_entry_carries_its_typed_details(people, make_alert):
     alert = drive(make_alert(), "verifying", supervisor=people.kunshan_supervisor, verifier=people.kunshan_verifier)
+    # An unfounded conclusion needs grounds: here a finding on the record.
+    finding_add(alert_id=alert.pk, author=people.kunshan_verifier, text="调阅台账", method="document_review")
     wf.alert_submit_verification(alert_id=alert.pk, by=people.kunshan_verifier,
                                  conclusion=Conclusion.UNFOUNDED, summary="查无实据")
     entry = TimelineEntry.objects.filter(alert=alert, action="submit_verification").get()

@@ -82,5 +82,9 @@ def test_validation_errors_from_the_form_are_shown_not_raised(people, make_alert
     alert = make_alert()
     sup = client_for(people.kunshan_supervisor)
     r = sup.post(reverse("web:alert_action", args=[alert.pk, "dismiss"]), {"dismiss-reason": "bogus"})
-    assert r.status_code == 400
+    # Post/redirect/get: back to the alert's page, which shows the form again with its error.
+    assert r.status_code == 302 and r["Location"] == reverse("web:alert_detail", args=[alert.pk]) + "#act-dismiss"
     assert Alert.objects.get(pk=alert.pk).status == Status.WARNING
+    page = sup.get(r["Location"])
+    assert page.status_code == 200
+    assert page.context["forms"]["dismiss"].errors["reason"]

@@ -1,15 +1,21 @@
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from django import template
 from django.http import QueryDict
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from alerts.states import Outcome
+from alerts.policy import may_in_warehouse
+from alerts.states import ActionKind, Outcome
 from core.masking import mask_id_number, mask_value
+from web import text
+from web.filters import removable_filters
 from workflow.deadlines import is_overdue, timeliness_of
+from workflow.models import EscalationStep
 
 register = template.Library()
 
@@ -84,6 +90,68 @@ def drill(**kwargs: Any) -> str:
     return params.urlencode()
 
 
+@register.simple_tag(takes_context=True)
+def filter_chips(context: template.Context, form: Any) -> list[dict[str, str]]:
+    """The filters in force, each with the link that removes it (see web.filters)."""
+    return removable_filters(context["request"], form)
+
+
+@register.simple_tag
+def colon() -> str:
+    """The label colon of the current language: `核查结论：` / `Conclusion: `."""
+    return text.colon()
+
+
+@register.filter
+def yuan(value: object) -> str:
+    """`¥4,860,000.00`."""
+    return text.yuan(value)
+
+
+@register.filter
+def prose_date(value: Any) -> str:
+    """`2026年12月28日` / `December 28, 2026`, for dates inside sentences."""
+    return text.prose_date(value)
+
+
+@register.filter
+def may_warehouse(user: Any) -> bool:
+    """The model warehouse is in the user's navigation when the policy lets them read it."""
+    return may_in_warehouse(user, "model.read")
+
+
+@register.simple_tag
+def confirm_text(alert: Any, name: str) -> str:
+    """`data-confirm` for a step that cannot be undone (empty for the others)."""
+    return text.confirmation(alert, name)
+
+
+@register.filter
+def timeline_text(entry: Any) -> str:
+    """The text of a timeline entry in the reader's language. What the system wrote (escalation
+    steps, extension decisions, the list of notices issued) is rebuilt from the entry's data, so
+    it is not frozen in the language that was active when it was written; people's words are
+    shown as written."""
+    data = entry.data or {}
+    try:
+        if entry.kind == "escalation" and data.get("step") in EscalationStep.Step.values:
+            return str(EscalationStep.Step(data["step"]).label)
+        if entry.action in ("extension_approved", "extension_refused") and "days" in data:
+            if entry.action == "extension_refused":
+                return gettext("Extension of %(days)d working days refused.") % {"days": data["days"]}
+            due = text.prose_date(datetime.fromisoformat(data["due_at"])) if data.get("due_at") else ""
+            return gettext("Extension of %(days)d working days approved; new deadline %(due)s.") % {
+                "days": data["days"], "due": due}
+        if entry.action == "apply_results" and data.get("actions"):
+            parts = entry.text.split("; ")
+            if len(parts) == len(data["actions"]):
+                return "; ".join(
+                    f"{ActionKind(kind).label}{text.colon()}{part.split(': ', 1)[-1]}"
+                    for kind, part in zip(data["actions"], parts, strict=True)
+                )
+    except (KeyError, TypeError, ValueError):
+        pass
+    return entry.text
 @register.filter
 def outcome_label(value: str) -> str:
     """A disposition's outcome code in the reader's language."""

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
@@ -72,3 +75,15 @@ def sessions_and_tokens(request: HttpRequest) -> HttpResponse:
         "tokens": tokens.api_tokens_of(user), "form": form,
         "ttl_hours": tokens.token_ttl().total_seconds() / 3600,
     })
+
+
+class LogoutSaysSo(auth_views.LogoutView):
+    """Django's logout, then a message on the login page it lands on (the message travels in a
+    cookie, so it survives the end of the session)."""
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        was_in = request.user.is_authenticated
+        response = super().post(request, *args, **kwargs)
+        if was_in:
+            messages.info(request, _("You have logged out."))
+        return response

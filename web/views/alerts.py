@@ -10,7 +10,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -38,6 +38,7 @@ from web.access import HOME_BY_ROLE, alert_or_404, paginate, safe_next
 from web.export_columns import EXPORT_COLUMNS, NUMBER_FORMATS, Column, as_cell, as_text, export_queryset
 from web.filters import AlertFilterForm
 from web.forms import CommentForm, EscalateHandlingForm, FindingForm, ReferralReplyForm, transition_form
+from web.text import done_message
 from web.views.extensions import extension_context
 from web.views.results import results_context
 from workflow.deadlines import is_overdue, timeliness_of
@@ -148,8 +149,41 @@ def alert_export_xlsx(request: HttpRequest) -> FileResponse:
 # ----- detail and actions -----
 
 
+def _failed_key(alert_id: int, name: str) -> str:
+    return f"huoyan:failed-form:{alert_id}:{name}"
+
+
+def _remember_failed(request: HttpRequest, alert_id: int, name: str, exc: ValidationError | None) -> None:
+    """Post/redirect/get: a refused submission is kept in the session for the page it came from,
+    which shows it again with its errors (a reload then never posts it twice)."""
+    errors: dict[str, list[str]] = {}
+    if exc is not None:
+        errors = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
+    request.session[_failed_key(alert_id, name)] = {
+        "data": {k: request.POST.getlist(k) for k in request.POST if k != "csrfmiddlewaretoken"},
+        "errors": errors,
+    }
+
+
+def _restore_failed(request: HttpRequest, alert: Any, name: str) -> Any | None:
+    saved = request.session.pop(_failed_key(alert.pk, name), None) if hasattr(request, "session") else None
+    if not saved:
+        return None
+    data = QueryDict(mutable=True)
+    for key, values in saved["data"].items():
+        data.setlist(key, values)
+    form = transition_form(name, user=request.user, alert=alert, data=data)
+    form.is_valid()
+    if saved["errors"]:
+        _add_service_errors(form, ValidationError(saved["errors"]))
+    return form
+
+
 def _action_forms(request: HttpRequest, alert: Any, names: list[str], bound: dict | None = None) -> dict:
-    bound = bound or {}
+    bound = dict(bound or {})
+    for n in names:
+        if n not in bound and (failed := _restore_failed(request, alert, n)) is not None:
+            bound[n] = failed
     return {n: bound[n] if n in bound else transition_form(n, user=request.user, alert=alert) for n in names}
 
 
@@ -292,19 +326,27 @@ def alert_action(request: HttpRequest, pk: int, name: str) -> HttpResponse:
         return refused
 
     form = transition_form(name, user=request.user, alert=alert, data=request.POST)
+    refusal: ValidationError | None = None
     if form.is_valid():
         try:
             alert_transition(alert_id=alert.pk, name=name, by=request.user, data=form.service_data())
         except ValidationError as exc:
-            _add_service_errors(form, exc)
+            refusal = exc
         except AppError as exc:
             return workflow_error_response(request, exc)
         else:
-            messages.success(request, _("Done: %(action)s.") % {"action": TRANSITIONS[name].label})
+            messages.success(request, done_message(alert, name, TRANSITIONS[name].label))
+            if name == "return":
+                # Returned: it is no longer the verifier's; back to their list.
+                return redirect("web:my_work")
             return redirect(safe_next(request, reverse("web:alert_detail", args=[alert.pk])))
-    ctx = detail_context(request, alert, bound={name: form})
-    ctx["open_action"] = name
-    return render(request, "web/alert_detail.html", ctx, status=400)
+    # Refused: back to the page the form lives on (GET), which shows it again with its errors.
+    _remember_failed(request, alert.pk, name, refusal)
+    verify_page = reverse("web:verify", args=[alert.pk])
+    page = verify_page if safe_next(request, "") == verify_page else reverse("web:alert_detail", args=[alert.pk])
+    messages.error(request, _("%(action)s #%(n)s was not done: see the form below.") % {
+        "action": TRANSITIONS[name].label, "n": alert.pk})
+    return redirect(f"{page}#act-{name}")
 
 
 @login_required

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import F, Prefetch
+from django.db.models import F, OuterRef, Prefetch, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -15,8 +15,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from alerts.selectors import alert_list_for, subject_alert_counts
-from alerts.states import Status
-from cases.models import Assignment, Disposition, ResultAction, Verification
+from alerts.states import DismissReason, Status
+from cases.models import Assignment, Disposition, Evaluation, ResultAction, Verification
 from cases.services import finding_add
 from core.errors import AppError
 from core.ids import parse_ids
@@ -27,6 +27,31 @@ from web.views.alerts import detail_context, workflow_error_response
 from workflow.services import alert_assign, alert_dismiss, alert_merge
 
 BOARD_HIDDEN = ("state", "status", "conclusion", "outcome", "disposition", "created_from", "created_to")
+
+
+def _last_evaluation(field: str) -> Subquery:
+    return Subquery(
+        Evaluation.objects.filter(alert=OuterRef("pk")).order_by("-created_at", "-id").values(field)[:1]
+    )
+
+
+def with_send_back(qs: Any) -> Any:
+    """Annotate the leader's last evaluation, so a board can mark an alert sent back to the stage
+    it is in now, with the leader's reason (`sent_back` in the template)."""
+    return qs.annotate(
+        last_decision=_last_evaluation("decision"),
+        last_sent_back_to=_last_evaluation("sent_back_to"),
+        send_back_reason=_last_evaluation("comment"),
+        sent_back_by=_last_evaluation("evaluator__full_name"),
+        sent_back_at=_last_evaluation("created_at"),
+    )
+
+
+def selected_alerts(request: HttpRequest, ids: list[str]) -> list[Any]:
+    """The selected alerts, read through the dispatcher's scope (others are left out as unknown).
+    Their stage is left to the service, whose refusal says who moved one on meanwhile."""
+    pks = parse_ids(ids)[:500]
+    return list(alert_list_for(request.user).filter(pk__in=pks).order_by("pk"))
 
 
 def dispatch_queryset(request: HttpRequest) -> tuple[AlertFilterForm, Any]:
@@ -61,15 +86,31 @@ def dispatch_board(request: HttpRequest) -> HttpResponse:
     counts = subject_alert_counts(request.user, [a.subject_id for a in page])
     for a in page:
         a.same_subject = counts.get(a.subject_id, 1) - 1
-    bulk = BulkDispatchForm(user=request.user, alert_ids=[])
+    bulk = BulkDispatchForm(user=request.user, alerts=[])
     return render(request, "web/dispatch.html", {"form": form, "page": page, "bulk": bulk, "tab": "dispatch"})
+
+
+@screen_required("dispatch")
+def dispatch_verifiers(request: HttpRequest) -> HttpResponse:
+    """The verifier dropdown for the current selection (htmx): only those who can take every
+    selected alert, grouped by unit."""
+    alerts = selected_alerts(request, request.GET.getlist("alert_ids"))
+    bulk = BulkDispatchForm(user=request.user, alerts=alerts)
+    chosen = request.GET.get("assignee", "")
+    if chosen.isdigit() and bulk.offered.filter(pk=int(chosen)).exists():
+        bulk.initial["assignee"] = int(chosen)  # keep the choice while it still fits the selection
+    return render(request, "web/_verifier_select.html", {"bulk": bulk, "selected": alerts})
+
+
+def _numbers(ids: list[int]) -> str:
+    return "、".join(f"#{i}" for i in ids)
 
 
 @screen_required("dispatch")
 @require_POST
 def dispatch_bulk(request: HttpRequest) -> HttpResponse:
-    ids = parse_ids(request.POST.getlist("alert_ids"))
-    form = BulkDispatchForm(request.POST, user=request.user, alert_ids=ids)
+    alerts = selected_alerts(request, request.POST.getlist("alert_ids"))
+    form = BulkDispatchForm(request.POST, user=request.user, alerts=alerts)
     back = safe_next(request, reverse("web:dispatch"))
     if not form.is_valid():
         for errors in form.errors.values():
@@ -77,7 +118,8 @@ def dispatch_bulk(request: HttpRequest) -> HttpResponse:
                 messages.error(request, error)
         return redirect(back)
     d = form.cleaned_data
-    done, failed = 0, []
+    done: list[int] = []
+    failed: list[str] = []
     for alert_id in d["alert_ids"]:
         try:
             if d["action"] == "assign":
@@ -88,20 +130,21 @@ def dispatch_bulk(request: HttpRequest) -> HttpResponse:
                 alert_merge(alert_id=alert_id, by=request.user, into=d["into"], reason=d["note"])
             else:
                 alert_dismiss(alert_id=alert_id, by=request.user, reason=d["reason"], note=d["note"])
-            done += 1
+            done.append(alert_id)
         except ValidationError as exc:
             failed.append(f"#{alert_id}: {' '.join(exc.messages)}")
         except AppError as exc:
-            failed.append(f"#{alert_id}: {exc.message}")
+            failed.append(exc.message if exc.message.startswith(f"#{alert_id}") else f"#{alert_id}: {exc.message}")
     if done:
         if d["action"] == "assign":
-            messages.success(
-                request, _("%(n)d alert(s) assigned to %(who)s.") % {"n": done, "who": d["assignee"].display_name}
-            )
+            messages.success(request, _("Assigned %(alerts)s to %(who)s.") % {
+                "alerts": _numbers(done), "who": d["assignee"].display_name})
         elif d["action"] == "merge":
-            messages.success(request, _("%(n)d alert(s) merged into #%(lead)s.") % {"n": done, "lead": d["into"]})
+            messages.success(request, _("Merged %(alerts)s into #%(lead)s.") % {
+                "alerts": _numbers(done), "lead": d["into"]})
         else:
-            messages.success(request, _("%(n)d alert(s) dismissed.") % {"n": done})
+            messages.success(request, _("Dismissed %(alerts)s (%(reason)s).") % {
+                "alerts": _numbers(done), "reason": DismissReason(d["reason"]).label})
     for failure in failed:
         messages.error(request, failure)
     return redirect(back)
@@ -110,7 +153,7 @@ def dispatch_bulk(request: HttpRequest) -> HttpResponse:
 @screen_required("disposal")
 def disposal_board(request: HttpRequest) -> HttpResponse:
     qs = (
-        alert_list_for(request.user)
+        with_send_back(alert_list_for(request.user))
         .filter(status__in=[Status.DISPOSING, Status.APPLYING])
         .order_by(F("due_at").asc(nulls_last=True), "risk_rank", "stage_entered_at", "id")
         .prefetch_related(
@@ -125,7 +168,7 @@ def disposal_board(request: HttpRequest) -> HttpResponse:
 @screen_required("my_work")
 def my_work(request: HttpRequest) -> HttpResponse:
     qs = (
-        alert_list_for(request.user)
+        with_send_back(alert_list_for(request.user))
         .filter(assignee=request.user, status__in=[Status.ASSIGNED, Status.VERIFYING])
         .order_by(F("due_at").asc(nulls_last=True), "risk_rank", "stage_entered_at", "id")
     )

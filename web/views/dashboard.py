@@ -39,6 +39,22 @@ def period_from(request: HttpRequest) -> tuple[PeriodForm, Period, str]:
     return form, Period(start, end), preset
 
 
+def _rank_units(rows: list[dict[str, Any]]) -> None:
+    """Rank numbers with ties sharing a place (1, 2, 2, 4), and the red/black-list marks only for
+    a unit that alone has the best or the worst closure rate: a tie (all at 0%, say) marks nobody."""
+    rates = [r["closure_rate"] for r in rows]
+    for i, row in enumerate(rows):
+        row["rank"] = 1 + sum(1 for x in rates if x > row["closure_rate"]) if rates else i + 1
+        row["mark"] = ""
+    if len(rows) < 2 or max(rates) == min(rates):
+        return
+    for row in rows:
+        if row["closure_rate"] == max(rates) and rates.count(max(rates)) == 1:
+            row["mark"] = "top"
+        elif row["closure_rate"] == min(rates) and rates.count(min(rates)) == 1:
+            row["mark"] = "bottom"
+
+
 @screen_required("dashboard")
 def dashboard(request: HttpRequest) -> HttpResponse:
     form, period, _preset = period_from(request)
@@ -56,6 +72,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                 params[k] = v
         return f"{list_url}?{params.urlencode()}"
 
+    _rank_units(data["by_unit"])
     for row in data["by_unit"]:
         # The "own unit only" row counts that unit exactly; its links must list the same alerts.
         only = "1" if row.get("own") else None

@@ -13,7 +13,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--password", default="huoyan-demo", help="Password for every demo user.")
         parser.add_argument("--source-key", default=None, help="API key to give the demo-feed source system.")
-        parser.add_argument("--alerts", type=int, default=36, help="Number of sample alerts (first run only).")
+        parser.add_argument("--alerts", type=int, default=80, help="Number of sample alerts (first run only).")
 
     def handle(self, *args: Any, **options: Any) -> None:
         result = seed_demo(password=options["password"], source_key=options["source_key"], alerts=options["alerts"])

@@ -14,7 +14,7 @@ from typing import Any
 from django.http import HttpRequest
 
 from accounts.models import User
-from alerts.models import Alert
+from alerts.models import Alert, Subject
 from alerts.policy import may_view_full_pii
 from audit.models import AuditEvent
 from audit.services import audit_record
@@ -40,3 +40,15 @@ def full_pii_shown(
 def alert_shown_values(alert: Alert) -> list[Any]:
     """The alert's own fields a detail shows that may hold personal data."""
     return [alert.subject_id_number, alert.subject_name, alert.title, alert.details]
+
+
+def subject_full_pii_shown(*, user: User, subject: Subject, request: HttpRequest | None = None) -> bool:
+    """A subject file's own page shows the full ID number and name to those who may see them,
+    with one `pii_view` audit entry; lists of subjects are always masked."""
+    if not may_view_full_pii(user) or not (subject.id_number or contains_pii(subject.name)):
+        return False
+    audit_record(
+        action=AuditEvent.Action.PII_VIEW, actor=user, request=request, object_type="subject",
+        object_id=subject.pk, data={"path": request.path if request is not None else ""},
+    )
+    return True

@@ -7,7 +7,6 @@ from typing import Any
 from rest_framework import serializers
 
 from alerts.models import Alert, Subject
-from alerts.policy import may_view_full_pii
 from core.masking import mask_id_number, mask_text
 
 
@@ -19,8 +18,7 @@ class SubjectFileSummarySerializer(serializers.ModelSerializer):
 
     def to_representation(self, subject: Subject) -> dict[str, Any]:
         data = super().to_representation(subject)
-        request = self.context.get("request")
-        if request is None or not may_view_full_pii(request.user):
+        if not self.context.get("full_pii"):
             data["name"] = mask_text(data["name"])
             data["id_number"] = mask_id_number(data["id_number"]) if data["id_number"] else ""
         return data

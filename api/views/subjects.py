@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from alerts.models import Subject
+from alerts.personal_data import subject_full_pii_shown
 from alerts.subjects import subjects_search
 from api.serializers.subjects import SubjectAlertSerializer, SubjectFileSerializer, SubjectFileSummarySerializer
 from workflow.subject_files import subject_file
@@ -42,7 +43,8 @@ class SubjectViewSet(viewsets.ReadOnlyModelViewSet):
         `/subjects/{id}/alerts/`)."""
         found = subject_file(user=request.user, subject_id=int(kwargs["pk"]))
         data = {"subject": found.subject, "totals": found.totals, "alerts": found.alerts[:LATEST]}
-        return Response(SubjectFileSerializer(data, context={"request": request}).data)
+        full = subject_full_pii_shown(user=request.user, subject=found.subject, request=request)
+        return Response(SubjectFileSerializer(data, context={"request": request, "full_pii": full}).data)
 
     @extend_schema(responses=SubjectAlertSerializer(many=True))
     @action(detail=True, methods=["get"])

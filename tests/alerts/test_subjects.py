@@ -128,3 +128,15 @@ def test_every_alert_of_a_subject_is_a_page_away(org, people, feeds, api):
     subject = Subject.objects.get()
     page = api(people.kunshan_leader).get(f"/api/v1/subjects/{subject.pk}/alerts/", {"page_size": 2}).json()
     assert page["count"] == 3 and len(page["results"]) == 2 and page["next"]
+
+
+def test_a_supervisor_sees_the_full_id_on_the_file_audited_and_masked_in_the_list(org, people, feeds, api):
+    business, _ = feeds
+    _raise(business[0], org.kunshan, "p3", subject_name="王五", subject_id_number=ID)
+    subject = Subject.objects.get()
+    sup = api(people.kunshan_supervisor)
+    assert ID not in sup.get("/api/v1/subjects/", {"q": "王五"}).content.decode()
+    before = AuditEvent.objects.filter(action=AuditEvent.Action.PII_VIEW, object_type="subject").count()
+    assert ID in sup.get(f"/api/v1/subjects/{subject.pk}/").content.decode()
+    after = AuditEvent.objects.filter(action=AuditEvent.Action.PII_VIEW, object_type="subject").count()
+    assert after == before + 1

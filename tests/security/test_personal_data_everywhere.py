@@ -26,7 +26,8 @@ from cases.models import Evidence, ResultAction
 from cases.services import comment_add, finding_add
 from screening.models import RunStatus, ScreeningHit, ScreeningModel, ScreeningRun
 from workflow import services as wf
-from workflow.extensions import extension_approve, extension_request, rectification_feedback_record
+from workflow.extensions import extension_approve, extension_request
+from workflow.ledger import feedback_accept, rectification_feedback_record
 from workflow.models import Notification
 
 pytestmark = pytest.mark.django_db
@@ -78,6 +79,7 @@ def world(people, make_alert, org) -> World:
     ])
     order = ResultAction.objects.get(alert=alert, kind=ActionKind.RECTIFICATION_ORDER)
     rectification_feedback_record(order_id=order.pk, by=sup, feedback=PLANT)
+    feedback_accept(order_id=order.pk, by=sup, note=PLANT)
     wf.alert_send_back(alert_id=alert.pk, by=leader, stage="applying", reason=PLANT)
     wf.alert_apply_results(alert_id=alert.pk, by=sup, actions=[
         wf.ActionInput(kind=ActionKind.INTEGRITY_NOTICE, recipient=PLANT, text=PLANT)])

@@ -6,7 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from alerts.policy import may_view_full_pii
+from alerts.personal_data import subject_full_pii_shown
 from alerts.subjects import subjects_search
 from core.errors import NotFound
 from web.access import paginate
@@ -19,7 +19,7 @@ def subject_list(request: HttpRequest) -> HttpResponse:
     found = subjects_search(user=request.user, q=q, request=request).order_by("name", "id")
     return render(request, "web/subject_list.html", {
         "page": paginate(request, found), "q": q, "tab": "subjects",
-        "full_pii": may_view_full_pii(request.user),
+        "full_pii": False,  # a list: masked for everyone
     })
 
 
@@ -32,5 +32,5 @@ def subject_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "web/subject_detail.html", {
         "subject": found.subject, "page": paginate(request, found.alerts), "totals": found.totals,
         "tab": "subjects",
-        "full_pii": may_view_full_pii(request.user),
+        "full_pii": subject_full_pii_shown(user=request.user, subject=found.subject, request=request),
     })

@@ -42,9 +42,19 @@ run: venv assets
 	$(PY) manage.py run_sweeper --interval 60 & SWEEPER=$$!; trap 'kill $$SWEEPER' EXIT INT TERM; \
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
+# Two workers for everything but the fault tests, which stop and restart PostgreSQL and Redis and
+# so run alone, afterwards. `make test PYTEST_ARGS=…` passes arguments to the first run only.
+TEST_ENV = DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_REDIS_URL) REDIS_URL=$(TEST_REDIS_URL) \
+	HUOYAN_REQUIRE_SERVICES=1
+TEST_WORKERS ?= 2
+
 test: venv assets
-	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_REDIS_URL) REDIS_URL=$(TEST_REDIS_URL) \
-	HUOYAN_REQUIRE_SERVICES=1 $(PY) -m pytest $(PYTEST_ARGS)
+ifeq ($(PYTEST_ARGS),)
+	$(TEST_ENV) $(PY) -m pytest -n $(TEST_WORKERS) -m "not faults"
+	$(TEST_ENV) $(PY) -m pytest -m faults
+else
+	$(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS)
+endif
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -118,7 +118,8 @@ def as_text(column: Column, value: Any) -> Any:
         return ""
     if column.kind == DATETIME and isinstance(value, datetime):
         return value.astimezone(timezone.get_current_timezone()).strftime("%Y-%m-%d %H:%M")
-    return safe_cell(value) if column.kind == TEXT else value
+    # Exports are always masked, and text never runs as a formula.
+    return safe_cell(mask_text(str(value))) if column.kind == TEXT else value
 
 
 def as_cell(column: Column, value: Any) -> Any:
@@ -127,7 +128,7 @@ def as_cell(column: Column, value: Any) -> Any:
         return value.astimezone(timezone.get_current_timezone()).replace(tzinfo=None)
     if column.kind == TEXT or isinstance(value, Promise):
         # Text typed by people or other systems never runs as a formula, nor breaks the XML.
-        return ILLEGAL_CHARACTERS_RE.sub("", safe_cell(value))
+        return ILLEGAL_CHARACTERS_RE.sub("", safe_cell(mask_text(str(value))))
     return value
 
 

@@ -14,7 +14,7 @@ from accounts.selectors import users_visible_to
 from alerts.models import Alert
 from alerts.policy import assignable_verifiers, may_take
 from alerts.states import DISPOSAL_OUTCOMES, SEND_BACK_STAGES, ActionKind, Conclusion, DismissReason, Status
-from cases.evidence import ALLOWED_EXTENSIONS, MAX_EVIDENCE_FILES
+from cases.evidence import ALLOWED_EXTENSIONS, MAX_EVIDENCE_FILES, check_evidence_count
 from cases.models import DispositionPerson, Finding
 from web.filters import validate_sane_date
 from workflow.notices import ActionInput, check_action, parse_copy_to
@@ -387,6 +387,15 @@ class FindingForm(StyledForm):
         label=_("Documents"), required=False,
         widget=MultipleFileInput(attrs={"accept": ",".join(ALLOWED_EXTENSIONS)}),
     )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        # The one limit (cases.evidence), checked here too so the form shows it before upload.
+        try:
+            check_evidence_count(len(data.get("photos") or []) + len(data.get("files") or []))
+        except ValidationError as exc:
+            self.add_error("files", exc.message_dict["files"])
+        return data
 
 
 class ReferralReplyForm(StyledForm):

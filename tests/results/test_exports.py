@@ -44,7 +44,7 @@ def test_the_csv_export_has_the_results_columns(disposed, people, client_for):
 
 def test_the_xlsx_export_is_typed_frozen_and_filtered(disposed, people, client_for):
     r = client_for(people.kunshan_supervisor).get(reverse("web:alert_export_xlsx"))
-    ws = load_workbook(io.BytesIO(r.content)).active
+    ws = load_workbook(io.BytesIO(b"".join(r.streaming_content))).active
     assert ws.freeze_panes == "A2" and ws.auto_filter.ref.startswith("A1:")
     header = [c.value for c in ws[1]]
     row = next(r for r in ws.iter_rows(min_row=2) if r[0].value == disposed.pk)

@@ -96,8 +96,9 @@ def test_exports_neutralise_formulas_in_every_cell(people, source, api, client_f
     ws = load_workbook(io.BytesIO(b"".join(c.get(reverse("web:alert_export_xlsx")).streaming_content))).active
     cells = next(ws.iter_rows(min_row=2, max_row=2))
     assert cells[1].value == "'" + FORMULA and cells[1].data_type == "s"
-    # Every cell is text: nothing in the sheet is a formula, a number or a date.
-    assert all(cell.data_type == "s" for row in ws.iter_rows() for cell in row if cell.value is not None)
+    # Nothing in the sheet is a formula; amounts and dates are typed values (issue 13), never text
+    # that a spreadsheet could run.
+    assert all(cell.data_type != "f" for row in ws.iter_rows() for cell in row if cell.value is not None)
 
 
 def test_the_list_filters_drill_down_from_the_dashboard(people, make_alert, org, client_for):

@@ -25,6 +25,9 @@ from workflow import services as wf
 from workflow.intake import IntakeItem, alerts_ingest
 
 CITY = ("suzhou", "苏州市纪委监委")
+# Names of people dealt with in the demo's dispositions (made up).
+DEMO_NAMES = ["王某某", "李某", "张某某", "刘某", "陈某某", "杨某", "赵某某", "周某"]
+
 COUNTIES = [
     ("kunshan", "昆山市纪委监委"),
     ("changshu", "常熟市纪委监委"),
@@ -167,9 +170,17 @@ def _do(step: str, alert_id: int, u: dict[str, User], county: str, rng: random.R
                 summary="经调阅合同与付款凭证，问题基本属实。",
             )
     elif step == "dispose":
-        wf.alert_dispose(alert_id=alert_id, by=supervisor, outcome=rng.choice([o for o, _ in DISPOSAL_OUTCOMES]),
+        outcome = rng.choice([o for o, _ in DISPOSAL_OUTCOMES])
+        # The four forms count people: a disposition in one of them names who was dealt with.
+        people = [
+            wf.PersonInput(name=rng.choice(DEMO_NAMES), position=rng.choice(["科长", "副主任", "站长", "会计"]),
+                           unit="相关业务科室", form=outcome, case_filed=outcome in ("form_3", "form_4"),
+                           detained=outcome == "form_4" and rng.random() < 0.5)
+            for _ in range(rng.randint(1, 2))
+        ] if outcome.startswith("form_") else []
+        wf.alert_dispose(alert_id=alert_id, by=supervisor, outcome=outcome, people=people,
                          case_filed=rng.random() < 0.2, amount_recovered=Decimal(rng.randrange(0, 500) * 100),
-                         note="依规依纪处置")
+                         amount_confiscated=Decimal(rng.randrange(0, 100) * 100), note="依规依纪处置")
     elif step == "apply_results":
         wf.alert_apply_results(alert_id=alert_id, by=supervisor, actions=[
             wf.ActionInput(kind=ActionKind.WORK_NOTICE, recipient="相关业务科室", text="请对照问题立行立改。"),

@@ -257,21 +257,30 @@ class ResultAction(CaseRecord):
         return self.state == self.State.WITHDRAWN
 
 
-def feedback_upload_to(instance: FeedbackAttachment, filename: str) -> str:
-    suffix = PurePath(filename).suffix.lower()[:10]
-    return f"feedback/{instance.order.alert_id}/{uuid.uuid4().hex}{suffix}"
+class StoredFile(CaseRecord):
+    """What is kept of an uploaded file besides the file itself (stored under a generated name):
+    evidence of a finding and attachments of a reply share it."""
 
-
-class FeedbackAttachment(CaseRecord):
-    """A file sent with a reply to a notice (the rectification report, photos)."""
-
-    order = models.ForeignKey(ResultAction, on_delete=models.CASCADE, related_name="attachments")
-    file = models.FileField(_("file"), upload_to=feedback_upload_to, max_length=255)
     original_name = models.CharField(_("original name"), max_length=255)
     content_type = models.CharField(_("content type"), max_length=100)
     size = models.PositiveBigIntegerField(_("size (bytes)"))
     sha256 = models.CharField(_("SHA-256"), max_length=64)
     created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+
+    class Meta:
+        abstract = True
+
+
+def feedback_upload_to(instance: FeedbackAttachment, filename: str) -> str:
+    suffix = PurePath(filename).suffix.lower()[:10]
+    return f"feedback/{instance.order.alert_id}/{uuid.uuid4().hex}{suffix}"
+
+
+class FeedbackAttachment(StoredFile):
+    """A file sent with a reply to a notice (the rectification report, photos)."""
+
+    order = models.ForeignKey(ResultAction, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(_("file"), upload_to=feedback_upload_to, max_length=255)
 
     class Meta:
         verbose_name = _("feedback attachment")
@@ -382,14 +391,9 @@ def evidence_upload_to(instance: Evidence, filename: str) -> str:
     return f"evidence/{instance.finding.alert_id}/{uuid.uuid4().hex}{suffix}"
 
 
-class Evidence(CaseRecord):
+class Evidence(StoredFile):
     finding = models.ForeignKey(Finding, on_delete=models.CASCADE, related_name="evidence")
     file = models.FileField(_("file"), upload_to=evidence_upload_to, max_length=255)
-    original_name = models.CharField(_("original name"), max_length=255)
-    content_type = models.CharField(_("content type"), max_length=100)
-    size = models.PositiveBigIntegerField(_("size (bytes)"))
-    sha256 = models.CharField(_("SHA-256"), max_length=64)
-    created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("evidence file")

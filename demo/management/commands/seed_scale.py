@@ -246,13 +246,14 @@ class Command(BaseCommand):
         self._sql(
             """
             INSERT INTO screening_screeningmodel (code, version, is_latest, name, description, domain, risk_level,
-                status, supervision_points, template, params, spec, schedule, created_at, updated_at, org_unit_id)
+                status, supervision_points, template, params, spec, schedule, created_at, updated_at, org_unit_id, tags)
             SELECT 'scale-m' || lpad(g::text, 5, '0'), 1, true,
                    (ARRAY['采购','补贴','执法','环保','财政','工程','土地','综合'])[1 + g %% 8] || '筛查模型 ' || g,
                    '', (%(domains)s::text[])[1 + g %% 8], (ARRAY['red','orange','yellow','blue'])[1 + g %% 4],
                    CASE WHEN g %% 10 = 0 THEN 'draft' ELSE 'active' END, '', '', '{}'::jsonb, '{}'::jsonb, 'none',
                    now() - (random() * %(days)s) * interval '1 day', now(),
-                   (SELECT unit_id FROM scale_units ORDER BY unit_id LIMIT 1 OFFSET (g %% %(n_units)s))
+                   (SELECT unit_id FROM scale_units ORDER BY unit_id LIMIT 1 OFFSET (g %% %(n_units)s)),
+                   '[]'::jsonb
             FROM generate_series(1, %(n)s) g
             """,
             {"n": n_models, "domains": DOMAINS, "days": HISTORY_DAYS, "n_units": len(units)},
@@ -260,9 +261,9 @@ class Command(BaseCommand):
         self._sql(
             """
             INSERT INTO screening_screeningrun (status, progress, hit_count, alerts_created, error, scheduled, spec,
-                datasets, created_at, started_at, finished_at, duration_ms, model_id)
+                datasets, created_at, started_at, finished_at, duration_ms, model_id, dry_run)
             SELECT 'succeeded', 100, (random() * 200)::int, (random() * 50)::int, '', r %% 2 = 0, '{}'::jsonb,
-                   '{}'::jsonb, t, t, t + interval '3 seconds', 300 + (random() * 5000)::int, m.id
+                   '{}'::jsonb, t, t, t + interval '3 seconds', 300 + (random() * 5000)::int, m.id, false
             FROM screening_screeningmodel m, generate_series(1, %(runs)s) r,
                  LATERAL (SELECT m.created_at + r * (now() - m.created_at) / (%(runs)s + 1) AS t) x
             WHERE m.code LIKE 'scale-%%'
@@ -353,7 +354,8 @@ class Command(BaseCommand):
             INSERT INTO alerts_alert (id, title, domain, risk_level, risk_rank, rule_code, subject_name,
                 subject_id_number, subject_credit_code, amount, details, dedup_key, occurrence_count, occurred_at,
                 last_occurred_at, status, conclusion, stage_entered_at, stage_seq, due_at, escalation_level,
-                supervised, created_at, updated_at, closed_at, assignee_id, org_unit_id, source_id)
+                supervised, created_at, updated_at, closed_at, assignee_id, org_unit_id, source_id,
+                merged_from_status, tags)
             SELECT (SELECT coalesce(max(id), 0) FROM alerts_alert) + a.g,
                    replace((%(titles)s::text[])[1 + (array_position(%(domains)s::text[], a.domain) - 1) * 3
                                                  + (a.g %% 3)],
@@ -376,7 +378,7 @@ class Command(BaseCommand):
                    0, false, a.created_at, a.created_at,
                    CASE WHEN st.status = 'closed' THEN a.t[CASE WHEN a.dismissed THEN 1 ELSE 6 END] END,
                    CASE WHEN a.reached >= 1 AND NOT a.dismissed THEN a.verifier END,
-                   a.unit_id, s.id
+                   a.unit_id, s.id, '', '[]'::jsonb
             FROM scale_a a
             JOIN alerts_sourcesystem s ON s.code = a.source_code
             CROSS JOIN LATERAL (SELECT CASE WHEN a.dismissed AND a.reached = 6 THEN 'closed'
@@ -446,21 +448,23 @@ class Command(BaseCommand):
             FROM scale_a a WHERE {live} AND a.reached >= 3""")
         self._sql(f"""
             INSERT INTO cases_disposition (alert_id, outcome, case_filed, amount_recovered, note, created_at,
-                                           decided_by_id)
+                                           decided_by_id, amount_confiscated)
             SELECT a.alert_id, (ARRAY['rectification_only','form_1','form_2','form_3','form_4','cleared'])
                    [1 + (a.g * 13) %% 6], (a.g %% 17 = 0), round((a.r_title * 100000)::numeric, 2), '', a.t[4],
-                   a.supervisor
+                   a.supervisor, 0
             FROM scale_a a WHERE {live} AND a.reached >= 4 AND NOT a.unfounded""")
         self._sql(f"""
             INSERT INTO cases_resultaction (alert_id, kind, recipient, text, due_date, feedback, created_at,
-                                            issued_by_id)
+                                            issued_by_id, copy_to, doc_number, reminder_level, review, review_note,
+                                            signer, state, title, withdraw_reason)
             SELECT a.alert_id, (ARRAY['work_notice','integrity_notice','recommendation','rectification_order'])
                    [1 + a.g %% 4], '被监督单位', '请于规定期限内整改并书面反馈。', (a.t[5] + interval '30 days')::date,
-                   '', a.t[5], a.supervisor
+                   '', a.t[5], a.supervisor, '[]'::jsonb, '', 0, '', '', '', 'issued', '', ''
             FROM scale_a a WHERE {live} AND a.reached >= 5 AND NOT a.unfounded""")
         self._sql(f"""
-            INSERT INTO cases_evaluation (alert_id, decision, score, comment, sent_back_to, created_at, evaluator_id)
-            SELECT a.alert_id, 'close', 3 + a.g %% 3, '', '', a.t[6], a.leader
+            INSERT INTO cases_evaluation (alert_id, decision, score, comment, sent_back_to, created_at, evaluator_id,
+                                          override_reason)
+            SELECT a.alert_id, 'close', 3 + a.g %% 3, '', '', a.t[6], a.leader, ''
             FROM scale_a a WHERE {live} AND a.reached >= 6""")
         self._sql("""
             INSERT INTO cases_dismissal (alert_id, reason, note, created_at, dismissed_by_id)

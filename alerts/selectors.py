@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -95,7 +96,7 @@ def _rate(part: int, whole: int) -> Decimal:
     return (Decimal(part) / Decimal(whole)).quantize(Decimal("0.0001")) if whole else Decimal("0")
 
 
-def stats_overview(user: User) -> dict[str, Any]:
+def stats_overview(user: User, *, dismissed_by_unit: Mapping[int, int] | None = None) -> dict[str, Any]:
     """Totals for the user's scope and a breakdown for the user's unit and its direct children.
 
     One grouped query whatever the number of alerts or units — counts by (unit, status), which
@@ -114,12 +115,15 @@ def stats_overview(user: User) -> dict[str, Any]:
         by_status[status] += n
     total = sum(by_status.values())
     closed = by_status[Status.CLOSED]
-    # Dismissed alerts count towards 排除率, not 办结率: a second, small query over the closed
-    # alerts that have a dismissal record.
-    dismissed_by_unit = dict(
-        alerts_visible_to(user).filter(status=Status.CLOSED, dismissals__isnull=False)
-        .values_list("org_unit_id").annotate(n=Count("id", distinct=True)).order_by()
-    )
+    # Dismissed alerts count towards 排除率, not 办结率. The caller may pass the per-unit counts it
+    # keeps (the dashboard rollups); otherwise a second query over the closed alerts that have a
+    # dismissal record.
+    if dismissed_by_unit is None:
+        dismissed_by_unit = dict(
+            alerts_visible_to(user).filter(status=Status.CLOSED, dismissals__isnull=False)
+            .values_list("org_unit_id").annotate(n=Count("id", distinct=True)).order_by()
+        )
+    dismissed_by_unit = {u: n for u, n in dismissed_by_unit.items() if u in paths}
     dismissed = sum(dismissed_by_unit.values())
     merged = by_status[Status.MERGED]
 

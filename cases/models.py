@@ -76,6 +76,8 @@ class Disposition(CaseRecord):
         verbose_name = _("disposition")
         verbose_name_plural = _("dispositions")
         ordering = ["-created_at", "-id"]
+        # "The latest disposition of each alert" (model cards, figures): one index probe.
+        indexes = [models.Index(fields=["alert", "created_at", "id"], name="disposition_latest_idx")]
 
 
 class DispositionPerson(CaseRecord):

@@ -5,7 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import BigIntegerField, Count, Exists, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 
 from accounts.models import User
 from accounts.selectors import units_visible_to
@@ -154,37 +155,54 @@ def version_results(model: ScreeningModel) -> list[dict[str, Any]]:
                 .annotate(n=Count("id")).values_list("model_id", "n"))
     hits = dict(ScreeningHit.objects.filter(run__model__code=model.code).values("run__model_id")
                 .annotate(n=Count("dedup_key", distinct=True)).values_list("run__model_id", "n"))
-    first_version: dict[int, int] = {}
-    for alert_id, model_id in (ScreeningHit.objects.filter(run__model__code=model.code, alert_created=True)
-                               .order_by("id").values_list("alert_id", "run__model_id")):
-        if alert_id is not None:
-            first_version.setdefault(alert_id, model_id)
-    alerts = {a.pk: a for a in model_alerts(model).only("id", "status", "conclusion", "recurrence_of")}
-    for alert_id in alerts:
-        first_version.setdefault(alert_id, versions[-1][0] if versions else 0)
-    dispositions: dict[int, Any] = {}
-    for d in Disposition.objects.filter(alert_id__in=list(alerts)).order_by("-created_at", "-id"):
-        dispositions.setdefault(d.alert_id, d)
+    # Grouped in the database (a busy model has tens of thousands of alerts): each alert counts
+    # for the version whose hit first raised it, else the oldest version (alerts raised before
+    # hits were kept); cases filed and money recovered come from its latest disposition. With a
+    # single version (most models) nothing needs the per-alert hit lookup.
+    oldest = versions[-1][0] if versions else 0
 
-    def figures(alert_ids: list[int]) -> dict[str, Any]:
-        concluded = [a for a in alert_ids if alerts[a].status in CONCLUDED_STATUSES and alerts[a].conclusion]
-        substantiated = [a for a in concluded if alerts[a].conclusion in SUBSTANTIATED]
-        filed = sum(1 for a in alert_ids if a in dispositions and dispositions[a].case_filed)
-        recovered = sum((dispositions[a].amount_recovered for a in alert_ids if a in dispositions), Decimal(0))
-        return {"alerts_raised": len(alert_ids), "concluded": len(concluded), "substantiated": len(substantiated),
-                "recurrences": sum(1 for a in alert_ids if alerts[a].recurrence_of_id),
-                "cases_filed": filed, "amount_recovered": recovered,
-                "substantiation_rate": round(len(substantiated) / len(concluded), 3) if concluded else None}
+    def version_of(alert_ref: str) -> Any:
+        if len(versions) <= 1:
+            return Value(oldest, output_field=BigIntegerField())
+        first_hit = (ScreeningHit.objects.filter(alert_id=OuterRef(alert_ref), alert_created=True,
+                                                 run__model__code=model.code)
+                     .order_by("id").values("run__model_id")[:1])
+        return Coalesce(Subquery(first_hit), Value(oldest), output_field=BigIntegerField())
+
+    concluded = Q(status__in=CONCLUDED_STATUSES) & ~Q(conclusion="")
+    grouped = (
+        model_alerts(model).order_by().annotate(first_version=version_of("pk")).values("first_version")
+        .annotate(alerts_raised=Count("id"), concluded=Count("id", filter=concluded),
+                  substantiated=Count("id", filter=concluded & Q(conclusion__in=SUBSTANTIATED)),
+                  recurrences=Count("id", filter=Q(recurrence_of__isnull=False)))
+    )
+    later = Disposition.objects.filter(alert_id=OuterRef("alert_id")).filter(
+        Q(created_at__gt=OuterRef("created_at")) | Q(created_at=OuterRef("created_at"), id__gt=OuterRef("id")))
+    latest = (Disposition.objects.filter(alert__in=model_alerts(model)).filter(~Exists(later)).order_by()
+              .annotate(first_version=version_of("alert_id")).values("first_version")
+              .annotate(cases_filed=Count("id", filter=Q(case_filed=True)), amount_recovered=Sum("amount_recovered")))
+    money = {r.pop("first_version"): r for r in latest}
+    per_version = {r.pop("first_version"): r for r in grouped}
+    for pk, figures_ in money.items():
+        per_version.setdefault(pk, {"alerts_raised": 0, "concluded": 0, "substantiated": 0, "recurrences": 0})
+        per_version[pk].update(figures_)
+    counted = ("alerts_raised", "concluded", "substantiated", "recurrences", "cases_filed")
+
+    def figures(rows: list[dict[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {k: sum(r.get(k, 0) for r in rows) for k in counted}
+        out["amount_recovered"] = sum((r.get("amount_recovered") or Decimal(0) for r in rows), Decimal(0))
+        out["substantiation_rate"] = (round(out["substantiated"] / out["concluded"], 3) if out["concluded"]
+                                      else None)
+        return out
 
     out = []
     for pk, version, status in versions:
-        ids = [a for a, m in first_version.items() if m == pk and a in alerts]
         out.append({"id": pk, "version": version, "status": status, "runs": runs.get(pk, 0),
-                    "hits": hits.get(pk, 0), **figures(ids)})
+                    "hits": hits.get(pk, 0), **figures([per_version[pk]] if pk in per_version else [])})
     total_hits = (ScreeningHit.objects.filter(run__model__code=model.code)
                   .aggregate(n=Count("dedup_key", distinct=True))["n"])
     out.append({"id": None, "version": None, "status": "", "runs": sum(runs.values()), "hits": total_hits,
-                **figures(list(alerts))})
+                **figures(list(per_version.values()))})
     return out
 
 

@@ -20,9 +20,9 @@ from django.utils import timezone
 from accounts.models import OrgUnit, User
 from accounts.selectors import units_visible_to
 from alerts.models import Alert, SourceSystem
-from alerts.selectors import alerts_visible_to
+from alerts.selectors import stats_overview
 from alerts.states import Status
-from cases.people import people_counts
+from cases.people import FORMS
 from workflow.models import AlertRollup
 
 Dim = AlertRollup.Dim
@@ -157,11 +157,9 @@ def dashboard_for(user: User, period: Period) -> dict[str, Any]:
         by_source_rows.setdefault(r["source_id"], {"source_id": r["source_id"], **dict.fromkeys(FLAGS, 0)})
         by_source_rows[r["source_id"]]["overdue"] += r["n"]
 
-    # 排除: dismissals counted apart from closures (live; few rows, on the alert's own index).
-    dismissed = (_in_period(Alert.objects.filter(org_unit_id__in=list(scope.units), dismissals__isnull=False), period)
-                 .values("org_unit_id").annotate(n=Count("id", distinct=True)).order_by())
-    for r in dismissed:
-        per_unit[r["org_unit_id"]]["dismissed"] += r["n"]
+    # 排除: alerts closed by a dismissal, counted apart from closures.
+    for r in scope.rows(Dim.DISMISSED).values("org_unit_id").annotate(n=Sum("n")):
+        per_unit[r["org_unit_id"]]["dismissed"] += r["n"] or 0
     totals = _finish({k: sum(f[k] for f in per_unit.values()) for k in FLAGS})
     by_domain = sorted((_finish(r) for r in by_domain_rows.values() if r["total"]),
                        key=lambda r: (-r["total"], r["domain"]))
@@ -213,14 +211,44 @@ def dashboard_for(user: User, period: Period) -> dict[str, Any]:
         "cases_filed": cases_filed,
         "trend": trend,
         "stage_days": _stage_days(scope),
-        "people": people_for(user, period),
+        "people": _people(scope),
     }
+
+
+def overview(user: User) -> dict[str, Any]:
+    """The API's stats/overview: the counts by unit and stage of every alert the user sees, with
+    dismissals and the people and money figures (all time) from the rollups."""
+    scope = Scope(user, Period(None, None))
+    dismissed = {r["org_unit_id"]: r["n"] or 0
+                 for r in scope.rows(Dim.DISMISSED).values("org_unit_id").annotate(n=Sum("n"))}
+    return {**stats_overview(user, dismissed_by_unit=dismissed), **_people(scope)}
 
 
 def people_for(user: User, period: Period) -> dict[str, Any]:
     """People dealt with (per form, filed, detained, transferred) and money recovered and
-    confiscated, for the alerts raised in the period (`cases.people`)."""
-    return people_counts(_in_period(alerts_visible_to(user), period))
+    confiscated, by the latest disposition of each alert raised in the period (`cases.people`
+    has the drill-down behind each figure), from the rollups."""
+    return _people(Scope(user, period))
+
+
+def _people(scope: Scope) -> dict[str, Any]:
+    got = {r["key"]: r for r in scope.rows(Dim.PEOPLE).values("key").annotate(n=Sum("n"), amount=Sum("amount"))}
+
+    def n(key: str) -> int:
+        return int(got.get(key, {}).get("n") or 0)
+
+    def money(key: str) -> Decimal:
+        return got.get(key, {}).get("amount") or Decimal("0")
+
+    return {
+        "people_total": n("total"),
+        "people_by_form": {f: n(f) for f in FORMS},
+        "people_case_filed": n("case_filed"),
+        "people_detained": n("detained"),
+        "people_transferred": n("transferred"),
+        "amount_recovered": money("recovered"),
+        "amount_confiscated": money("confiscated"),
+    }
 
 
 def _stage_days(scope: Scope) -> dict[str, float]:

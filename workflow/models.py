@@ -313,6 +313,8 @@ class AlertRollup(models.Model):
         CLOSED_MONTH = "closed_month", _("Closed in (month)")
         STAGE = "stage", _("Time in stage")
         OUTCOME = "outcome", _("Outcome")
+        DISMISSED = "dismissed", _("Closed by dismissal")
+        PEOPLE = "people", _("People dealt with and money (latest disposition)")
 
     dim = models.CharField(_("dimension"), max_length=16, choices=Dim.choices)
     org_unit = models.ForeignKey("accounts.OrgUnit", on_delete=models.CASCADE, related_name="+")

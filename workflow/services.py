@@ -277,6 +277,7 @@ def alert_dispose(
 
     def apply(alert: Alert) -> Record:
         alert.dispose()
+        replaced = rollups.latest_disposition(alert)
         disposition = Disposition.objects.create(
             alert=alert, decided_by=by, outcome=outcome, case_filed=case_filed,
             amount_recovered=amount_recovered, amount_confiscated=amount_confiscated, note=note,
@@ -290,8 +291,7 @@ def alert_dispose(
             for p in people
         )
         # Outcomes and amounts on the dashboard: counted with the disposition, in its transaction.
-        rollups.apply(rollups.disposition_recorded(alert, outcome=outcome, case_filed=case_filed,
-                                                   amount=amount_recovered))
+        rollups.apply(rollups.disposition_replaced(alert, disposition, replaced))
         return partial(
             timeline.disposed, outcome=outcome, case_filed=case_filed, amount_recovered=amount_recovered, note=note,
             amount_confiscated=amount_confiscated, people=len(people),
@@ -474,7 +474,10 @@ def alert_accept_referral(*, alert_id: int, by: User, comment: str = "") -> Aler
         Referral.objects.filter(pk=referral.pk).update(
             state=Referral.State.ACCEPTED, decided_by=by, decided_at=now, decision_reason=comment,
         )
-        Disposition.objects.create(alert=alert, decided_by=by, outcome=Outcome.SELF_CORRECTED, note=comment)
+        replaced = rollups.latest_disposition(alert)
+        disposition = Disposition.objects.create(alert=alert, decided_by=by, outcome=Outcome.SELF_CORRECTED,
+                                                 note=comment)
+        rollups.apply(rollups.disposition_replaced(alert, disposition, replaced))
         return partial(timeline.referral_accepted, comment=comment)
 
     return _run_transition(alert_id=alert_id, name="accept_referral", by=by, apply=apply)

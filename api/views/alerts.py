@@ -24,7 +24,7 @@ from rest_framework.views import APIView
 
 from alerts.models import Alert
 from alerts.personal_data import alert_shown_values, full_pii_shown
-from alerts.selectors import alert_list_for, alerts_visible_to, related_alerts, stats_overview
+from alerts.selectors import alert_list_for, alerts_visible_to, related_alerts
 from api.auth import ApiKeyAuthentication, IsSourceSystem
 from api.filters import AlertFilter
 from api.parsers import SafeJSONParser
@@ -45,8 +45,8 @@ from api.serializers.workflow import TRANSITION_BODIES, EscalateHandlingBody, Re
 from api.throttles import ApiKeyThrottle
 from cases.downloads import evidence_response
 from cases.models import Comment, Finding, TimelineEntry
-from cases.people import people_counts
 from cases.services import comment_add, finding_add
+from workflow import dashboard
 from workflow.handling import alert_escalate_handling
 from workflow.intake import alerts_ingest
 from workflow.referrals import referral_reply_record
@@ -280,6 +280,6 @@ class IntakeView(APIView):
 class StatsOverviewView(APIView):
     @extend_schema(responses=StatsOverviewSerializer)
     def get(self, request: Request) -> Response:
-        figures = {**stats_overview(request.user), **people_counts(alerts_visible_to(request.user))}
+        figures = dashboard.overview(request.user)
         return Response(StatsOverviewSerializer(figures).data)
 

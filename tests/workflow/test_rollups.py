@@ -88,3 +88,47 @@ def test_the_same_rollup_row_written_twice_adds_up(org):
         rollups.apply({key: {"n": 1, "amount": Decimal("2.25")}})
     row = AlertRollup.objects.get(dim="outcome")
     assert (row.n, row.amount, row.filed) == (2, Decimal("3.75"), 1)
+
+
+def test_people_money_and_dismissals_follow_the_latest_disposition(people, source, org, api):
+    from cases.models import DispositionPerson
+    from workflow.referrals import referral_reply_record
+
+    a, b, c = _alerts(_raise(source, org, 3, prefix="p"))
+    kw = {"supervisor": people.kunshan_supervisor, "verifier": people.kunshan_verifier}
+    drive(a, "disposing", **kw)
+    form = DispositionPerson.Form
+    wf.alert_dispose(alert_id=a.pk, by=people.kunshan_supervisor, outcome="form_1", amount_recovered=Decimal("1000"),
+                     amount_confiscated=Decimal("200"), people=[
+                         wf.PersonInput(name="张三", form=form.FORM_1, case_filed=True),
+                         wf.PersonInput(name="李四", form=form.FORM_2)])
+    figures = dashboard_for(people.city_leader, Period(None, None))["people"]
+    assert figures["people_total"] == 2 and figures["people_case_filed"] == 1
+    assert figures["people_by_form"]["form_1"] == 1 and figures["people_by_form"]["form_2"] == 1
+    assert figures["amount_recovered"] == Decimal("1000") and figures["amount_confiscated"] == Decimal("200")
+    assert rollups.differences() == []
+
+    # Sent back and disposed again: only the new disposition's people and money count.
+    wf.alert_apply_results(alert_id=a.pk, by=people.kunshan_supervisor, actions=[
+        wf.ActionInput(kind="work_notice", recipient="某局", text="请整改")])
+    wf.alert_send_back(alert_id=a.pk, by=people.city_leader, stage="disposing", reason="处理偏轻")
+    wf.alert_dispose(alert_id=a.pk, by=people.kunshan_supervisor, outcome="form_3", amount_recovered=Decimal("500"),
+                     people=[wf.PersonInput(name="张三", form=form.FORM_3)])
+    figures = dashboard_for(people.city_leader, Period(None, None))["people"]
+    assert figures["people_total"] == 1 and figures["people_case_filed"] == 0
+    assert figures["people_by_form"]["form_1"] == 0 and figures["people_by_form"]["form_3"] == 1
+    assert figures["amount_recovered"] == Decimal("500") and figures["amount_confiscated"] == Decimal("0")
+    assert rollups.differences() == []
+
+    # A dismissal counts apart (排除), on the dashboard and in the API's overview alike.
+    wf.alert_dismiss(alert_id=b.pk, by=people.kunshan_supervisor, reason="duplicate")
+    assert dashboard_for(people.city_leader, Period(None, None))["totals"]["dismissed"] == 1
+    overview = api(people.city_leader).get("/api/v1/stats/overview/").json()
+    assert overview["dismissed"] == 1 and overview["people_total"] == 1
+    assert rollups.differences() == []
+
+    # A referral the department corrected closes with its own disposition, counted like any other.
+    wf.alert_refer(alert_id=c.pk, by=people.kunshan_supervisor, department="区城管局", due_days=5, note="请纠正")
+    referral_reply_record(alert_id=c.pk, by=people.kunshan_supervisor, reply="已整改")
+    wf.alert_accept_referral(alert_id=c.pk, by=people.kunshan_supervisor, comment="整改到位")
+    assert rollups.differences() == []

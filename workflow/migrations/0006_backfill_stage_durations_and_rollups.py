@@ -1,5 +1,6 @@
-"""Existing installations: store the time in stage on old transition entries, then build the
-dashboard rollups from the rows already there (the same code as `recompute_rollups`)."""
+"""Existing installations: store the time in stage on old transition entries. (Building the
+dashboard rollups from the rows already there moved to workflow 0009: the rows it computes now
+read tables that later migrations add.)"""
 
 from django.db import migrations
 
@@ -8,7 +9,6 @@ def forwards(apps, schema_editor):  # noqa: ANN001, ANN201
     from workflow import rollups
 
     rollups.backfill_stage_seconds()
-    rollups.rebuild(apps)
 
 
 class Migration(migrations.Migration):

@@ -120,15 +120,21 @@ def _hand_export(since: str, fmt: str) -> Callable[[], None]:
 
 def cases() -> list[tuple[str, str, str]]:
     """(name, username, url) for every screen, the do-nothing page first."""
+    from django.db.models import Count
     from django.urls import NoReverseMatch, reverse
 
+    from alerts.models import Alert
     from cases.models import TimelineEntry
-    from screening.models import ScreeningModel
+    from screening.models import ScreeningModel, SpecialProject
 
     # The seed gives a few alerts 2,000-entry timelines; their comments are 10 minutes apart.
     long_id = (TimelineEntry.objects.filter(kind="comment", text__startswith="第1999次")
                .order_by("alert_id").values_list("alert_id", flat=True).first())
     model = ScreeningModel.objects.get(code="scale-m00001")
+    busiest_subject = (Alert.objects.filter(dedup_key__startswith="scale-", subject__isnull=False)
+                       .values("subject_id").annotate(n=Count("id")).order_by("-n")
+                       .values_list("subject_id", flat=True).first())
+    project = SpecialProject.objects.filter(name__startswith="scale-").values_list("pk", flat=True).first()
     since = _export_from(EXPORT_ROWS)
     city_leader, county_leader = "scale-city-leader0", "scale-ks-leader0"
     city_sup, county_sup, verifier = "scale-city-supervisor0", "scale-zjg-supervisor0", "scale-zjg-verifier0"
@@ -152,6 +158,9 @@ def cases() -> list[tuple[str, str, str]]:
         ("my work", verifier, "/my-work/"),
         ("evaluation queue", city_leader, "/evaluation/"),
         ("warehouse", city_sup, "/screening/"),
+        ("subject page, busiest subject", city_sup, f"/subjects/{busiest_subject}/"),
+        ("subject list", city_sup, "/subjects/"),
+        ("special project page", city_leader, f"/screening/projects/{project}/"),
     ]
     # Screens other issues add: measured when they exist.
     for name, who, view in [("notifications", verifier, "web:notifications"),

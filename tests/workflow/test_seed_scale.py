@@ -11,7 +11,7 @@ from django.core.management import call_command
 
 from alerts.models import Alert
 from cases.models import TimelineEntry
-from screening.models import ScreeningModel, ScreeningRun
+from screening.models import ScreeningModel, ScreeningRun, SpecialProject
 from workflow import rollups
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -29,6 +29,10 @@ def test_seed_scale_loads_every_stage_and_its_rollups_agree():
     assert ScreeningRun.objects.filter(model__code__startswith="scale-").count() == 12 * 5
     assert TimelineEntry.objects.filter(alert__in=alerts).count() > 2000
     assert rollups.differences() == []
+    # Screens the benchmark measures need their rows: subject files and a special project.
+    assert not alerts.filter(subject__isnull=True).exists()
+    project = SpecialProject.objects.get(name__startswith="scale-")
+    assert project.screening_models.count() == 12 and project.units.exists()
 
     # Idempotent: a second run with the same numbers changes nothing.
     first_ids = set(alerts.values_list("id", flat=True))

@@ -103,7 +103,9 @@ class Command(BaseCommand):
             units = self._step("units, users, sources", lambda: self._units_users_sources(opts["password"]))
             self._step(f"{n_models:,} models, {n_models * opts['runs_per_model']:,} runs",
                        lambda: self._models(n_models, opts["runs_per_model"], units))
+            self._step("subjects", self._subjects)
             self._step(f"{n_alerts:,} alerts", lambda: self._alerts(n_alerts, n_models, units))
+            self._step("a special project", self._project)
             self._step("timeline", self._timeline)
             self._step("stage records", self._stage_records)
             self._step("comments and long timelines", self._comments)
@@ -160,12 +162,18 @@ class Command(BaseCommand):
         for table in self._alert_children():
             self._sql(f"DELETE FROM {table} WHERE alert_id IN ({scoped})")
         self._sql(f"DELETE FROM alerts_alert WHERE id IN ({scoped})")
+        for table in ("screening_specialproject_screening_models", "screening_specialproject_units",
+                      "screening_specialproject_datasets"):
+            self._sql(f"DELETE FROM {table} WHERE specialproject_id IN"
+                      " (SELECT id FROM screening_specialproject WHERE name LIKE 'scale-%%')")
+        self._sql("DELETE FROM screening_specialproject WHERE name LIKE 'scale-%%'")
         self._sql("DELETE FROM screening_screeningrun WHERE model_id IN"
                   " (SELECT id FROM screening_screeningmodel WHERE code LIKE 'scale-%%')")
         self._sql("DELETE FROM screening_screeningmodel WHERE code LIKE 'scale-%%'")
         self._sql("DELETE FROM workflow_notification WHERE recipient_id IN"
                   " (SELECT id FROM accounts_user WHERE username LIKE 'scale-%%')")
         self._sql("DELETE FROM alerts_sourcesystem WHERE code LIKE 'scale-%%'")
+        self._sql("DELETE FROM alerts_subject WHERE key LIKE 'name:%%:scale-%%'")
 
     @staticmethod
     def _alert_children() -> list[str]:
@@ -355,7 +363,7 @@ class Command(BaseCommand):
                 subject_id_number, subject_credit_code, amount, details, dedup_key, occurrence_count, occurred_at,
                 last_occurred_at, status, conclusion, stage_entered_at, stage_seq, due_at, escalation_level,
                 supervised, created_at, updated_at, closed_at, assignee_id, org_unit_id, source_id,
-                merged_from_status, tags)
+                merged_from_status, tags, subject_id)
             SELECT (SELECT coalesce(max(id), 0) FROM alerts_alert) + a.g,
                    replace((%(titles)s::text[])[1 + (array_position(%(domains)s::text[], a.domain) - 1) * 3
                                                  + (a.g %% 3)],
@@ -378,7 +386,9 @@ class Command(BaseCommand):
                    0, false, a.created_at, a.created_at,
                    CASE WHEN st.status = 'closed' THEN a.t[CASE WHEN a.dismissed THEN 1 ELSE 6 END] END,
                    CASE WHEN a.reached >= 1 AND NOT a.dismissed THEN a.verifier END,
-                   a.unit_id, s.id, '', '[]'::jsonb
+                   a.unit_id, s.id, '', '[]'::jsonb,
+                   (SELECT x.id FROM alerts_subject x WHERE x.key = 'name:' || a.unit_id || ':' || %(mark)s
+                        || (%(subjects)s::text[])[1 + (a.r_subj * 1000)::int %% %(n_subj)s])
             FROM scale_a a
             JOIN alerts_sourcesystem s ON s.code = a.source_code
             CROSS JOIN LATERAL (SELECT CASE WHEN a.dismissed AND a.reached = 6 THEN 'closed'
@@ -388,7 +398,7 @@ class Command(BaseCommand):
             CROSS JOIN LATERAL (SELECT (ARRAY['red','orange','yellow','blue'])[1 + (a.g * 31) %% 4] AS level,
                                        ((a.g * 31) %% 4)::smallint AS rank) rl
             """,
-            {"titles": titles, "domains": DOMAINS, "subjects": SUBJECTS, "n_subj": len(SUBJECTS)},
+            {"titles": titles, "domains": DOMAINS, "subjects": SUBJECTS, "n_subj": len(SUBJECTS), "mark": MARK},
         )
         # An unfounded alert never sits in disposal or use of results.
         self._sql(
@@ -400,6 +410,48 @@ class Command(BaseCommand):
         self._sql("ALTER TABLE scale_a ADD COLUMN alert_id bigint")
         self._sql("UPDATE scale_a a SET alert_id = x.id FROM alerts_alert x WHERE x.dedup_key = 'scale-' || a.g"
                   " AND x.source_id IN (SELECT id FROM alerts_sourcesystem WHERE code LIKE 'scale-%%')")
+
+    def _subjects(self) -> None:
+        """一企一档: each unit's subjects by name (the key carries the mark so a reload clears them)."""
+        self._sql(
+            """
+            INSERT INTO alerts_subject (key, kind, name, normalized_name, credit_code, id_number, org_unit_id,
+                                        created_at)
+            SELECT 'name:' || u.unit_id || ':' || %(mark)s || n, 'name', n, n, '', '', u.unit_id, now()
+            FROM scale_units u, unnest(%(subjects)s::text[]) n
+            ON CONFLICT (key) DO NOTHING
+            """,
+            {"mark": MARK, "subjects": SUBJECTS},
+        )
+
+    def _project(self) -> None:
+        """专项监督: one city project over the first twenty models, deployed to every county."""
+        self._sql(
+            """
+            INSERT INTO screening_specialproject (name, description, start_date, end_date, created_at, updated_at,
+                                                  lead_unit_id)
+            SELECT %(name)s, '', (now() - interval '300 days')::date, (now() + interval '60 days')::date, now(),
+                   now(), u.id
+            FROM accounts_orgunit u WHERE u.code = %(city)s
+            """,
+            {"name": MARK + "专项", "city": CITY},
+        )
+        project = "(SELECT id FROM screening_specialproject WHERE name = %(name)s)"
+        self._sql(
+            f"""
+            INSERT INTO screening_specialproject_screening_models (specialproject_id, screeningmodel_id)
+            SELECT {project}, m.id FROM screening_screeningmodel m WHERE m.code LIKE 'scale-%%' ORDER BY m.code LIMIT 20
+            """,
+            {"name": MARK + "专项"},
+        )
+        self._sql(
+            f"""
+            INSERT INTO screening_specialproject_units (specialproject_id, orgunit_id)
+            SELECT {project}, u.unit_id FROM scale_units u JOIN accounts_orgunit o ON o.id = u.unit_id
+            WHERE o.code <> %(city)s
+            """,
+            {"name": MARK + "专项", "city": CITY},
+        )
 
     # (k, action, from, to) for the normal path; unfounded skips 4 and 5 (3 goes to evaluating).
     _PATH = """(VALUES (1, 'assign', 'warning', 'assigned'), (2, 'accept', 'assigned', 'verifying'),

@@ -96,7 +96,19 @@ def _rate(part: int, whole: int) -> Decimal:
     return (Decimal(part) / Decimal(whole)).quantize(Decimal("0.0001")) if whole else Decimal("0")
 
 
-def stats_overview(user: User, *, dismissed_by_unit: Mapping[int, int] | None = None) -> dict[str, Any]:
+def visible_elsewhere(user: User) -> QuerySet[Alert]:
+    """The alerts the user sees that no unit of theirs owns: handled (while open) or re-checked by
+    one of their units. Few, and each branch is on its own index."""
+    if not user.is_authenticated or user.org_unit_id is None:
+        return Alert.objects.none()
+    units = visible_unit_ids(user)
+    return Alert.objects.filter(
+        Q(handling_unit_id__in=units, status__in=OPEN_STATUSES) | Q(recheck_unit_id__in=units)
+    ).exclude(org_unit_id__in=units)
+
+
+def stats_overview(user: User, *, dismissed_by_unit: Mapping[int, int] | None = None,
+                   owned_counts: list[tuple[int, str, int]] | None = None) -> dict[str, Any]:
     """Totals for the user's scope and a breakdown for the user's unit and its direct children.
 
     One grouped query whatever the number of alerts or units — counts by (unit, status), which
@@ -108,9 +120,15 @@ def stats_overview(user: User, *, dismissed_by_unit: Mapping[int, int] | None = 
         return {"total": 0, "open": 0, "closed": 0, "merged": 0, "dismissed": 0, "closure_rate": _rate(0, 0),
                 "dismissal_rate": _rate(0, 0), "by_status": by_status, "by_unit": []}
     paths = dict(units_visible_to(user).values_list("id", "path"))
-    counts = list(
-        alerts_visible_to(user).values_list("org_unit_id", "status").annotate(n=Count("*")).order_by()
-    )
+    # (unit, status, n): the caller may pass the counts of the alerts the user's units own (the
+    # dashboard rollups keep them); those seen elsewhere are counted here, live.
+    if owned_counts is None:
+        counts = list(
+            alerts_visible_to(user).values_list("org_unit_id", "status").annotate(n=Count("*")).order_by()
+        )
+    else:
+        counts = [*owned_counts, *visible_elsewhere(user).values_list("org_unit_id", "status")
+                  .annotate(n=Count("*")).order_by()]
     for _unit, status, n in counts:
         by_status[status] += n
     total = sum(by_status.values())

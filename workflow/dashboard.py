@@ -221,7 +221,9 @@ def overview(user: User) -> dict[str, Any]:
     scope = Scope(user, Period(None, None))
     dismissed = {r["org_unit_id"]: r["n"] or 0
                  for r in scope.rows(Dim.DISMISSED).values("org_unit_id").annotate(n=Sum("n"))}
-    return {**stats_overview(user, dismissed_by_unit=dismissed), **_people(scope)}
+    owned = [(r["org_unit_id"], r["key"], r["n"] or 0)
+             for r in scope.rows(Dim.STATUS).values("org_unit_id", "key").annotate(n=Sum("n")) if r["n"]]
+    return {**stats_overview(user, dismissed_by_unit=dismissed, owned_counts=owned), **_people(scope)}
 
 
 def people_for(user: User, period: Period) -> dict[str, Any]:

@@ -132,3 +132,22 @@ def test_people_money_and_dismissals_follow_the_latest_disposition(people, sourc
     referral_reply_record(alert_id=c.pk, by=people.kunshan_supervisor, reply="已整改")
     wf.alert_accept_referral(alert_id=c.pk, by=people.kunshan_supervisor, comment="整改到位")
     assert rollups.differences() == []
+
+
+def test_the_overview_from_the_rollups_equals_a_live_count_for_every_reader(people, source, org):
+    """stats/overview reads the owned counts from the rollups and counts live only what a unit
+    sees elsewhere (handled across units, re-checked): the same figures as counting everything."""
+    from workflow.dashboard import overview
+
+    a, b, c, d = _alerts(_raise(source, org, 4, prefix="o"))
+    kw = {"supervisor": people.kunshan_supervisor, "verifier": people.kunshan_verifier}
+    drive(a, "closed", leader=people.city_leader, **kw)
+    wf.alert_dismiss(alert_id=b.pk, by=people.kunshan_supervisor, reason="duplicate")
+    # Cross verification: Changshu handles a Kunshan alert while it is open.
+    wf.alert_assign(alert_id=c.pk, by=people.city_supervisor, assignee=people.changshu_verifier, cross_unit=True)
+    for who in ("city_leader", "kunshan_supervisor", "changshu_supervisor", "changshu_verifier"):
+        user = getattr(people, who)
+        live, rolled = stats_overview(user), overview(user)
+        assert {k: rolled[k] for k in live} == live, who
+    assert overview(people.changshu_supervisor)["total"] == 1  # the handled alert, and only it
+    assert overview(people.city_leader)["dismissed"] == 1

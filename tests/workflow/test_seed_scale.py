@@ -40,3 +40,12 @@ def test_seed_scale_loads_every_stage_and_its_rollups_agree():
     call_command("seed_scale", alerts=2000, models=12, stdout=again, stderr=io.StringIO())
     assert "nothing to do" in again.getvalue()
     assert set(alerts.values_list("id", flat=True)) == first_ids
+
+
+def test_seed_scale_force_reloads_in_place():
+    call_command("seed_scale", alerts=1000, models=3, stdout=io.StringIO(), stderr=io.StringIO())
+    call_command("seed_scale", alerts=1000, models=3, force=True, stdout=io.StringIO(), stderr=io.StringIO())
+    assert Alert.objects.filter(dedup_key__startswith="scale-").count() == 1000
+    assert ScreeningModel.objects.filter(code__startswith="scale-").count() == 3
+    assert SpecialProject.objects.filter(name__startswith="scale-").count() == 1
+    assert rollups.differences() == []

@@ -153,13 +153,17 @@ class Command(BaseCommand):
 
     def _clear(self) -> None:
         scoped = ("SELECT a.id FROM alerts_alert a JOIN alerts_sourcesystem s ON s.id = a.source_id"
-                  " WHERE s.code LIKE 'scale-%'")
+                  " WHERE s.code LIKE 'scale-%%'")
         with connection.cursor() as cur:
             cur.execute("SELECT 1 FROM accounts_orgunit WHERE code = %s", [CITY])
             if not cur.fetchone():
                 return
-        # Everything that hangs off a scale alert, then the alerts, models, users and units.
-        for table in self._alert_children():
+        # Everything that hangs off a scale alert (and the rows that hang off those, such as
+        # evidence off findings), then the alerts, models, users and units.
+        children = self._alert_children()
+        for table, column, parent in self._grandchildren(children):
+            self._sql(f"DELETE FROM {table} WHERE {column} IN (SELECT id FROM {parent} WHERE alert_id IN ({scoped}))")
+        for table in children:
             self._sql(f"DELETE FROM {table} WHERE alert_id IN ({scoped})")
         self._sql(f"DELETE FROM alerts_alert WHERE id IN ({scoped})")
         for table in ("screening_specialproject_screening_models", "screening_specialproject_units",
@@ -184,12 +188,18 @@ class Command(BaseCommand):
                 " JOIN information_schema.tables t ON t.table_name = c.table_name AND t.table_schema = c.table_schema"
                 " WHERE c.column_name = 'alert_id' AND c.table_schema = current_schema()"
                 " AND t.table_type = 'BASE TABLE' ORDER BY c.table_name")
-            tables = [r[0] for r in cur.fetchall()]
-        # Evidence hangs off findings; delete it first.
-        extra = []
-        if "cases_finding" in tables:
-            extra.append("cases_evidence")
-        return extra + tables
+            return [r[0] for r in cur.fetchall()]
+
+    @staticmethod
+    def _grandchildren(children: list[str]) -> list[tuple[str, str, str]]:
+        """(table, column, parent) for each foreign key into one of `children` from a table that
+        is not itself an alert child (those are deleted by their own alert_id)."""
+        with connection.cursor() as cur:
+            cur.execute(
+                "SELECT c.conrelid::regclass::text, a.attname, c.confrelid::regclass::text"
+                " FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]"
+                " WHERE c.contype = 'f' AND c.confrelid::regclass::text = ANY(%s)", [children])
+            return [(t, col, p) for t, col, p in cur.fetchall() if t not in children]
 
     def _units_users_sources(self, password: str) -> list[dict[str, Any]]:
         from accounts.models import OrgUnit, Role, User

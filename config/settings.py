@@ -367,6 +367,12 @@ HUOYAN_SCREENING_LIMITS = {
         "sample_rows": None,
     },
 }
+# DuckDB's memory and threads while an upload becomes a dataset (worker or request); past the
+# memory limit it spills into the import's own work directory.
+HUOYAN_IMPORT_LIMITS = {
+    "memory_limit": env("HUOYAN_IMPORT_MEMORY_LIMIT", default="512MB"),
+    "threads": env.int("HUOYAN_IMPORT_THREADS", default=2),
+}
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=10 * 1024 * 1024)
 
 LOGGING = {

@@ -367,6 +367,9 @@ HUOYAN_SCREENING_LIMITS = {
         "sample_rows": None,
     },
 }
+# The most hits one model run may raise; a rule finding more fails, before any evidence is collected,
+# with a message asking to tighten it.
+HUOYAN_SCREENING_MAX_HITS = env.int("HUOYAN_SCREENING_MAX_HITS", default=50_000)
 # DuckDB's memory and threads while an upload becomes a dataset (worker or request); past the
 # memory limit it spills into the import's own work directory.
 HUOYAN_IMPORT_LIMITS = {

@@ -360,7 +360,7 @@ HUOYAN_SCREENING_LIMITS = {
     },
     "run": {
         "timeout_seconds": env.float("HUOYAN_RUN_TIMEOUT_SECONDS", default=200.0),  # below the task's soft limit
-        "memory_limit": env("HUOYAN_RUN_MEMORY_LIMIT", default="2GB"),
+        "memory_limit": env("HUOYAN_RUN_MEMORY_LIMIT", default="512MB"),  # past it, spill to disk
         "threads": env.int("HUOYAN_RUN_THREADS", default=2),
         "max_join_rows": env.int("HUOYAN_RUN_MAX_JOIN_ROWS", default=20_000_000),
         "max_rows": 100_000,

@@ -3,16 +3,28 @@
     python -m bench.screening            # prints a table, writes bench/results/screening.{json,md}
     python -m bench.screening steps big  # only the new steps at 1M rows / the 10M-row memory and cap runs
 
+Environment: HUOYAN_BENCH_ROWS (rows of the 1M runs and steps, default 1,000,000),
+HUOYAN_BENCH_REPEATS (best-of rounds, default 7), HUOYAN_BENCH_BIG_ROWS (the big run's size,
+default 10,000,000; it is compared with 1,000,000 rows), HUOYAN_BENCH_BIG_ROUNDS (rounds of the
+capped run and its hand-written SQL at that size, default 3; medians are reported),
+HUOYAN_BENCH_CAP (its hit cap, default 50,000). The memory and thread limits are the app's own
+(HUOYAN_IMPORT_MEMORY_LIMIT, HUOYAN_RUN_MEMORY_LIMIT, …). Only the sections run are replaced in
+bench/results/screening.md; the others stay.
+
 Figures, all measured in the same run on the same files:
 - import: the project's CSV → typed Parquet path vs DuckDB's own `read_csv` → Parquet;
-- `repeat_winner` and `contract_splitting`: the project's run (compile the spec, one DuckDB
-  query, build the hits with their evidence rows) vs the same logic written by hand in DuckDB SQL
-  vs a straightforward pandas version;
+- `repeat_winner` and `contract_splitting`: the project's run (compile the spec with the hit cap
+  as a run does, store the emit's input and count its hits, one emit query, build the hits with
+  their evidence rows) vs the same logic written by hand in DuckDB SQL vs a straightforward
+  pandas version;
 - peak memory (max RSS) of each variant, each run in a fresh process;
 - the richer steps (`compute`+`peer`, `aggregate`, `join` with `match: normalized`, `spread`), each
   vs hand-written DuckDB SQL returning the same rows (the hits with their evidence), interleaved;
-- peak memory of `repeat_winner` at 10,000,000 rows, and the hit cap (`LIMIT cap + 1` in the query)
-  on an over-broad `contract_splitting` at 10,000,000 rows vs the same run uncapped.
+- peak memory (max RSS) of importing and running `repeat_winner` in one fresh process at 1,000,000
+  and at 10,000,000 rows, under the app's DuckDB memory limits;
+- the hit cap on an over-broad `contract_splitting` at 10,000,000 rows: the time until the run
+  fails vs hand-written DuckDB SQL computing the same hits with `LIMIT cap + 1`, and vs the same
+  run uncapped (hits built with their evidence).
 
 `run()` returns rows `{name, value, unit, baseline, ratio}` for the `python -m bench` runner.
 """
@@ -22,6 +34,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import statistics
 import sys
 import tempfile
 import time
@@ -32,6 +45,10 @@ from typing import Any
 
 N_ROWS = int(os.environ.get("HUOYAN_BENCH_ROWS", "1000000"))
 REPEATS = int(os.environ.get("HUOYAN_BENCH_REPEATS", "7"))
+BIG_ROWS = int(os.environ.get("HUOYAN_BENCH_BIG_ROWS", "10000000"))
+BIG_ROUNDS = int(os.environ.get("HUOYAN_BENCH_BIG_ROUNDS", "3"))
+BIG_CAP = int(os.environ.get("HUOYAN_BENCH_CAP", "50000"))  # the hit cap of the over-broad run
+MAX_ROWS = 100_000_000  # the bench measures the engine, not the upload row cap
 RESULTS = Path(__file__).resolve().parent / "results"
 
 RW = {"buyer_field": "采购人", "winner_field": "中标人", "date_field": "中标日期", "window_days": 90, "min_count": 5}
@@ -95,7 +112,7 @@ def v_import_project(csv: str, workdir: str) -> dict[str, Any]:
 
     def go() -> Any:
         out = Path(tempfile.mkdtemp(dir=workdir))
-        return import_file(Path(csv), Path(csv).name, out)
+        return import_file(Path(csv), Path(csv).name, out, max_rows=MAX_ROWS)
 
     secs, result = _best(go, 1)
     return {"seconds": secs, "peak_mb": _peak_mb(), "path": str(result.path), "rows": result.row_count,
@@ -124,7 +141,7 @@ def v_project(template: str, role: str, path: str, columns: list[dict[str, str]]
     from screening.templates import expand
 
     def go() -> Any:
-        compiled = compile_spec(expand(template, params), {role: DatasetRef(path, columns)})
+        compiled = compile_spec(expand(template, params), {role: DatasetRef(path, columns)}, cap=engine.max_hits())
         return engine.execute(compiled, code=template)[0]
 
     secs, hits = _best(go, repeats)
@@ -245,7 +262,7 @@ def v_interleaved(template: str, role: str, path: str, columns: list[dict[str, s
     from screening.templates import expand
 
     def project() -> Any:
-        compiled = compile_spec(expand(template, params), {role: DatasetRef(path, columns)})
+        compiled = compile_spec(expand(template, params), {role: DatasetRef(path, columns)}, cap=engine.max_hits())
         return engine.execute(compiled, code=template)[0]
 
     run = engine.limits("run")  # the hand-written SQL gets the same threads and memory as a run
@@ -440,7 +457,7 @@ def v_steps_interleaved(files: dict[str, str], rounds: int) -> dict[str, dict[st
         params = {k: v for k, v in files.items() if f"${k}" in sql}
 
         def project(spec: dict[str, Any] = spec) -> Any:
-            return engine.execute(compile_spec(spec, refs), code="bench")[0]
+            return engine.execute(compile_spec(spec, refs, cap=engine.max_hits()), code="bench")[0]
 
         def hand(sql: str = sql, params: dict[str, str] = params) -> Any:
             con = connect()
@@ -462,37 +479,69 @@ def v_steps_interleaved(files: dict[str, str], rounds: int) -> dict[str, dict[st
 
 
 def v_big_repeat_winner(csv: str, workdir: str) -> dict[str, Any]:
-    """Import and run repeat_winner on the big file in this (fresh) process: its peak memory."""
+    """Import and run repeat_winner in this (fresh) process, as one worker would: its peak memory
+    after the import and after the run."""
     _setup()
     from screening import engine
     from screening.importing import import_file
     from screening.spec import DatasetRef, compile_spec
     from screening.templates import expand
 
-    imported = import_file(Path(csv), "awards.csv", Path(tempfile.mkdtemp(dir=workdir)))
-    after_import = _peak_mb()
     t0 = time.perf_counter()
-    compiled = compile_spec(expand("repeat_winner", RW), {"awards": DatasetRef(str(imported.path), imported.columns)})
+    imported = import_file(Path(csv), "awards.csv", Path(tempfile.mkdtemp(dir=workdir)), max_rows=MAX_ROWS)
+    import_seconds, after_import = time.perf_counter() - t0, _peak_mb()
+    t0 = time.perf_counter()
+    refs = {"awards": DatasetRef(str(imported.path), imported.columns)}
+    compiled = compile_spec(expand("repeat_winner", RW), refs, cap=engine.max_hits())
     hits, _ms = engine.execute(compiled, code="bench")
-    return {"seconds": time.perf_counter() - t0, "peak_mb": _peak_mb(), "import_peak_mb": after_import,
-            "hits": len(hits), "rows": imported.row_count}
+    return {"seconds": time.perf_counter() - t0, "import_seconds": import_seconds, "peak_mb": _peak_mb(),
+            "import_peak_mb": after_import, "hits": len(hits), "rows": imported.row_count}
 
 
-def v_cap(path: str, columns: list[dict[str, str]], cap: int) -> dict[str, Any]:
-    """An over-broad model (contract_splitting) with the hit cap in the query vs without it."""
+def v_cap(path: str, columns: list[dict[str, str]], cap: int, rounds: int) -> dict[str, Any]:
+    """An over-broad model (contract_splitting) with the hit cap: the time until it fails, vs
+    hand-written SQL computing the same hits with LIMIT cap + 1 (same threads and memory), in turn
+    `rounds` times; then the same run uncapped once (every hit built with its evidence)."""
     _setup()
     from screening import engine
+    from screening.importing import connect
     from screening.spec import DatasetRef, compile_spec
     from screening.templates import expand
 
     refs = {"contracts": DatasetRef(path, columns)}
-    t0 = time.perf_counter()
-    capped = engine.execute(compile_spec(expand("contract_splitting", CS), refs, cap=cap), code="bench")[0]
-    t_capped = time.perf_counter() - t0
+    lim = engine.limits("run")
+    failed: dict[str, Any] = {}
+
+    def capped() -> None:
+        try:
+            engine.execute(compile_spec(expand("contract_splitting", CS), refs, cap=cap), code="bench")
+        except engine.TooManyHits as exc:
+            failed.update(count=exc.count, message=str(exc))
+        else:
+            raise AssertionError("the over-broad rule did not fail")
+
+    def hand() -> int:
+        with tempfile.TemporaryDirectory(prefix="huoyan-bench-q-") as spill:
+            con = connect(read=[path], workdir=spill, threads=lim.threads, memory_limit=lim.memory_limit,
+                          preserve_order=False)
+            try:
+                return len(con.execute(HAND_SQL["contract_splitting"] + f" LIMIT {cap + 1}", [path]).fetchall())
+            finally:
+                con.close()
+
+    times: dict[str, list[float]] = {"capped": [], "hand": []}
+    hand_rows = 0
+    for _ in range(rounds):
+        for name, fn in (("hand", hand), ("capped", capped)):
+            t0 = time.perf_counter()
+            out = fn()
+            times[name].append(time.perf_counter() - t0)
+            hand_rows = out if name == "hand" else hand_rows
     t0 = time.perf_counter()
     full = engine.execute(compile_spec(expand("contract_splitting", CS), refs), code="bench")[0]
-    return {"capped_seconds": t_capped, "capped_hits": len(capped), "full_seconds": time.perf_counter() - t0,
-            "full_hits": len(full)}
+    return {"capped_seconds": statistics.median(times["capped"]), "hand_seconds": statistics.median(times["hand"]),
+            "capped_all": times["capped"], "hand_all": times["hand"], "hand_rows": hand_rows,
+            "full_seconds": time.perf_counter() - t0, "full_hits": len(full), "peak_mb": _peak_mb(), **failed}
 
 
 def run_steps() -> list[dict[str, Any]]:
@@ -509,23 +558,44 @@ def run_steps() -> list[dict[str, Any]]:
     return rows
 
 
-def run_big(n_rows: int = 10_000_000) -> list[dict[str, Any]]:
-    """Peak memory of repeat_winner at `n_rows` rows, and the hit cap failing fast on contract_splitting."""
+def run_big(n_rows: int = BIG_ROWS, small: int = 1_000_000) -> list[dict[str, Any]]:
+    """Peak memory of import + repeat_winner at `small` and at `n_rows` rows (each in a fresh
+    process, under the app's memory limits), and the hit cap failing fast on contract_splitting."""
     global N_ROWS
     rows: list[dict[str, Any]] = []
-    saved, N_ROWS = N_ROWS, n_rows
+    saved = N_ROWS
+    _setup()
+    from screening.engine import limits
+    from screening.importing import import_limits
+
+    mem = f"DuckDB memory_limit: import {import_limits()['memory_limit']}, run {limits('run').memory_limit}"
     try:
-        with tempfile.TemporaryDirectory(prefix="huoyan-bench-big-") as tmp:
-            files = _generate(Path(tmp))
-            big = _in_fresh_process(v_big_repeat_winner, str(files["awards"]), tmp)
-            rows.append({"name": f"screening: repeat_winner import + run on {n_rows:,} rows, peak memory "
-                                 f"({big['hits']} hits, {big['seconds']:.1f} s run)", "value": round(big["peak_mb"]),
-                         "unit": "MB", "baseline": round(big["import_peak_mb"]), "ratio": None, "context": True})
-            imp = _in_fresh_process(v_import_project, str(files["contracts"]), tmp)
-            cap = _in_fresh_process(v_cap, imp["path"], imp["columns"], 50_000)
-            rows.append(_row(f"screening: contract_splitting on {n_rows:,} rows with the hit cap in the query "
-                             f"({cap['capped_hits']} rows back = cap + 1; {cap['full_hits']} hits uncapped)",
-                             cap["capped_seconds"], "s", cap["full_seconds"]))
+        peaks = {}
+        for n in (small, n_rows):
+            N_ROWS = n
+            with tempfile.TemporaryDirectory(prefix="huoyan-bench-big-") as tmp:
+                files = _generate(Path(tmp))
+                peaks[n] = _in_fresh_process(v_big_repeat_winner, str(files["awards"]), tmp)
+                print(f"{n:,} rows: {peaks[n]}", file=sys.stderr)
+                if n != n_rows:
+                    continue
+                imp = _in_fresh_process(v_import_project, str(files["contracts"]), tmp)
+                cap = _in_fresh_process(v_cap, imp["path"], imp["columns"], BIG_CAP, BIG_ROUNDS)
+                print(f"cap: {cap}", file=sys.stderr)
+        big, base = peaks[n_rows], peaks[small]
+        rows += [
+            _row(f"screening: repeat_winner import + run in one process, peak RSS at {n_rows:,} vs {small:,} rows "
+                 f"({mem}; {big['hits']} hits; import {big['import_seconds']:.1f} s, run {big['seconds']:.1f} s)",
+                 big["peak_mb"], "MB", base["peak_mb"]),
+            _row(f"screening: import alone, peak RSS at {n_rows:,} vs {small:,} rows", big["import_peak_mb"], "MB",
+                 base["import_peak_mb"]),
+            _row(f"screening: contract_splitting on {n_rows:,} rows over the hit cap of {BIG_CAP:,} "
+                 f"({cap['count']:,} hits): time to the failure vs hand-written DuckDB SQL with LIMIT cap + 1 "
+                 f"(median of {BIG_ROUNDS})", cap["capped_seconds"], "s", cap["hand_seconds"]),
+            _row(f"screening: contract_splitting on {n_rows:,} rows: time to the cap failure vs the same run "
+                 f"uncapped ({cap['full_hits']:,} hits built with their evidence)", cap["capped_seconds"], "s",
+                 cap["full_seconds"], context=True),
+        ]
     finally:
         N_ROWS = saved
     return rows
@@ -537,20 +607,46 @@ def _markdown(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+SECTIONS = {"runs": "repeat_winner and contract_splitting at 1,000,000 rows",
+            "steps": "the richer steps at 1,000,000 rows",
+            "big": "peak memory at 1,000,000 and 10,000,000 rows; the hit cap at 10,000,000 rows"}
+_MARK = "<!-- section: "
+
+
+def _sections(text: str) -> dict[str, str]:
+    """The sections of an earlier results file (`<!-- section: key -->` … up to the next one)."""
+    out: dict[str, str] = {}
+    for part in text.split(_MARK)[1:]:
+        key, _, body = part.partition(" -->\n")
+        out[key] = _MARK + key + " -->\n" + body.rstrip() + "\n"
+    return out
+
+
+def write_results(parts: dict[str, list[dict[str, Any]]]) -> str:
+    """bench/results/screening.md with the sections just measured replaced and the others kept."""
+    path = RESULTS / "screening.md"
+    kept = _sections(path.read_text(encoding="utf-8")) if path.exists() else {}
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    for key, rows in parts.items():
+        kept[key] = f"{_MARK}{key} -->\n## {SECTIONS[key]} (measured {when})\n\n{_markdown(rows)}"
+    text = "# Screening benchmark (python -m bench.screening)\n\n" + "\n".join(
+        kept[k] for k in SECTIONS if k in kept)
+    RESULTS.mkdir(exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return text
+
+
 def main() -> None:
     which = sys.argv[1:] or ["all"]
-    rows = []
-    if "all" in which or "runs" in which:
-        rows += run()
-    if "all" in which or "steps" in which:
-        rows += run_steps()
-    if "all" in which or "big" in which:
-        rows += run_big()
-    table = _markdown(rows)
-    print(table)
+    parts: dict[str, list[dict[str, Any]]] = {}
+    for key, fn in (("runs", run), ("steps", run_steps), ("big", run_big)):
+        if "all" in which or key in which:
+            parts[key] = fn()
+    rows = [r for part in parts.values() for r in part]
+    print(_markdown(rows))
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "screening.json").write_text(json.dumps(rows, ensure_ascii=False, indent=2), encoding="utf-8")
-    (RESULTS / "screening.md").write_text(table, encoding="utf-8")
+    write_results(parts)
 
 
 if __name__ == "__main__":

@@ -360,12 +360,21 @@ HUOYAN_SCREENING_LIMITS = {
     },
     "run": {
         "timeout_seconds": env.float("HUOYAN_RUN_TIMEOUT_SECONDS", default=200.0),  # below the task's soft limit
-        "memory_limit": env("HUOYAN_RUN_MEMORY_LIMIT", default="2GB"),
+        "memory_limit": env("HUOYAN_RUN_MEMORY_LIMIT", default="512MB"),  # past it, spill to disk
         "threads": env.int("HUOYAN_RUN_THREADS", default=2),
         "max_join_rows": env.int("HUOYAN_RUN_MAX_JOIN_ROWS", default=20_000_000),
         "max_rows": 100_000,
         "sample_rows": None,
     },
+}
+# The most hits one model run may raise; a rule finding more fails, before any evidence is collected,
+# with a message asking to tighten it.
+HUOYAN_SCREENING_MAX_HITS = env.int("HUOYAN_SCREENING_MAX_HITS", default=50_000)
+# DuckDB's memory and threads while an upload becomes a dataset (worker or request); past the
+# memory limit it spills into the import's own work directory.
+HUOYAN_IMPORT_LIMITS = {
+    "memory_limit": env("HUOYAN_IMPORT_MEMORY_LIMIT", default="512MB"),
+    "threads": env.int("HUOYAN_IMPORT_THREADS", default=2),
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=10 * 1024 * 1024)
 

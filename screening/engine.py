@@ -17,7 +17,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from screening.importing import ROW_COLUMN, connect, json_safe, qi
-from screening.spec import EVIDENCE_COLUMN, Compiled, Emit, SpecError, render_title
+from screening.spec import EMIT_INPUT_TABLE, EVIDENCE_COLUMN, Compiled, Emit, SpecError, render_title
 
 # Evidence arrives as JSON text; decimals stay exact strings (as `json_safe` makes them).
 _EVIDENCE = json.JSONDecoder(parse_float=str)
@@ -81,6 +81,29 @@ class LimitExceeded(SpecError):
         self.step = step
 
 
+def max_hits() -> int:
+    """The most hits one run may raise (settings.HUOYAN_SCREENING_MAX_HITS)."""
+    return int(settings.HUOYAN_SCREENING_MAX_HITS)
+
+
+def too_many_hits_message(count: int | None, cap: int) -> str:
+    if count is None:
+        return _("The rule is too broad: it finds more than %(max)s hits, the most one run may raise, so "
+                 "nothing was raised. Tighten it (a higher threshold, a shorter time window or more "
+                 "conditions) and run it again.") % {"max": f"{cap:,}"}
+    return _("The rule is too broad: it finds %(n)s hits, more than the %(max)s one run may raise, so "
+             "nothing was raised. Tighten it (a higher threshold, a shorter time window or more "
+             "conditions) and run it again.") % {"n": f"{count:,}", "max": f"{cap:,}"}
+
+
+class TooManyHits(LimitExceeded):
+    """The rule finds more hits than a run may raise (counted before any evidence is collected)."""
+
+    def __init__(self, count: int | None, cap: int) -> None:
+        super().__init__(too_many_hits_message(count, cap))
+        self.count, self.cap = count, cap
+
+
 _PATH_PARAM = re.compile(r"read_parquet\(\$(p\d+)\)")
 _PARAM = re.compile(r"\$(p\d+)\b")
 
@@ -123,8 +146,11 @@ def run_query(compiled: Compiled, *, kind: str = "run") -> tuple[list[tuple], li
     lim = limits(kind)
     paths = [compiled.params[name] for name in _PATH_PARAM.findall(compiled.sql)]
     with tempfile.TemporaryDirectory(prefix="huoyan-q-") as spill:  # DuckDB's own, empty, deleted after
+        # Every run orders its result explicitly, so DuckDB need not keep rows in insertion order
+        # (which costs memory); a preview's samples (`LIMIT` on a source) do rely on it.
         return _run_bounded(compiled, lim, connect(read=paths, workdir=spill, threads=lim.threads,
-                                                   memory_limit=lim.memory_limit))
+                                                   memory_limit=lim.memory_limit,
+                                                   preserve_order=kind != "run"))
 
 
 def _run_bounded(compiled: Compiled, lim: Limits, con: duckdb.DuckDBPyConnection) -> tuple[list[tuple], list[str], int]:
@@ -134,7 +160,18 @@ def _run_bounded(compiled: Compiled, lim: Limits, con: duckdb.DuckDBPyConnection
     try:
         t0 = time.perf_counter()
         _check_joins(con, compiled, lim)
-        cur = con.execute(compiled.sql, compiled.params)
+        staged = compiled.staged
+        if staged is not None and compiled.cap is not None:
+            # The rule's hits are counted before its evidence is collected: an over-broad rule
+            # fails after the work that finds its hits, not after building every one of them.
+            con.execute(f"CREATE TEMP TABLE {qi(EMIT_INPUT_TABLE)} AS {staged.input_sql}",
+                        _params_of(staged.input_sql, compiled.params))
+            (count,) = con.execute(staged.count_sql).fetchone()
+            if count > compiled.cap:
+                raise TooManyHits(int(count), compiled.cap)
+            cur = con.execute(staged.final_sql, _params_of(staged.final_sql, compiled.params))
+        else:
+            cur = con.execute(compiled.sql, compiled.params)
         rows = cur.fetchmany(lim.max_rows + 1)
         if len(rows) > lim.max_rows:
             raise LimitExceeded(_("the result has more than %(max)s rows") % {"max": f"{lim.max_rows:,}"})

@@ -76,7 +76,7 @@ def qi(name: str) -> str:
 
 
 def connect(*, read: Iterable[str | Path] = (), workdir: str | Path | None = None, threads: int | None = None,
-            memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
+            memory_limit: str | None = None, preserve_order: bool = True) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection that can touch no file but the ones named: `read` (files it may read)
     and `workdir` (a directory it may read and write, also where it spills). External access,
     extension loading and configuration changes are switched off before anything else runs, so
@@ -88,6 +88,8 @@ def connect(*, read: Iterable[str | Path] = (), workdir: str | Path | None = Non
     }
     if memory_limit:
         config["memory_limit"] = memory_limit
+    if not preserve_order:  # only for queries that order their result themselves
+        config["preserve_insertion_order"] = False
     if workdir is not None:
         config["temp_directory"] = str(Path(workdir) / "spill")
     con = duckdb.connect(config=config)
@@ -103,6 +105,12 @@ def connect(*, read: Iterable[str | Path] = (), workdir: str | Path | None = Non
         con.close()
         raise
     return con
+
+
+def import_limits() -> dict[str, Any]:
+    """DuckDB's memory and threads for an import (settings.HUOYAN_IMPORT_LIMITS): past the memory
+    limit it spills into the import's own work directory instead of growing with the file."""
+    return dict(getattr(settings, "HUOYAN_IMPORT_LIMITS", None) or {"memory_limit": None, "threads": None})
 
 
 def date_expr(col: str) -> str:
@@ -507,19 +515,25 @@ def _import(src: Path, filename: str, workdir: Path, *, overrides: dict[str, str
     if progress:
         progress(50)
 
-    con = connect(read=[csv_path], workdir=workdir)
+    lim = import_limits()
+    con = connect(read=[csv_path], workdir=workdir, threads=lim["threads"], memory_limit=lim["memory_limit"])
     try:
+        # A view, not a table: each pass (count and rejects, type checks, the typed copy) streams the
+        # CSV again, so an import holds a few row groups at a time instead of the whole file as text.
+        literal = "'" + str(csv_path).replace("'", "''") + "'"
         try:
             con.execute(
-                "CREATE TEMP TABLE txt AS SELECT * FROM read_csv(?, all_varchar=true, header=true, "
-                "store_rejects=true, rejects_limit=1, null_padding=false)",
-                [str(csv_path)],
-            )
+                f"CREATE TEMP VIEW txt AS SELECT * FROM read_csv({literal}, all_varchar=true, header=true, "
+                "store_rejects=true, rejects_limit=1, null_padding=false)")
+            names = [r[0] for r in con.execute("DESCRIBE txt").fetchall()]
+            _check_header(names)
+            # fetchall: the scan must finish (not just yield its one row) for the rejects table to exist.
+            row_count = con.execute("SELECT count(*) FROM txt").fetchall()[0][0]
         except duckdb.Error as exc:
+            if isinstance(exc, duckdb.OutOfMemoryException):
+                raise
             first = str(exc).splitlines()[0]
             raise ImportError_(_("The file could not be read as CSV: %(err)s") % {"err": first}) from None
-        _check_header([r[0] for r in con.execute("DESCRIBE txt").fetchall()])
-        names = [r[0] for r in con.execute("DESCRIBE txt").fetchall()]
         reject = con.execute(
             "SELECT line, column_name, column_idx, error_type, error_message FROM reject_errors ORDER BY line LIMIT 1"
         ).fetchone()
@@ -530,7 +544,6 @@ def _import(src: Path, filename: str, workdir: Path, *, overrides: dict[str, str
                 _("Line %(line)d, column %(col)s: %(msg)s") % {"line": line, "col": col_label, "msg": msg},
                 row=int(line), column=str(col_label),
             )
-        row_count = con.execute("SELECT count(*) FROM txt").fetchone()[0]
         if row_count == 0:
             raise ImportError_(_("The file has a header but no rows."))
         if row_count > max_rows:

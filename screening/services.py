@@ -54,7 +54,6 @@ from workflow.intake import IntakeItem, alerts_ingest
 log = logging.getLogger(__name__)
 
 MAX_APPEND_ROWS = 10_000
-MAX_HITS = 50_000
 
 
 # ----- who may do what -----
@@ -533,14 +532,14 @@ def screening_run_execute(*, run_id: int) -> ScreeningRun | None:
         refs = {role: DatasetRef(path=dataset_local_path(ds), columns=ds.columns, name=ds.name)
                 for role, ds in datasets.items()}
         run.datasets = {role: {"id": ds.pk, "name": ds.name, "rows": ds.row_count} for role, ds in datasets.items()}
-        compiled = compile_spec(run.spec, refs, cap=MAX_HITS)
+        cap = engine.max_hits()
+        compiled = compile_spec(run.spec, refs, cap=cap)
         _progress(run_id, 20, now)
         t0 = time.perf_counter()
+        # An over-broad rule raises engine.TooManyHits once its hits are counted, before any evidence.
         hits, query_ms = engine.execute(compiled, code=model.code)
-        if len(hits) > MAX_HITS:
-            raise SpecError(_("More than %(max)d hits: the rule is too broad to raise alerts; narrow it "
-                              "(a higher threshold, a shorter window, more conditions) and run it again.")
-                            % {"max": MAX_HITS})
+        if len(hits) > cap:  # the net below that count
+            raise engine.TooManyHits(None, cap)
         _progress(run_id, 60, now)
         risk = compiled.emit.risk_level or model.risk_level
         dry_run = model.status != ModelStatus.ACTIVE

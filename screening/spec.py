@@ -106,6 +106,21 @@ class Emit:
     metric_fields: list[str] = field(default_factory=list)
 
 
+# The table a capped run stores the emit step's input in (see `Staged`); no step id can name it.
+EMIT_INPUT_TABLE = "_huoyan_emit_input"
+
+
+@dataclass
+class Staged:
+    """A capped run in three statements, so an over-broad rule is refused before its evidence is
+    collected: `input_sql` stores the emit step's input rows (the expensive part: windows, joins,
+    peers) in EMIT_INPUT_TABLE; `count_sql` counts the hits they make (one per group, or per source
+    row); `final_sql` is the emit (evidence rows, amounts, LIMIT cap + 1) reading that table."""
+    input_sql: str
+    count_sql: str
+    final_sql: str
+
+
 @dataclass
 class Compiled:
     sql: str
@@ -114,6 +129,8 @@ class Compiled:
     columns: dict[str, dict[str, str]] = field(default_factory=dict)  # step id → {column: type}
     # (step id, step type, the step's SELECT) in order, so the engine can bound each join's output
     ctes: list[tuple[str, str, str]] = field(default_factory=list)
+    cap: int | None = None  # at most this many hits; more fail the run (HUOYAN_SCREENING_MAX_HITS)
+    staged: Staged | None = None  # set when `cap` is
 
 
 def _types_compatible(a: str, b: str) -> bool:
@@ -151,6 +168,7 @@ class _Compiler:
         self.metrics: dict[str, list[str]] = {}  # step → aggregate metric columns it carries
         self.evidence_of: dict[str, str] = {}  # aggregate step → the step whose rows are its evidence
         self.repeats: dict[str, bool] = {}  # step → may hold a source row more than once (an inner join)
+        self.hit_count: tuple[str, list[str], bool] | None = None  # emit input step, its hits' keys, repeats?
 
     # ----- helpers -----
     def bind(self, value: Any) -> str:
@@ -727,6 +745,7 @@ class _Compiler:
             raise SpecError(_("the option 'best_by' is only used when grouping by a window's partition"),
                             step=s["id"])
         r = f"e.{qi(ROW_COLUMN)}"
+        self.hit_count = (src, groups, self.repeats[src])  # what one hit is, for the hit cap's count
         # Rows a join may have repeated are counted once; without such a join plain aggregates do.
         repeats = self.repeats[window["source"] if windowed else src]
         amount_sql = self._amount_sql(amount, agg, repeats)
@@ -844,22 +863,40 @@ class _Compiler:
         elif upto is not None:
             final = f"SELECT * FROM ({final}) LIMIT {self.bind(int(limit or 50))}"
         elif cap is not None:
-            # The hit cap is enforced in the query: an over-broad rule stops at cap + 1 hits.
-            final = f"SELECT * FROM ({final}) LIMIT {self.bind(int(cap) + 1)}"
+            # The hit cap is enforced in the query too: whatever happens, at most cap + 1 hits come back.
+            # (Appended to the emit's own ORDER BY, not around it: a run does not preserve insertion order.)
+            final = f"{final} LIMIT {self.bind(int(cap) + 1)}"
         # NOT MATERIALIZED: a source read twice (a window's evidence rows) is scanned twice with
         # projection pushdown, which is cheaper than copying every column of every row once.
         with_sql = ", ".join(f"{self.cte(sid)} AS NOT MATERIALIZED ({sql})" for sid, sql in self.ctes)
         sql = (f"WITH {with_sql} " if with_sql else "") + final
+        staged = None
+        if cap is not None and emit is not None and upto is None and self.hit_count is not None:
+            src, groups, repeats = self.hit_count
+            table = qi(EMIT_INPUT_TABLE)
+            if groups:  # one hit per group (null keys make none), else one per source row
+                nn = " AND ".join(f"{qi(g)} IS NOT NULL" for g in groups)
+                count = (f"SELECT count(*) FROM (SELECT DISTINCT {', '.join(qi(g) for g in groups)} "
+                         f"FROM {table} WHERE {nn})")
+            else:
+                what = f"DISTINCT {qi(ROW_COLUMN)}" if repeats else "*"
+                count = f"SELECT count({what}) FROM {table}"
+            stored = ", ".join(f"{self.cte(sid)} AS NOT MATERIALIZED ("
+                               + (f"SELECT * FROM {table}" if sid == src else q) + ")" for sid, q in self.ctes)
+            staged = Staged(input_sql=f"WITH {with_sql} SELECT * FROM {self.cte(src)}",
+                            count_sql=count, final_sql=f"WITH {stored} {final}")
         return Compiled(sql=sql, params=self.params, emit=emit,
                         columns={k: {n: t for n, t in v.items() if n != EVIDENCE_COLUMN}
                                  for k, v in self.cols.items()},
-                        ctes=[(sid, self.steps.get(sid, {}).get("type", ""), q) for sid, q in self.ctes])
+                        ctes=[(sid, self.steps.get(sid, {}).get("type", ""), q) for sid, q in self.ctes],
+                        cap=None if cap is None else int(cap), staged=staged)
 
 
 def compile_spec(spec: Any, datasets: dict[str, DatasetRef], *, upto: str | None = None,
                  limit: int | None = None, sample: int | None = None, cap: int | None = None) -> Compiled:
     """Validate `spec` against the datasets' columns and compile it (raises SpecError).
-    `cap`: the query returns at most cap + 1 hits (the caller refuses more than cap)."""
+    `cap`: the query returns at most cap + 1 hits, and `staged` lets the engine refuse more than
+    `cap` hits before collecting any evidence."""
     if upto is not None and not isinstance(upto, str):
         raise SpecError(_("no step '%(id)s' to preview") % {"id": upto})
     try:

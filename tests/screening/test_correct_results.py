@@ -267,19 +267,7 @@ def test_a_query_error_in_the_preview_is_a_400_with_a_plain_message(make_dataset
     assert r.status_code == 400 and "could not be run" in r.json()["spec"][0]
 
 
-# ----- the hit cap is in the query -----
-
-def test_an_over_broad_rule_fails_fast_with_a_clear_message(make_dataset, run_model, monkeypatch):
-    monkeypatch.setattr(services, "MAX_HITS", 1)
-    rows = "".join(f"局{i},甲,2024-01-01\n局{i},甲,2024-01-02\n" for i in range(5))
-    ds = make_dataset("采购人,中标人,中标日期\n" + rows)
-    model, run = run_model("repeat_winner", PARAMS, {"awards": ds})
-    assert run.status == RunStatus.FAILED and "More than 1 hits" in run.error
-    assert Alert.objects.count() == 0
-    refs = {"awards": DatasetRef(services.dataset_local_path(ds), ds.columns)}
-    compiled = compile_spec(model.spec, refs, cap=1)
-    assert compiled.sql.rstrip().endswith("LIMIT $p" + str(len(compiled.params) - 1))
-    assert compiled.params[f"p{len(compiled.params) - 1}"] == 2
+# (The hit cap: tests/screening/test_hit_cap.py.)
 
 
 def test_the_run_page_says_a_draft_run_raised_nothing(make_dataset, people, client, django_capture_on_commit_callbacks):

@@ -27,6 +27,7 @@ from alerts.personal_data import alert_shown_values, full_pii_shown
 from alerts.selectors import alert_list_for, alerts_visible_to, related_alerts, stats_overview
 from api.auth import ApiKeyAuthentication, IsSourceSystem
 from api.filters import AlertFilter
+from api.pagination import AlertPagination
 from api.parsers import SafeJSONParser
 from api.serializers.alerts import (
     AlertDetailSerializer,
@@ -58,6 +59,7 @@ class AlertViewSet(viewsets.ReadOnlyModelViewSet):
 
     serializer_class = AlertSerializer
     filterset_class = AlertFilter
+    pagination_class = AlertPagination
     lookup_value_regex = r"\d+"
 
     def get_queryset(self) -> QuerySet[Alert]:

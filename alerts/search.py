@@ -41,13 +41,16 @@ from core.masking import DIGIT, MASKS, mask_text, split_whole_numbers
 
 MASK_FUNCTION = "hy_mask_text"
 _NEEDS_MASK = re.compile(rf"{DIGIT}|\*")
+# 统一社会信用代码: 18 letters and digits.
+_CREDIT_CODE = re.compile(r"[0-9A-Za-z]{18}")
 # Text columns a free-text search looks in: each is searched through its masked copy.
 SEARCH_FIELDS = ("title", "subject_name")
 TOKENS_FUNCTION = "hy_search_tokens"
 ALERT_TOKENS_FUNCTION = "hy_alert_tokens"
-# Every column any search condition reads, in the order of `hy_alert_tokens`'s arguments: the
-# expression must be written exactly like the index's for PostgreSQL to use the index.
-TOKEN_COLUMNS = ("title", "subject_name", "rule_code", "subject_credit_code", "subject_id_number")
+# The columns searched in part, in the order of `hy_alert_tokens`'s arguments: the expression must
+# be written exactly like the index's for PostgreSQL to use the index. (The credit code and the ID
+# number are only ever matched whole: a plain index on each serves those.)
+TOKEN_COLUMNS = ("title", "subject_name", "rule_code")
 
 # The characters and the pairs of characters of a text, upper-cased as `icontains` compares, and
 # the GIN index over them: created by migration alerts 0010 (changing them needs a new migration
@@ -113,43 +116,50 @@ class _Search:
         self.rule_code = rule_code
 
     def narrowed(self, cond: Q, *texts: str) -> Q:
-        """`cond`, which implies that some searched column contains each of `texts`, ANDed with
-        the token condition that lets the index find the candidates first."""
+        """`cond`, which implies that a column of TOKEN_COLUMNS contains each of `texts`, ANDed
+        with the token condition that lets the index find the candidates first. It comes last:
+        where the database checks the conditions row by row (e.g. beside an OR on the alert's
+        number), the cheap LIKE then settles most rows before the tokens are computed."""
         if not self.tokens:
             return cond
         for text in texts:
-            cond = Q(TokensContain(text)) & cond
+            cond &= Q(TokensContain(text))
         return cond
 
     def masked_text(self, text: str, *, whole: bool) -> Q:
         """`text` in the masked copy of the title or subject; with `whole` (the query is all text,
         no complete number in it) also the credit code whole, and the rule code in part if asked."""
         branches: list[Q] = []
-        if whole:
-            # A unified social credit code is not personal data: searched whole, it finds the
-            # company's alerts (model hits carry it since their emit names the column).
-            branches.append(Q(subject_credit_code__iexact=text))
-            if self.rule_code:
-                branches.append(Q(rule_code__icontains=text))
+        if whole and self.rule_code:
+            branches.append(Q(rule_code__icontains=text))
         if not _NEEDS_MASK.search(text):
             # Masking only turns digits into `*`: a query with neither matches the masked copy
             # exactly where it matches the raw text, so the plain condition is the same and cheaper.
             branches += [Q(**{f"{field}__icontains": text}) for field in SEARCH_FIELDS]
-            return self.narrowed(reduce(operator.or_, branches), text)
-        chunks = [c for c in text.split("*") if c]
-        for field in SEARCH_FIELDS:
-            raw = Q()
-            for chunk in chunks:
-                raw &= Q(**{f"{field}__icontains": chunk})
-            branches.append(raw & Q(IContains(MaskedText(field), text)))
-        # Every branch implies each chunk in a raw column (the credit code and the rule code
-        # contain the whole text, hence its chunks).
-        return self.narrowed(reduce(operator.or_, branches), *chunks)
+            cond = self.narrowed(reduce(operator.or_, branches), text)
+        else:
+            chunks = [c for c in text.split("*") if c]
+            for field in SEARCH_FIELDS:
+                raw = Q()
+                for chunk in chunks:
+                    raw &= Q(**{f"{field}__icontains": chunk})
+                branches.append(raw & Q(IContains(MaskedText(field), text)))
+            # Every branch implies each chunk in a raw column (the rule code contains the whole
+            # text, hence its chunks).
+            cond = self.narrowed(reduce(operator.or_, branches), *chunks)
+        if whole and _CREDIT_CODE.fullmatch(text):
+            # A unified social credit code is not personal data: searched whole, it finds the
+            # company's alerts (model hits carry it since their emit names the column). Only a
+            # query of a code's shape can equal one: any other query leaves this branch out, so
+            # the token condition stays a condition of the whole search and the index alone
+            # decides the candidates (beside an OR the database computes the tokens row by row).
+            cond |= Q(subject_credit_code__iexact=text)
+        return cond
 
     def whole_number(self, number: str, typed: str) -> Q:
         """The number stored as the subject's ID, or standing whole in the title or subject (its
         masked form is in the masked copy: a phone-shaped run inside a longer number never counts)."""
-        cond = self.narrowed(Q(subject_id_number__iexact=number), number)
+        cond = Q(subject_id_number__iexact=number)
         for value in {number, typed}:
             for field in SEARCH_FIELDS:
                 found = Q(**{f"{field}__icontains": value}) & Q(IContains(MaskedText(field), mask_text(value)))

@@ -66,6 +66,13 @@ def test_the_screen_also_finds_the_rule_code_and_the_number(client_for, people, 
     assert alert.pk in _ids(client, "/alerts/", {"q": str(alert.pk)})[0]
 
 
+def test_a_credit_code_is_found_whole_and_only_whole(client_for, people, make_alert):
+    alert = make_alert(title="无关", subject_name="某公司", subject_credit_code="91320500MA1AAAAA1A")
+    client = client_for(people.kunshan_supervisor)
+    assert _ids(client, "/alerts/", {"q": "91320500ma1aaaaa1a"})[0] == [alert.pk]
+    assert _ids(client, "/alerts/", {"q": "91320500MA1"})[0] == []
+
+
 def test_the_index_serves_the_search_on_postgresql(people, chem):
     """The token condition is written exactly like the index's expression: with sequential
     scans priced out, the plan reads the index."""
@@ -80,9 +87,11 @@ def test_the_index_serves_the_search_on_postgresql(people, chem):
 
 def test_the_unindexed_form_finds_the_same_rows(people, chem, make_alert):
     make_alert(title="身份证320583199001011234 化工", subject_name="x")
-    for q in ("化工", "肥", "CHEMICAL", "3205", "1234", "320583199001011234", "3205**********1234"):
-        with_index = alerts_search(Alert.objects.all(), q, user=people.city_leader)
-        without = alerts_search(Alert.objects.all(), q, user=people.city_leader, indexed=False)
+    make_alert(title="信用", subject_name="x", subject_credit_code="91320500MA1AAAAA1A", rule_code="m-3205")
+    for q in ("化工", "肥", "CHEMICAL", "3205", "1234", "320583199001011234", "3205**********1234",
+              "91320500MA1AAAAA1A", "M-32"):
+        with_index = alerts_search(Alert.objects.all(), q, user=people.city_leader, rule_code=True)
+        without = alerts_search(Alert.objects.all(), q, user=people.city_leader, rule_code=True, indexed=False)
         assert sorted(with_index.values_list("pk", flat=True)) == sorted(without.values_list("pk", flat=True)), q
 
 

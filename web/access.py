@@ -3,7 +3,7 @@ alert outside the user's scope is a 404, never a 403 that would confirm it exist
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import wraps
 from typing import Any
 
@@ -17,6 +17,7 @@ from accounts.models import Role, User
 from alerts.models import Alert
 from alerts.policy import may_open, screens_for
 from alerts.selectors import alert_get_for
+from core.paging import KeysetPage, keyset_page
 
 HOME_BY_ROLE = {
     Role.SUPERVISOR: "web:dispatch",
@@ -65,3 +66,12 @@ PAGE_SIZE = 25
 
 def paginate(request: HttpRequest, qs: Any, size: int = PAGE_SIZE) -> Any:
     return Paginator(qs, size).get_page(request.GET.get("page"))
+
+
+def keyset_paginate(request: HttpRequest, qs: Any, order: Sequence[str], size: int = PAGE_SIZE,
+                    many: Callable[[], Any] | None = None) -> KeysetPage:
+    """A page of a long list: "next" / "previous" follow cursors (`after` / `before`), a bare
+    `page` number is an offset, the count stops at 10,000 (core.paging, also for `many`)."""
+    g = request.GET
+    return keyset_page(qs, order=order, size=size, page=g.get("page"), after=g.get("after", ""),
+                       before=g.get("before", ""), many=many)

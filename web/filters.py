@@ -133,7 +133,9 @@ class AlertFilterForm(forms.Form):
         for field in self.fields.values():
             field.widget.attrs.setdefault("class", "input")
 
-    def filter(self, qs: QuerySet[Alert]) -> QuerySet[Alert]:
+    def filter(self, qs: QuerySet[Alert], *, indexed: bool = True) -> QuerySet[Alert]:
+        """The alerts of `qs` the filters keep; `indexed=False`: the same, the search without its
+        index condition (see alerts.search)."""
         if not self.is_valid():
             # A filter that does not validate (e.g. a unit outside the scope) matches nothing,
             # so an export never silently falls back to the whole list.
@@ -144,10 +146,9 @@ class AlertFilterForm(forms.Form):
             # Title and subject are searched as the reader sees them (ID and phone numbers
             # masked); a complete number is matched exactly and audited (alerts.search).
             q = d["q"]
-            extra = Q(rule_code__icontains=q)
-            if (alert_id := parse_id(q)) is not None:
-                extra |= Q(pk=alert_id)
-            qs = alerts_search(qs, q, user=self.user, request=self.request, extra=extra)
+            extra = Q(pk=alert_id) if (alert_id := parse_id(q)) is not None else None
+            qs = alerts_search(qs, q, user=self.user, request=self.request, extra=extra, rule_code=True,
+                               indexed=indexed)
         state = d.get("state")
         if state == "open":
             qs = qs.exclude(status=Status.CLOSED)
@@ -235,7 +236,8 @@ def removable_filters(request: HttpRequest, form: AlertFilterForm) -> list[dict[
             text = f"{label}{colon()}{shown}"
         params = request.GET.copy()
         params.pop(name, None)
-        params.pop("page", None)
+        for paging in ("page", "after", "before"):
+            params.pop(paging, None)
         chips.append({"name": name, "text": text, "url": f"?{params.urlencode()}"})
     return chips
 

@@ -34,7 +34,7 @@ from cases.models import Comment, Referral
 from cases.services import comment_add
 from core.errors import AppError, NotFound
 from screening.evidence import hit_view
-from web.access import HOME_BY_ROLE, alert_or_404, paginate, safe_next
+from web.access import HOME_BY_ROLE, alert_or_404, keyset_paginate, safe_next
 from web.export_columns import EXPORT_COLUMNS, NUMBER_FORMATS, Column, as_cell, as_text, export_queryset
 from web.filters import AlertFilterForm
 from web.forms import CommentForm, EscalateHandlingForm, FindingForm, ReferralReplyForm, transition_form
@@ -56,16 +56,25 @@ def home(request: HttpRequest) -> HttpResponse:
 # ----- list and exports -----
 
 
+# Newest first; the id breaks ties (keyset paging needs a unique key).
+LIST_ORDER = ("-created_at", "-id")
+
+
 def _filtered(request: HttpRequest) -> tuple[AlertFilterForm, Any]:
     form = AlertFilterForm(request.GET or None, user=request.user, request=request)
     qs = form.filter(alert_list_for(request.user)) if form.is_bound else alert_list_for(request.user)
-    return form, qs.order_by("-created_at", "-id")
+    return form, qs.order_by(*LIST_ORDER)
 
 
 @login_required
 def alert_list(request: HttpRequest) -> HttpResponse:
     form, qs = _filtered(request)
-    page = paginate(request, qs)
+
+    def many() -> Any:
+        # A search term in more than 10,000 alerts: read the newest alerts until the page is full.
+        return form.filter(alert_list_for(request.user), indexed=False)
+
+    page = keyset_paginate(request, qs, LIST_ORDER, many=many if form.is_bound else None)
     return render(request, "web/alert_list.html", {"form": form, "page": page, "tab": "list"})
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import F, OuterRef, Prefetch, Subquery
+from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -20,7 +20,7 @@ from cases.models import Assignment, Disposition, Evaluation, ResultAction, Veri
 from cases.services import finding_add
 from core.errors import AppError
 from core.ids import parse_ids
-from web.access import alert_or_404, paginate, safe_next, screen_required
+from web.access import alert_or_404, keyset_paginate, safe_next, screen_required
 from web.filters import AlertFilterForm
 from web.forms import BulkDispatchForm, FindingForm
 from web.views.alerts import detail_context, workflow_error_response
@@ -29,22 +29,26 @@ from workflow.services import alert_assign, alert_dismiss, alert_merge
 BOARD_HIDDEN = ("state", "status", "conclusion", "outcome", "disposition", "created_from", "created_to")
 
 
-def _last_evaluation(field: str) -> Subquery:
-    return Subquery(
-        Evaluation.objects.filter(alert=OuterRef("pk")).order_by("-created_at", "-id").values(field)[:1]
-    )
-
-
-def with_send_back(qs: Any) -> Any:
-    """Annotate the leader's last evaluation, so a board can mark an alert sent back to the stage
-    it is in now, with the leader's reason (`sent_back` in the template)."""
-    return qs.annotate(
-        last_decision=_last_evaluation("decision"),
-        last_sent_back_to=_last_evaluation("sent_back_to"),
-        send_back_reason=_last_evaluation("comment"),
-        sent_back_by=_last_evaluation("evaluator__full_name"),
-        sent_back_at=_last_evaluation("created_at"),
-    )
+def with_send_back(alerts: list[Any]) -> None:
+    """Mark each shown alert with the leader's last evaluation, so a board can show one sent back
+    to the stage it is in now, with the leader's reason (`sent_back` in the template). One query
+    for the page's rows only (as correlated subqueries they ran for every row the page skipped)."""
+    for a in alerts:
+        a.last_decision = a.last_sent_back_to = a.send_back_reason = a.sent_back_by = a.sent_back_at = None
+    by_id = {a.pk: a for a in alerts}
+    if not by_id:
+        return
+    # An alert has a handful of evaluations at most: the newest of each is the first seen.
+    evaluations = (Evaluation.objects.filter(alert_id__in=list(by_id)).select_related("evaluator")
+                   .order_by("alert_id", "-created_at", "-id"))
+    seen: set[int] = set()
+    for e in evaluations:
+        if e.alert_id in seen:
+            continue
+        seen.add(e.alert_id)
+        a = by_id[e.alert_id]
+        a.last_decision, a.last_sent_back_to, a.send_back_reason = e.decision, e.sent_back_to, e.comment
+        a.sent_back_by, a.sent_back_at = e.evaluator.full_name, e.created_at
 
 
 def selected_alerts(request: HttpRequest, ids: list[str]) -> list[Any]:
@@ -54,12 +58,19 @@ def selected_alerts(request: HttpRequest, ids: list[str]) -> list[Any]:
     return list(alert_list_for(request.user).filter(pk__in=pks).order_by("pk"))
 
 
+# Highest risk first, then oldest; the id breaks ties (keyset paging needs a unique key).
+DISPATCH_ORDER = ("risk_rank", "created_at", "id")
+# Nearest deadline first (none last), then risk, then longest in the stage.
+DEADLINE_ORDER = ("due_at", "risk_rank", "stage_entered_at", "id")
+EVALUATION_ORDER = ("stage_entered_at", "id")
+
+
 def dispatch_queryset(request: HttpRequest) -> tuple[AlertFilterForm, Any]:
     form = AlertFilterForm(request.GET or None, user=request.user, request=request, hide=BOARD_HIDDEN)
     qs = alert_list_for(request.user).filter(status=Status.WARNING)
     if form.is_bound:
         qs = form.filter(qs)
-    return form, qs.order_by("risk_rank", "created_at", "id")
+    return form, qs.order_by(*DISPATCH_ORDER)
 
 
 def _with_last_return(alerts: list[Any]) -> None:
@@ -78,8 +89,7 @@ def _with_last_return(alerts: list[Any]) -> None:
 @screen_required("dispatch")
 def dispatch_board(request: HttpRequest) -> HttpResponse:
     form, qs = dispatch_queryset(request)
-    page = paginate(request, qs)
-    page.object_list = list(page.object_list)
+    page = keyset_paginate(request, qs, DISPATCH_ORDER)
     _with_last_return(page.object_list)
     # Before dispatching: how many other alerts in scope are about the same subject (the shown
     # rows only, one grouped query).
@@ -153,26 +163,23 @@ def dispatch_bulk(request: HttpRequest) -> HttpResponse:
 @screen_required("disposal")
 def disposal_board(request: HttpRequest) -> HttpResponse:
     qs = (
-        with_send_back(alert_list_for(request.user))
+        alert_list_for(request.user)
         .filter(status__in=[Status.DISPOSING, Status.APPLYING])
-        .order_by(F("due_at").asc(nulls_last=True), "risk_rank", "stage_entered_at", "id")
         .prefetch_related(
             Prefetch("verifications", queryset=Verification.objects.order_by("-created_at", "-id")),
             Prefetch("dispositions", queryset=Disposition.objects.order_by("-created_at", "-id")),
         )
     )
-    page = paginate(request, qs)
+    page = keyset_paginate(request, qs, DEADLINE_ORDER)
+    with_send_back(page.object_list)
     return render(request, "web/disposal.html", {"page": page, "tab": "disposal"})
 
 
 @screen_required("my_work")
 def my_work(request: HttpRequest) -> HttpResponse:
-    qs = (
-        with_send_back(alert_list_for(request.user))
-        .filter(assignee=request.user, status__in=[Status.ASSIGNED, Status.VERIFYING])
-        .order_by(F("due_at").asc(nulls_last=True), "risk_rank", "stage_entered_at", "id")
-    )
-    page = paginate(request, qs)
+    qs = alert_list_for(request.user).filter(assignee=request.user, status__in=[Status.ASSIGNED, Status.VERIFYING])
+    page = keyset_paginate(request, qs, DEADLINE_ORDER)
+    with_send_back(page.object_list)
     return render(request, "web/my_work.html", {"page": page, "tab": "my_work"})
 
 
@@ -214,7 +221,6 @@ def evaluation_queue(request: HttpRequest) -> HttpResponse:
     qs = (
         alert_list_for(request.user)
         .filter(status=Status.EVALUATING)
-        .order_by("stage_entered_at", "id")
         .prefetch_related(
             Prefetch(
                 "verifications", queryset=Verification.objects.select_related("verifier").order_by("-created_at", "-id")
@@ -223,6 +229,6 @@ def evaluation_queue(request: HttpRequest) -> HttpResponse:
             Prefetch("result_actions", queryset=ResultAction.objects.order_by("created_at", "id")),
         )
     )
-    page = paginate(request, qs)
+    page = keyset_paginate(request, qs, EVALUATION_ORDER)
     return render(request, "web/evaluation.html", {"page": page, "tab": "evaluation"})
 

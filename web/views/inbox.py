@@ -11,8 +11,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from web.access import safe_next
-from web.views.alerts import paginate
+from web.access import paginate, safe_next
 from workflow.inbox import notifications_for, notifications_mark_read
 from workflow.models import Notification
 

@@ -64,8 +64,12 @@ def safe_next(request: HttpRequest, default: str) -> str:
 PAGE_SIZE = 25
 
 
-def paginate(request: HttpRequest, qs: Any, size: int = PAGE_SIZE) -> Any:
-    return Paginator(qs, size).get_page(request.GET.get("page"))
+def paginate(request: HttpRequest, qs: Any, size: int = PAGE_SIZE, count: int | None = None) -> Any:
+    """A page of `qs`; pass `count` when it is already known (no second COUNT query)."""
+    paginator = Paginator(qs, size)
+    if count is not None:
+        paginator.count = count  # Paginator.count is a cached_property: this replaces the query
+    return paginator.get_page(request.GET.get("page"))
 
 
 def keyset_paginate(request: HttpRequest, qs: Any, order: Sequence[str], size: int = PAGE_SIZE,

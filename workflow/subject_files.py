@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from alerts.models import Alert, Subject
-from alerts.selectors import alert_list_for, subjects_visible_to
+from alerts.selectors import alert_list_for, alerts_visible_to
 from alerts.states import OPEN_STATUSES, Conclusion, Status
 from cases.models import Disposition
 from core.errors import NotFound
@@ -31,7 +31,10 @@ class SubjectFile:
 
 
 def subject_file(*, user: User, subject_id: int) -> SubjectFile:
-    subject = subjects_visible_to(user).filter(pk=subject_id).first()
+    # One probe of the subject's own alerts (not the set of every subject the user may see).
+    subject = Subject.objects.filter(
+        pk=subject_id, pk__in=alerts_visible_to(user).filter(subject_id=subject_id).values("subject_id")[:1]
+    ).first()
     if subject is None:
         raise NotFound(_("Subject not found."))
     mine = alert_list_for(user).filter(subject=subject)

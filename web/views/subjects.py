@@ -30,7 +30,8 @@ def subject_detail(request: HttpRequest, pk: int) -> HttpResponse:
     except NotFound:
         raise Http404 from None
     return render(request, "web/subject_detail.html", {
-        "subject": found.subject, "page": paginate(request, found.alerts), "totals": found.totals,
+        "subject": found.subject, "totals": found.totals,
+        "page": paginate(request, found.alerts, count=found.totals["alerts"]),
         "tab": "subjects",
         "full_pii": subject_full_pii_shown(user=request.user, subject=found.subject, request=request),
     })

@@ -14,7 +14,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
 from accounts.models import OrgUnit, User
@@ -23,6 +23,7 @@ from alerts.models import Alert, SourceSystem
 from alerts.selectors import stats_overview
 from alerts.states import Status
 from cases.people import FORMS
+from workflow import rollups
 from workflow.models import AlertRollup
 
 Dim = AlertRollup.Dim
@@ -39,6 +40,10 @@ class Period:
         lo = datetime.combine(self.start, time.min, tz) if self.start else None
         hi = datetime.combine(self.end + timedelta(days=1), time.min, tz) if self.end else None
         return lo, hi
+
+
+def _next_month(d: date) -> date:
+    return (d.replace(day=28) + timedelta(days=4)).replace(day=1)
 
 
 def rate(part: int, whole: int) -> Decimal:
@@ -83,13 +88,35 @@ class Scope:
         self.user, self.period = user, period
         self.units = {u.pk: u for u in units_visible_to(user).only("id", "code", "name", "path", "parent_id")}
 
-    def rows(self, dim: str) -> QuerySet[AlertRollup]:
-        qs = AlertRollup.objects.filter(dim=dim, org_unit_id__in=list(self.units)).order_by()
-        if self.period.start:
-            qs = qs.filter(day__gte=self.period.start)
-        if self.period.end:
-            qs = qs.filter(day__lte=self.period.end)
-        return qs
+    def rows(self, dim: str, *, by_day: bool = False) -> QuerySet[AlertRollup]:
+        """The rows of `dim` in the period: whole months from the month-grain rows, the days of
+        the partial months at either end from the day rows (`by_day`: day rows only, for a trend
+        by week)."""
+        qs = AlertRollup.objects.filter(org_unit_id__in=list(self.units)).order_by()
+        start, end = self.period.start, self.period.end
+        days = Q(dim=dim)
+        if start:
+            days &= Q(day__gte=start)
+        if end:
+            days &= Q(day__lte=end)
+        if by_day:
+            return qs.filter(days)
+        # Whole months inside the period: [first, stop), each bound the 1st of a month or open.
+        first = None if start is None else start if start.day == 1 else _next_month(start)
+        stop = None if end is None else (end + timedelta(days=1)).replace(day=1)
+        if first is not None and stop is not None and first >= stop:
+            return qs.filter(days)
+        months = Q(dim=dim + rollups.MONTHLY)
+        edges = []
+        if first is not None:
+            months &= Q(day__gte=first)
+            edges.append(Q(day__lt=first))
+        if stop is not None:
+            months &= Q(day__lt=stop)
+            edges.append(Q(day__gte=stop))
+        for edge in edges:
+            months |= days & edge
+        return qs.filter(months)
 
     def overdue(self) -> list[dict[str, Any]]:
         """Counted live: open alerts of the period past their deadline, by unit, domain, source."""
@@ -186,7 +213,7 @@ def dashboard_for(user: User, period: Period) -> dict[str, Any]:
     # One grouped read of the stage rows gives the stage counts and the "raised" trend.
     raised: dict[date, int] = defaultdict(int)
     by_status = {s: 0 for s in Status.values}
-    for r in scope.rows(Dim.STATUS).values("day", "key").annotate(n=Sum("n")):
+    for r in scope.rows(Dim.STATUS, by_day=weekly).values("day", "key").annotate(n=Sum("n")):
         raised[_bucket(r["day"], weekly)] += r["n"] or 0
         if r["key"] in by_status:
             by_status[r["key"]] += r["n"] or 0

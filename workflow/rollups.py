@@ -40,6 +40,22 @@ Key = tuple[str, int, date, str]
 Rows = dict[Key, dict[str, Any]]
 
 
+# Every row is also kept at month grain (dim + MONTHLY, day = the 1st): a year of a city is then
+# about 12 rows per unit and key instead of 365, and the dashboard reads whole months from them
+# and day rows only for the partial months at the edges of its period.
+MONTHLY = "@m"
+
+
+def with_months(rows: Mapping[Key, Mapping[str, Any]]) -> Rows:
+    """`rows` plus their month-grain rows (summed per month)."""
+    out: Rows = {k: dict(v) for k, v in rows.items()}
+    for (dim, unit, day, key), measures in rows.items():
+        if dim.endswith(MONTHLY):
+            continue
+        merge(out, {(dim + MONTHLY, unit, day.replace(day=1), key): dict(measures)})
+    return out
+
+
 def local_day(at: datetime) -> date:
     return timezone.localtime(at).date()
 
@@ -140,6 +156,7 @@ def apply(rows: Mapping[Key, Mapping[str, Any]]) -> None:
         return
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("rollups are written inside the transaction of the change they count")
+    rows = with_months(rows)
     keys = sorted(rows)
     table = AlertRollup._meta.db_table
     cols = ["dim", "org_unit_id", "day", "key", *MEASURES]
@@ -235,6 +252,7 @@ def expected_rows(apps: Any = None) -> Rows:
             if n:
                 row = rows[(Dim.PEOPLE.value, unit, r["d"], key)]
                 row["n"] = row.get("n", 0) + n
+    rows = with_months(rows)
     return {k: _normal(v) for k, v in rows.items() if any(_normal(v).values())}
 
 

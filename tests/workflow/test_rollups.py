@@ -151,3 +151,41 @@ def test_the_overview_from_the_rollups_equals_a_live_count_for_every_reader(peop
         assert {k: rolled[k] for k in live} == live, who
     assert overview(people.changshu_supervisor)["total"] == 1  # the handled alert, and only it
     assert overview(people.city_leader)["dismissed"] == 1
+
+
+def test_month_rows_give_the_same_figures_as_day_rows_for_any_period(people, source, org, monkeypatch):
+    """Whole months are read from the month-grain rows and the edges from the day rows: every
+    figure must equal reading day rows only, whatever the period's bounds."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from alerts.models import Alert
+    from workflow import dashboard
+
+    alerts = _alerts(_raise(source, org, 8, prefix="m"))
+    kw = {"supervisor": people.kunshan_supervisor, "verifier": people.kunshan_verifier}
+    drive(alerts[0], "closed", leader=people.city_leader, **kw)
+    drive(alerts[1], "disposing", **kw)
+    wf.alert_dismiss(alert_id=alerts[2].pk, by=people.kunshan_supervisor, reason="duplicate")
+    today = timezone.localdate()
+    for i, a in enumerate(alerts):  # spread over four months, some on a month's first and last day
+        on = today.replace(day=1) - timedelta(days=[0, 1, 15, 31, 45, 59, 70, 100][i])
+        Alert.objects.filter(pk=a.pk).update(created_at=timezone.make_aware(
+            timezone.datetime.combine(on, timezone.datetime.min.time()) + timedelta(hours=10)))
+    rollups.rebuild()
+    assert rollups.differences() == []
+
+    first_of_month = today.replace(day=1)
+    periods = [Period(None, None), Period(today - timedelta(days=365), today),
+               Period(first_of_month - timedelta(days=61), first_of_month - timedelta(days=1)),
+               Period(first_of_month - timedelta(days=50), today - timedelta(days=3)),
+               Period(first_of_month - timedelta(days=40), None), Period(None, first_of_month - timedelta(days=20)),
+               Period(first_of_month - timedelta(days=10), first_of_month - timedelta(days=5))]
+    as_months = [dashboard_for(people.city_leader, p) for p in periods]
+    original = dashboard.Scope.rows
+    monkeypatch.setattr(dashboard.Scope, "rows", lambda self, dim, by_day=False: original(self, dim, by_day=True))
+    as_days = [dashboard_for(people.city_leader, p) for p in periods]
+    for p, m, d in zip(periods, as_months, as_days, strict=True):
+        assert m == d, p
+    assert as_days[0]["totals"]["total"] == 8

@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import json
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -89,21 +89,20 @@ class RoleDirectory:
         return self.get(unit, Role.LEADER)
 
 
-def inbox_texts(msg: Message, mask: Callable[[str], str] = mask_text) -> tuple[str, str]:
+def inbox_texts(msg: Message) -> tuple[str, str]:
     """(title, body) as stored in the inbox and sent by email. Masked: the text leaves the case
-    file (mail logs, other systems) and reaches people who may not handle the case. (`mask`:
-    `mask_text`, or a memo of it for a batch that masks the same texts for inbox and webhook.)"""
-    return mask(str(msg.title))[:255], mask(str(msg.body))
+    file (mail logs, other systems) and reaches people who may not handle the case."""
+    return mask_text(str(msg.title))[:255], mask_text(str(msg.body))
 
 
-def webhook_payload(msg: Message, *, now: datetime, mask: Callable[[str], str] = mask_text) -> dict[str, Any]:
+def webhook_payload(msg: Message, *, now: datetime) -> dict[str, Any]:
     """The JSON a unit's webhook receives for a message about an alert (masked like the inbox)."""
     alert = msg.alert
     assert alert is not None  # noqa: S101 - only alert messages go to webhooks
     return {
-        "event": msg.kind, "title": mask(str(msg.title)), "body": mask(str(msg.body)),
+        "event": msg.kind, "title": mask_text(str(msg.title)), "body": mask_text(str(msg.body)),
         "alert": {
-            "id": alert.pk, "title": mask(alert.title), "status": alert.status,
+            "id": alert.pk, "title": mask_text(alert.title), "status": alert.status,
             "risk_level": alert.risk_level, "unit": alert.org_unit.code,
             "due_at": alert.due_at.isoformat() if alert.due_at else None,
             "escalation_level": alert.escalation_level, "supervised": alert.supervised,

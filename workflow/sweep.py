@@ -50,10 +50,8 @@ from workflow.notify import (
     RoleDirectory,
     deliveries_send,
     enqueue_deliveries,
-    inbox_texts,
     notify_many,
     unique_recipients,
-    webhook_payload,
     webhooks_for,
 )
 from workflow.referrals import referrals_overdue_return
@@ -119,7 +117,7 @@ def _open_due() -> Q:
 # What the messages and the payloads read of a claimed alert: the claim loads nothing else.
 _CLAIM_FIELDS = (
     "id", "title", "status", "risk_level", "domain", "stage_seq", "due_at", "escalation_level", "supervised",
-    "org_unit_id", "assignee__id", "assignee__username", "assignee__email",
+    "org_unit_id", "assignee_id",
 )
 
 
@@ -128,17 +126,18 @@ def _claim(
 ) -> list[Alert]:
     """Lock the next `batch` rows after the keyset cursor `after` = (due_at, id). Rows another
     sweep holds are skipped (SKIP LOCKED), and the cursor never revisits what this sweep passed.
-    The alerts' units come from the sweep's lookups (a batch has hundreds of alerts and a
-    handful of units), loaded once each, not joined into every row."""
+    Units and assignees come from the sweep's lookups (a batch has hundreds of alerts and a
+    handful of units and people), loaded once each, not joined into every row: a join would
+    also be sorted with every due row on each claim."""
     if after is not None:
         # `due_at >= x AND (due_at > x OR id > y)`: the first conjunct keeps it an index range.
         qs = qs.filter(due_at__gte=after[0]).filter(Q(due_at__gt=after[0]) | Q(pk__gt=after[1]))
     rows = list(
         qs.select_for_update(skip_locked=True, of=("self",))
-        .select_related("assignee").only(*_CLAIM_FIELDS)
+        .only(*_CLAIM_FIELDS)
         .order_by("due_at", "id")[:batch]
     )
-    lookups.attach_units(rows)
+    lookups.attach(rows)
     return rows
 
 
@@ -176,6 +175,7 @@ def _step_message(
 
 
 _ORG_UNIT = Alert._meta.get_field("org_unit")
+_ASSIGNEE = Alert._meta.get_field("assignee")
 
 
 @dataclass
@@ -186,14 +186,23 @@ class _Lookups:
     directory: RoleDirectory = field(default_factory=RoleDirectory)
     hooks: dict[int, OrgUnitWebhook | None] = field(default_factory=dict)
     units: dict[int, OrgUnit] = field(default_factory=dict)
+    people: dict[int, User] = field(default_factory=dict)
 
-    def attach_units(self, alerts: Sequence[Alert]) -> None:
-        """Give each alert its unit object (as select_related would), one query for new units."""
-        missing = {a.org_unit_id for a in alerts} - self.units.keys()
-        if missing:
-            self.units.update((u.pk, u) for u in OrgUnit.objects.filter(pk__in=missing).only("id", "code", "path"))
+    def attach(self, alerts: Sequence[Alert]) -> None:
+        """Give each alert its unit and assignee objects (as select_related would), with one
+        query each for those not met before in this sweep."""
+        units = {a.org_unit_id for a in alerts} - self.units.keys()
+        if units:
+            self.units.update((u.pk, u) for u in OrgUnit.objects.filter(pk__in=units).only("id", "code", "path"))
+        people = {a.assignee_id for a in alerts if a.assignee_id} - self.people.keys()
+        if people:
+            self.people.update(
+                (u.pk, u) for u in User.objects.filter(pk__in=people).only("id", "username", "email")
+            )
         for alert in alerts:
             _ORG_UNIT.set_cached_value(alert, self.units[alert.org_unit_id])
+            if alert.assignee_id:
+                _ASSIGNEE.set_cached_value(alert, self.people[alert.assignee_id])
 
     def load(self, alerts: Sequence[Alert]) -> None:
         new = {a.org_unit_id: a.org_unit for a in alerts if a.org_unit_id not in self.hooks}
@@ -274,37 +283,42 @@ class _Plan:
 def _write_postgresql(plan: _Plan, raise_to: list, *, now: datetime, written: Written) -> None:
     """One statement: data-modifying CTEs hang the timeline, inbox and outbox rows off the
     RETURNING of the step insert, and raise the levels (fenced on stage_seq, never lowered).
-    The rows travel as JSON documents (one parameter per table): quoting thousands of array
-    elements one by one cost more than the database's work."""
+
+    Python sends what only it can make — the messages' translated, masked texts and their
+    recipients (`notify_many`'s rules), one record per alert and per message — as JSON
+    documents; the database fans them out per recipient and builds the rows, the timeline's data
+    and the webhook payload (the fields of `notify.webhook_payload`, checked by the tests)."""
     grace = timedelta(seconds=settings.HUOYAN_DELIVERY_GRACE_SECONDS)
-    # Inbox and webhook mask the same texts, and an alert's title appears once per rung.
+    # The webhook masks the same texts as the inbox, and an alert's title appears once per rung.
     mask = functools.cache(mask_text)
-    labels = {step: str(label) for step, label in STEP_LABELS.items()}
+    raise_of = {pk: (level, supervised) for pk, _seq, level, supervised in raise_to}
     steps: list[dict] = []
-    entries: list[dict] = []
-    notes: list[dict] = []
-    hooks: list[dict] = []
+    alerts: dict[int, dict] = {}
+    messages: list[dict] = []
     for (alert, step), msg in zip(plan.todo, plan.messages, strict=True):
         steps.append({"a": alert.pk, "q": alert.stage_seq, "s": step})
-        if step > 0:
-            entries.append({
-                "a": alert.pk, "s": step, "st": alert.status, "t": labels[step],
-                "d": {"step": step, "stage_seq": alert.stage_seq, "due_at": alert.due_at.isoformat()},
-            })
-        title, body = inbox_texts(msg, mask)
+        if alert.pk not in alerts:
+            hook = plan.lookups.hooks.get(alert.org_unit_id)
+            level, supervised = raise_of.get(alert.pk, (None, None))
+            alerts[alert.pk] = {
+                "a": alert.pk, "q": alert.stage_seq, "st": alert.status, "rl": alert.risk_level,
+                "u": alert.org_unit.code, "t": mask(alert.title), "d": alert.due_at.isoformat(),
+                "l": alert.escalation_level, "v": alert.supervised, "ul": level, "uv": supervised,
+                "w": hook.pk if hook else None, "h": hook.url if hook else None,
+            }
         recipients = unique_recipients(msg)
-        notes.extend({"a": alert.pk, "s": step, "r": user.pk, "k": msg.kind, "t": title, "b": body}
-                     for user in recipients)
-        hook = plan.lookups.hooks.get(alert.org_unit_id)
-        if hook is not None and recipients:
-            # As `notify_many`: a webhook hears of a message that reached somebody's inbox.
-            hooks.append({"a": alert.pk, "s": step, "w": hook.pk, "u": hook.url,
-                          "p": webhook_payload(msg, now=now, mask=mask)})
-    levels = [{"a": pk, "q": seq, "l": level, "v": supervised} for pk, seq, level, supervised in raise_to]
+        if recipients:
+            # As `notify_many`: inbox rows for each recipient once, and a webhook delivery for a
+            # message that reached somebody's inbox.
+            messages.append({
+                "a": alert.pk, "s": step, "k": msg.kind, "t": mask(str(msg.title)), "b": mask(str(msg.body)),
+                "r": [u.pk for u in recipients], "n": sorted({u.username for u in recipients}),
+            })
     params = {
-        "steps": json.dumps(steps), "entries": json.dumps(entries, ensure_ascii=False),
-        "notes": json.dumps(notes, ensure_ascii=False), "hooks": json.dumps(hooks, ensure_ascii=False),
-        "levels": json.dumps(levels), "now": now, "next": now + grace,
+        "steps": json.dumps(steps), "alerts": json.dumps(list(alerts.values()), ensure_ascii=False),
+        "messages": json.dumps(messages, ensure_ascii=False),
+        "labels": json.dumps({step: str(label) for step, label in STEP_LABELS.items()}, ensure_ascii=False),
+        "now": now, "at": now.isoformat(), "next": now + grace,
     }
     with connection.cursor() as cur:
         cur.execute(POSTGRESQL_WRITE, params)
@@ -338,7 +352,14 @@ def _write_portable(plan: _Plan, raise_to: list, *, now: datetime, written: Writ
 # already (unique (alert, stage_seq, step)) adds no timeline, inbox or outbox row. The level
 # update is fenced on stage_seq and only raises (GREATEST; supervised only turns on).
 POSTGRESQL_WRITE = """
-WITH steps AS (
+WITH alerts AS (
+    SELECT * FROM json_to_recordset(%(alerts)s::json) AS x(
+        a bigint, q int, st text, rl text, u text, t text, d text, l smallint, v boolean, ul smallint,
+        uv boolean, w bigint, h text)),
+messages AS (
+    SELECT * FROM json_to_recordset(%(messages)s::json) AS m(a bigint, s smallint, k text, t text, b text,
+                                                            r json, n json)),
+steps AS (
     INSERT INTO workflow_escalationstep (alert_id, stage_seq, stage, step, due_at, at)
     SELECT a.id, a.stage_seq, a.status, v.s, a.due_at, %(now)s
     FROM json_to_recordset(%(steps)s::json) AS v(a bigint, q int, s smallint)
@@ -347,16 +368,15 @@ WITH steps AS (
     RETURNING alert_id, step),
 timeline AS (
     INSERT INTO cases_timelineentry (alert_id, at, kind, action, from_status, to_status, text, data)
-    SELECT s.alert_id, %(now)s, 'escalation', 'step_' || s.step, t.st, t.st, t.t, t.d::jsonb
-    FROM steps s
-    JOIN json_to_recordset(%(entries)s::json) AS t(a bigint, s smallint, st text, t text, d json)
-      ON t.a = s.alert_id AND t.s = s.step),
+    SELECT s.alert_id, %(now)s, 'escalation', 'step_' || s.step, x.st, x.st, %(labels)s::json ->> s.step::text,
+           jsonb_build_object('step', s.step, 'stage_seq', x.q, 'due_at', x.d)
+    FROM steps s JOIN alerts x ON x.a = s.alert_id
+    WHERE s.step > 0),
 notes AS (
     INSERT INTO workflow_notification (recipient_id, alert_id, kind, title, body, key, created_at)
-    SELECT n.r, s.alert_id, n.k, n.t, n.b, '', %(now)s
-    FROM steps s
-    JOIN json_to_recordset(%(notes)s::json) AS n(a bigint, s smallint, r bigint, k text, t text, b text)
-      ON n.a = s.alert_id AND n.s = s.step
+    SELECT r.id::bigint, s.alert_id, m.k, left(m.t, 255), m.b, '', %(now)s
+    FROM steps s JOIN messages m ON m.a = s.alert_id AND m.s = s.step
+    CROSS JOIN LATERAL json_array_elements_text(m.r) AS r(id)
     RETURNING id, recipient_id, title, body),
 mail AS (
     INSERT INTO workflow_delivery (channel, notification_id, address, payload, state, attempts, next_attempt_at,
@@ -369,16 +389,21 @@ mail AS (
 hooks AS (
     INSERT INTO workflow_delivery (channel, webhook_id, address, payload, state, attempts, next_attempt_at,
                                    last_error, created_at)
-    SELECT 'webhook', h.w, h.u, h.p::jsonb, 'pending', 0, %(next)s, '', %(now)s
-    FROM steps s
-    JOIN json_to_recordset(%(hooks)s::json) AS h(a bigint, s smallint, w bigint, u text, p json)
-      ON h.a = s.alert_id AND h.s = s.step
+    SELECT 'webhook', x.w, x.h, jsonb_build_object(
+               'event', m.k, 'title', m.t, 'body', m.b,
+               'alert', jsonb_build_object('id', x.a, 'title', x.t, 'status', x.st, 'risk_level', x.rl, 'unit', x.u,
+                                           'due_at', x.d, 'escalation_level', x.l, 'supervised', x.v),
+               'recipients', m.n, 'at', %(at)s::text, 'step', m.s),
+           'pending', 0, %(next)s, '', %(now)s
+    FROM steps s JOIN messages m ON m.a = s.alert_id AND m.s = s.step JOIN alerts x ON x.a = s.alert_id
+    WHERE x.w IS NOT NULL
     RETURNING id),
 levels AS (
     UPDATE alerts_alert a
-    SET escalation_level = GREATEST(a.escalation_level, v.l), supervised = a.supervised OR v.v
-    FROM json_to_recordset(%(levels)s::json) AS v(a bigint, q int, l smallint, v boolean)
-    WHERE a.id = v.a AND a.stage_seq = v.q AND (a.escalation_level < v.l OR (v.v AND NOT a.supervised)))
+    SET escalation_level = GREATEST(a.escalation_level, x.ul), supervised = a.supervised OR x.uv
+    FROM alerts x
+    WHERE x.ul IS NOT NULL AND a.id = x.a AND a.stage_seq = x.q
+      AND (a.escalation_level < x.ul OR (x.uv AND NOT a.supervised)))
 SELECT 's', alert_id, step FROM steps
 UNION ALL SELECT 'd', id, 0 FROM mail
 UNION ALL SELECT 'd', id, 0 FROM hooks

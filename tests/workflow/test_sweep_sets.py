@@ -121,6 +121,38 @@ def test_the_statements_per_batch_do_not_grow_with_the_batch(make_alert, people,
     assert many == few
 
 
+@pytest.mark.django_db
+def test_the_rows_written_are_those_the_notification_service_would_write(make_alert, people, reachable):
+    """On PostgreSQL the database builds the rows from the texts Python sends; they must be what
+    `notify_many` writes (same masked texts, recipients, email and webhook payloads)."""
+    from workflow.notify import RoleDirectory, inbox_texts, unique_recipients, webhook_payload
+    from workflow.sweep import STEP_LABELS, _step_message
+
+    alert = assigned_alert(make_alert, people)
+    Alert.objects.filter(pk=alert.pk).update(title="核查 联系人 13912345678 的报销")
+    now = DUE + timedelta(hours=80)  # a late sweep: steps 1, 2 and 3 at once
+    sweep(now=now, deliveries=False)
+
+    alert = Alert.objects.select_related("org_unit", "assignee").get(pk=alert.pk)
+    assert (alert.escalation_level, alert.supervised) == (3, True)
+    for step in (1, 2, 3):
+        msg = _step_message(alert, step, RoleDirectory())
+        title, body = inbox_texts(msg)
+        assert "13912345678" not in title + body and "139****5678" in body
+        notes = Notification.objects.filter(alert=alert, kind=msg.kind, title=title, body=body)
+        assert sorted(n.recipient_id for n in notes) == sorted(u.pk for u in unique_recipients(msg))
+        for note in notes:
+            [mail] = note.deliveries.all()
+            assert (mail.channel, mail.address, mail.payload) == (
+                "email", note.recipient.email, {"subject": title, "body": body})
+        [hook] = Delivery.objects.filter(channel="webhook", payload__alert__id=alert.pk, payload__step=step)
+        assert hook.address == "https://hooks.example.org/huoyan"
+        assert hook.payload == webhook_payload(msg, now=now)
+        [entry] = TimelineEntry.objects.filter(alert=alert, kind=TimelineEntry.Kind.ESCALATION, action=f"step_{step}")
+        assert (entry.text, entry.from_status, entry.to_status) == (str(STEP_LABELS[step]), alert.status, alert.status)
+        assert entry.data == {"step": step, "stage_seq": alert.stage_seq, "due_at": alert.due_at.isoformat()}
+
+
 def _mixed_overdue(org, source, n: int) -> dict[int, int]:
     """n overdue alerts in Kunshan whose deadlines are spread so they reach 1, 2 or 3 rungs;
     returns {alert id: rungs}."""

@@ -89,7 +89,42 @@ class RoleDirectory:
         return self.get(unit, Role.LEADER)
 
 
-def _webhooks_for(units: Iterable[OrgUnit]) -> dict[int, OrgUnitWebhook]:
+def inbox_texts(msg: Message) -> tuple[str, str]:
+    """(title, body) as stored in the inbox and sent by email. Masked: the text leaves the case
+    file (mail logs, other systems) and reaches people who may not handle the case."""
+    return mask_text(str(msg.title))[:255], mask_text(str(msg.body))
+
+
+def webhook_payload(msg: Message, *, now: datetime) -> dict[str, Any]:
+    """The JSON a unit's webhook receives for a message about an alert (masked like the inbox)."""
+    alert = msg.alert
+    assert alert is not None  # noqa: S101 - only alert messages go to webhooks
+    return {
+        "event": msg.kind, "title": mask_text(str(msg.title)), "body": mask_text(str(msg.body)),
+        "alert": {
+            "id": alert.pk, "title": mask_text(alert.title), "status": alert.status,
+            "risk_level": alert.risk_level, "unit": alert.org_unit.code,
+            "due_at": alert.due_at.isoformat() if alert.due_at else None,
+            "escalation_level": alert.escalation_level, "supervised": alert.supervised,
+        },
+        "recipients": sorted({u.username for u in msg.recipients}),
+        "at": now.isoformat(),
+        **(msg.event or {}),
+    }
+
+
+def unique_recipients(msg: Message) -> list[User]:
+    """The message's recipients, each once, in order."""
+    seen: set[int] = set()
+    out: list[User] = []
+    for user in msg.recipients:
+        if user.pk not in seen:
+            seen.add(user.pk)
+            out.append(user)
+    return out
+
+
+def webhooks_for(units: Iterable[OrgUnit]) -> dict[int, OrgUnitWebhook]:
     """The nearest active webhook at or above each unit, by unit id."""
     units = list(units)
     prefixes = {u.path[: i + 1] for u in units for i, ch in enumerate(u.path) if ch == "/"}
@@ -114,17 +149,12 @@ def notify_many(messages: Sequence[Message], *, now: datetime | None = None) -> 
     notes: list[Notification] = []
     owners: list[Message] = []
     for msg in messages:
-        seen: set[int] = set()
-        for user in msg.recipients:
-            if user.pk in seen:
-                continue
-            seen.add(user.pk)
+        title, body = inbox_texts(msg)
+        for user in unique_recipients(msg):
             notes.append(
-                # Inbox, email and webhook text is masked: it leaves the case file (mail logs,
-                # other systems) and reaches people who may not handle the case.
                 Notification(
-                    recipient=user, alert=msg.alert, kind=msg.kind, title=mask_text(str(msg.title))[:255],
-                    body=mask_text(str(msg.body)), key=msg.key, created_at=now,
+                    recipient=user, alert=msg.alert, kind=msg.kind, title=title, body=body, key=msg.key,
+                    created_at=now,
                 )
             )
             owners.append(msg)
@@ -156,23 +186,12 @@ def notify_many(messages: Sequence[Message], *, now: datetime | None = None) -> 
             )
     kept = {id(m) for m in owners}
     alert_messages = [m for m in messages if m.alert is not None and id(m) in kept]
-    hooks = _webhooks_for({m.alert.org_unit_id: m.alert.org_unit for m in alert_messages}.values())
+    hooks = webhooks_for({m.alert.org_unit_id: m.alert.org_unit for m in alert_messages}.values())
     for msg in alert_messages:
         hook = hooks.get(msg.alert.org_unit_id)
         if hook is None:
             continue
-        payload = {
-            "event": msg.kind, "title": mask_text(str(msg.title)), "body": mask_text(str(msg.body)),
-            "alert": {
-                "id": msg.alert.pk, "title": mask_text(msg.alert.title), "status": msg.alert.status,
-                "risk_level": msg.alert.risk_level, "unit": msg.alert.org_unit.code,
-                "due_at": msg.alert.due_at.isoformat() if msg.alert.due_at else None,
-                "escalation_level": msg.alert.escalation_level, "supervised": msg.alert.supervised,
-            },
-            "recipients": sorted({u.username for u in msg.recipients}),
-            "at": now.isoformat(),
-            **(msg.event or {}),
-        }
+        payload = webhook_payload(msg, now=now)
         deliveries.append(
             Delivery(
                 channel=Delivery.Channel.WEBHOOK, webhook=hook, address=hook.url, payload=payload,

@@ -42,6 +42,7 @@ class Message:
     alert: Alert | None = None
     key: str = ""
     event: dict[str, Any] | None = None  # extra fields for the webhook payload
+    link: str = ""  # where opening it goes when it is not about an alert (a path of this site)
 
 
 def role_holders_for(unit: OrgUnit, role: str) -> list[User]:
@@ -124,7 +125,7 @@ def notify_many(messages: Sequence[Message], *, now: datetime | None = None) -> 
                 # other systems) and reaches people who may not handle the case.
                 Notification(
                     recipient=user, alert=msg.alert, kind=msg.kind, title=mask_text(str(msg.title))[:255],
-                    body=mask_text(str(msg.body)), key=msg.key, created_at=now,
+                    body=mask_text(str(msg.body)), key=msg.key, link=msg.link, created_at=now,
                 )
             )
             owners.append(msg)

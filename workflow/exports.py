@@ -4,8 +4,8 @@ background job (`workflow.export_jobs`).
 - The columns are defined once (`COLUMNS`): header, kind (text, integer, money, date-time) and
   width in Excel. Both formats read the same rows.
 - Rows are plain tuples straight from the database (`values_list`), never model instances; the
-  use-of-results columns (latest disposition, people per form, notices) are read per chunk of
-  2,000 alerts with three more queries, not per row.
+  use-of-results columns (latest disposition with its people counted, notices) come from two
+  more queries over the same alerts in the same order, read in step: three queries per export.
 - Every label (stage, risk, domain, conclusion, outcome, timeliness, notice kind) is translated
   once per export, in the language active when the rows are read.
 - Values are typed: datetimes local and naive (Excel has no time zones), money Decimal. The CSV
@@ -28,8 +28,7 @@ from itertools import islice
 from typing import IO, Any
 
 from django.db import connection
-from django.db.models import DateTimeField, F, Func, QuerySet, Value
-from django.db.models.expressions import RawSQL
+from django.db.models import Count, DateTimeField, F, Field, Func, Q, QuerySet, Value
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
@@ -61,31 +60,24 @@ def safe_cell(value: Any) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def _free_text(value: str | None) -> str:
+def _free_text(value: str | None) -> str | None:
     """Text typed by people or other systems: masked, never a formula, nothing XML forbids."""
     if not value:
-        return ""
+        return None
     text = mask_text(value)
     if text.startswith(_FORMULA_START):
         text = "'" + text
-    return ILLEGAL_CHARACTERS_RE.sub("", text)
+    # Every character XML forbids is unprintable: most text skips the regex.
+    return text if text.isprintable() else ILLEGAL_CHARACTERS_RE.sub("", text)
 
 
 class _Memo(dict):
     """`_free_text` remembered per value, for columns with few distinct values (units, sources,
     rules, people): one call per distinct value, a dict lookup per row."""
 
-    def __missing__(self, key: str | None) -> str:
+    def __missing__(self, key: str | None) -> str | None:
         self[key] = text = _free_text(key)
         return text
-
-
-def _among(ids: list[int]) -> Any:
-    """`ids` for an `__in` filter: one array parameter on PostgreSQL (building and parsing 2,000
-    placeholders per chunk costs more than the query itself), the plain list elsewhere."""
-    if connection.vendor == "postgresql":
-        return RawSQL("SELECT unnest(%s::bigint[])", (ids,))
-    return ids
 
 
 def _local(field: str) -> Any:
@@ -96,6 +88,27 @@ def _local(field: str) -> Any:
         return Func(F(field), Value(timezone.get_current_timezone_name()), arg_joiner=" AT TIME ZONE ",
                     template="(%(expressions)s)", output_field=DateTimeField())
     return F(field)
+
+
+def _instant(field: str) -> Any:
+    """The datetime column for comparing instants: on PostgreSQL seconds since the epoch as a float
+    (exact to the microsecond; read in C, where an aware datetime is parsed in Python at ~10 µs a
+    value), elsewhere the aware datetime itself. `_as_instant` converts Python values alike."""
+    if connection.vendor == "postgresql":
+        return Func(F(field), template="EXTRACT(EPOCH FROM %(expressions)s)::float8", output_field=_as_read())
+    return F(field)
+
+
+def _as_read() -> Field:
+    """An output field with no converter: the driver's value as it is (Django otherwise calls
+    float() / int() on every value of a float or integer expression, row by row)."""
+    return Field()
+
+
+def _as_instant(value: datetime | timedelta) -> Any:
+    if connection.vendor != "postgresql":
+        return value
+    return value.total_seconds() if isinstance(value, timedelta) else value.timestamp()
 
 
 @dataclass(frozen=True)
@@ -144,67 +157,95 @@ def headers() -> list[str]:
 
 
 _FIELDS = (
-    "id", "title", "status", "risk_level", "domain", "due_at", "org_unit__name", "source__name", "rule_code",
+    "id", "title", "status", "risk_level", "domain", "x_due_at", "org_unit__name", "source__name", "rule_code",
     "subject_name", "subject_id_number", "amount", "assignee__full_name", "assignee__username", "conclusion",
-    "x_created", "x_due", "x_closed",
+    "x_created_at", "x_created", "x_due", "x_closed",
 )
 _FORMS = (DispositionPerson.Form.FORM_1, DispositionPerson.Form.FORM_2, DispositionPerson.Form.FORM_3,
           DispositionPerson.Form.FORM_4)
-_NO_RESULTS = ("", 0, 0, 0, 0, 0, 0, 0, "", None, None, "")
+# An alert with no disposition: empty cells (not zeros), and nothing written to the sheet.
+_NO_RESULTS = (None,) * 12
 
 
-def _results_for(ids: list[int], *, outcome: dict[str, str], kind: dict[str, str], yes: str) -> dict[int, tuple]:
-    """The use-of-results cells of these alerts: three queries for the whole chunk."""
-    latest: dict[int, tuple] = {}
-    among = _among(ids)
-    for row in (Disposition.objects.filter(alert_id__in=among).order_by("alert_id", "-created_at", "-id")
-                .values_list("alert_id", "id", "outcome", "case_filed", "amount_recovered", "amount_confiscated")):
-        latest.setdefault(row[0], row)
-    counts: dict[int, list[int]] = {row[1]: [0] * 7 for row in latest.values()}
-    if counts:
-        for disposition_id, form, case_filed, detained, transferred in DispositionPerson.objects.filter(
-                disposition_id__in=list(counts)).values_list("disposition_id", "form", "case_filed", "detained",
-                                                             "transferred"):
-            c = counts[disposition_id]
-            if form in _FORMS:
-                c[_FORMS.index(form)] += 1
-            c[4] += case_filed
-            c[5] += detained
-            c[6] += transferred
-    notices: dict[int, list[str]] = {}
-    for alert_id, doc_number, k, recipient in (
-            ResultAction.objects.filter(alert_id__in=among, state=ResultAction.State.ISSUED).order_by("id")
-            .values_list("alert_id", "doc_number", "kind", "recipient")):
-        notices.setdefault(alert_id, []).append(f"{doc_number or kind.get(k, k)}（{recipient}）")
-    out: dict[int, tuple] = {}
-    for alert_id in latest.keys() | notices.keys():
-        d = latest.get(alert_id)
-        text = _free_text("；".join(notices.get(alert_id, ())))
-        if d is None:
-            out[alert_id] = (*_NO_RESULTS[:-1], text)
-            continue
-        out[alert_id] = (outcome.get(d[2], d[2]), *counts[d[1]], yes if d[3] else "", d[4], d[5], text)
-    return out
+class _Aligned:
+    """Rows of a second query in the export's order — each starting with its alert's (created_at,
+    id) — taken alongside the alerts: no per-alert lookup and nothing held in memory. A row whose
+    alert the export does not have (raised between the two queries) is skipped."""
+
+    def __init__(self, rows: Iterator[tuple]) -> None:
+        self._rows = rows
+        self._next = next(rows, None)
+
+    def take(self, key: tuple[Any, int]) -> list[tuple]:
+        found = []
+        nxt = self._next
+        while nxt is not None:
+            at = (nxt[0], nxt[1])
+            if at < key:  # descending order: a later alert's
+                break
+            if at == key:
+                found.append(nxt)
+            nxt = next(self._rows, None)
+        self._next = nxt
+        return found
+
+
+_IN_ORDER = ("-alert__created_at", "-alert_id")
+
+
+def _results(alert_ids: QuerySet, *, outcome: dict[str, str], kind: dict[str, str], yes: str
+             ) -> Callable[[tuple[Any, int]], tuple]:
+    """The use-of-results cells per alert, from two more queries over the whole export (the
+    latest disposition with its people counted, and the issued notices), read in step."""
+    def people(q: Q) -> Count:
+        return Count("people", filter=q, output_field=_as_read())
+
+    count = {f"f{i}": people(Q(people__form=form)) for i, form in enumerate(_FORMS)}
+    dispositions = _Aligned(
+        Disposition.objects.filter(alert_id__in=alert_ids).order_by(*_IN_ORDER, "-created_at", "-id")
+        .annotate(**count, cf=people(Q(people__case_filed=True)), det=people(Q(people__detained=True)),
+                  tr=people(Q(people__transferred=True)))
+        .annotate(x_alert_created_at=_instant("alert__created_at"))
+        .values_list("x_alert_created_at", "alert_id", "outcome", "f0", "f1", "f2", "f3", "cf", "det", "tr",
+                     "case_filed", "amount_recovered", "amount_confiscated")
+        .iterator(chunk_size=CHUNK))
+    notices = _Aligned(
+        ResultAction.objects.filter(alert_id__in=alert_ids, state=ResultAction.State.ISSUED)
+        .order_by(*_IN_ORDER, "id").annotate(x_alert_created_at=_instant("alert__created_at"))
+        .values_list("x_alert_created_at", "alert_id", "doc_number", "kind", "recipient")
+        .iterator(chunk_size=CHUNK))
+
+    def cells(key: tuple[Any, int]) -> tuple:
+        found = dispositions.take(key)
+        issued = notices.take(key)
+        text = _free_text("；".join(f"{n[2] or kind.get(n[3], n[3])}（{n[4]}）" for n in issued)) if issued else None
+        if not found:
+            return (*_NO_RESULTS[:-1], text) if text else _NO_RESULTS
+        d = found[0]  # the latest
+        return (outcome.get(d[2], d[2]), *d[3:10], yes if d[10] else None, d[11], d[12], text)
+
+    return cells
 
 
 def export_rows(qs: QuerySet[Alert], *, limit: int = EXPORT_LIMIT,
                 progress: Callable[[int], None] | None = None) -> Iterator[tuple]:
     """One typed tuple per alert of `qs` (already scoped and ordered), in `COLUMNS` order, masked
-    and safe. `progress(n)` is called with the number of rows read after each chunk."""
+    and safe; None for an empty cell. `progress(n)` is called with the number of rows read after
+    each chunk."""
     status = {v: str(label) for v, label in Status.choices}
     risk = {v: str(label) for v, label in RiskLevel.choices}
     domain = {v: str(label) for v, label in Domain.choices}
     conclusion = {v: str(label) for v, label in Conclusion.choices}
-    conclusion[""] = ""
+    conclusion[""] = None
     outcome = {v: str(label) for v, label in Outcome.choices}
     kind = {v: str(label) for v, label in ActionKind.choices}
     yes = _("yes")
     in_time, due_soon, overdue = _("In time"), _("Due soon"), _("Overdue")
     open_statuses = frozenset(OPEN_STATUSES)
-    windows: dict[tuple[str, str, str], timedelta] = {}
-    now = timezone.now()
+    windows: dict[tuple[str, str, str], Any] = {}
+    now = _as_instant(timezone.now())
 
-    def when(st: str, rl: str, dm: str, due: datetime | None) -> str:
+    def when(st: str, rl: str, dm: str, due: Any) -> str:
         if due is None or st not in open_statuses:
             return in_time
         if due <= now:
@@ -212,24 +253,26 @@ def export_rows(qs: QuerySet[Alert], *, limit: int = EXPORT_LIMIT,
         window = windows.get((st, rl, dm))
         if window is None:
             rule = deadlines.policy_for(stage=st, risk_level=rl, domain=dm)
-            window = windows[(st, rl, dm)] = rule.warning_window if rule else deadlines.default_warning_window()
+            window = windows[(st, rl, dm)] = _as_instant(
+                rule.warning_window if rule else deadlines.default_warning_window())
         return due_soon if due - window <= now else in_time
 
-    local = {"x_created": _local("created_at"), "x_due": _local("due_at"), "x_closed": _local("closed_at")}
+    local = {"x_created": _local("created_at"), "x_due": _local("due_at"), "x_closed": _local("closed_at"),
+             "x_created_at": _instant("created_at"), "x_due_at": _instant("due_at")}
     naive = _naive if connection.vendor != "postgresql" else (lambda dt: dt)
     units, sources, rules, people = _Memo(), _Memo(), _Memo(), _Memo()
     rows = qs.annotate(**local).values_list(*_FIELDS)[:limit].iterator(chunk_size=CHUNK)
+    results = _results(qs.values("pk")[:limit], outcome=outcome, kind=kind, yes=yes)
     done = 0
     while batch := list(islice(rows, CHUNK)):
-        results = _results_for([r[0] for r in batch], outcome=outcome, kind=kind, yes=yes)
         for (pk, title, st, rl, dm, due, unit, source, rule, subject, id_number, amount, full_name, username,
-             concl, created, due_local, closed) in batch:
+             concl, created_at, created, due_local, closed) in batch:
             yield (
                 pk, _free_text(title), status.get(st, st), risk.get(rl, rl), when(st, rl, dm, due),
                 units[unit], domain.get(dm, dm), sources[source], rules[rule], _free_text(subject),
-                mask_id_number(id_number) if id_number else "", amount, people[full_name or username],
+                mask_id_number(id_number) if id_number else None, amount, people[full_name or username],
                 conclusion.get(concl, concl), naive(created), naive(due_local), naive(closed),
-                *results.get(pk, _NO_RESULTS),
+                *results((created_at, pk)),
             )
         done += len(batch)
         if progress is not None:

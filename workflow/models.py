@@ -360,7 +360,7 @@ class ExportJob(models.Model):
 
     class Format(models.TextChoices):
         CSV = "csv", "CSV"
-        XLSX = "xlsx", _("Excel (xlsx)")
+        XLSX = "xlsx", "Excel"
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("Waiting to start")

@@ -43,7 +43,7 @@ from alerts.models import Alert
 from alerts.selectors import alerts_visible_to
 from audit.models import AuditEvent
 from audit.services import audit_record
-from core.errors import NotFound
+from core.errors import Conflict, NotFound
 from workflow.alert_filters import alerts_filtered, filters_from_json
 from workflow.exports import EXPORT_LIMIT, csv_chunks, export_rows, write_xlsx
 from workflow.models import ExportJob, Notification
@@ -58,6 +58,7 @@ CONTENT_TYPES = {
 }
 # A queued job nobody picked up within this long is queued again (the claim makes that safe).
 REQUEUE_AFTER = timedelta(minutes=2)
+MAX_UNFINISHED = 3  # exports being prepared at once, per person
 
 
 def export_filename(fmt: str, at: datetime | None = None) -> str:
@@ -118,12 +119,20 @@ def export_now(*, user: User, qs: QuerySet[Alert], fmt: str, filters: Mapping[st
 def export_job_start(*, by: User, fmt: str, filters: Mapping[str, Any], query: str = "",
                      request: Any = None) -> ExportJob:
     """Queue an export of the alerts `by` may see, narrowed by the cleaned `filters` (JSON, see
-    `workflow.alert_filters.filters_as_json`). It runs after commit."""
+    `workflow.alert_filters.filters_as_json`). It runs after commit. `Conflict` while the person
+    already has `MAX_UNFINISHED` exports being prepared."""
     if fmt not in FORMATS:
         raise NotFound(_("No such export format."))
     if not by.is_authenticated or by.org_unit_id is None:
         raise NotFound(_("There is nothing you could export."))
     with transaction.atomic():
+        # One person cannot fill the worker's queue: a few exports at a time.
+        User.objects.select_for_update().filter(pk=by.pk).first()
+        waiting = ExportJob.objects.filter(
+            owner=by, status__in=[ExportJob.Status.QUEUED, ExportJob.Status.RUNNING]).count()
+        if waiting >= MAX_UNFINISHED:
+            raise Conflict(_("You already have %(n)d exports being prepared. Wait until one of them is "
+                             "ready, then request this one again.") % {"n": waiting})
         job = ExportJob.objects.create(
             owner=by, org_unit_id=by.org_unit_id, role=by.role, format=fmt, filters=dict(filters),
             query=query[:2000], language=translation.get_language() or settings.LANGUAGE_CODE,

@@ -208,3 +208,24 @@ def test_the_embedded_thread_writes_the_file(people, make_alert, settings):
 def test_an_unknown_format_is_refused(people):
     with pytest.raises(NotFound):
         export_job_start(by=people.kunshan_supervisor, fmt="pdf", filters={})
+
+
+def test_saved_date_filters_survive_the_trip_to_the_worker(people, make_alert):
+    from workflow.alert_filters import filters_as_json, filters_from_json
+
+    make_alert()
+    saved = filters_as_json({"created_from": timezone.localdate() + timedelta(days=1), "risk": "", "q": None})
+    assert saved == {"created_from": (timezone.localdate() + timedelta(days=1)).isoformat()}
+    assert filters_from_json(saved)["created_from"] == timezone.localdate() + timedelta(days=1)
+    job = export_job_run(job_id=export_job_start(by=people.kunshan_supervisor, fmt="csv", filters=saved).pk)
+    assert job.status == ExportJob.Status.DONE and job.row_count == 0 and len(_csv_rows(job)) == 1
+
+
+def test_a_person_has_a_few_exports_in_preparation_at_most(people):
+    from core.errors import Conflict
+
+    for _ in range(export_jobs.MAX_UNFINISHED):
+        export_job_start(by=people.kunshan_supervisor, fmt="csv", filters={})
+    with pytest.raises(Conflict, match="being prepared"):
+        export_job_start(by=people.kunshan_supervisor, fmt="csv", filters={})
+    export_job_start(by=people.changshu_supervisor, fmt="csv", filters={})  # others are not held up

@@ -9,7 +9,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, QueryD
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from core.errors import NotFound
+from core.errors import Conflict, NotFound
 from web.filters import AlertFilterForm
 from workflow.export_jobs import (
     CONTENT_TYPES,
@@ -32,7 +32,11 @@ def export_start(request: HttpRequest) -> HttpResponse:
         # A tampered form: say so in words rather than exporting something else.
         return render(request, "web/export_confirm.html", {"format": fmt, "query": query, "form": form,
                                                            "invalid": True, "tab": "list"}, status=400)
-    job = export_job_start(by=request.user, fmt=fmt, filters=form.saved(), query=query, request=request)
+    try:
+        job = export_job_start(by=request.user, fmt=fmt, filters=form.saved(), query=query, request=request)
+    except Conflict as exc:
+        return render(request, "web/export_confirm.html", {"format": fmt, "query": query, "form": form,
+                                                           "refused": str(exc), "tab": "list"}, status=409)
     return redirect("web:export_job", job.pk)
 
 

@@ -176,6 +176,9 @@ class _Aligned:
         self._rows = rows
         self._next = next(rows, None)
 
+    def next_key(self) -> tuple[Any, int] | None:
+        return None if self._next is None else (self._next[0], self._next[1])
+
     def take(self, key: tuple[Any, int]) -> list[tuple]:
         found = []
         nxt = self._next
@@ -216,6 +219,9 @@ def _results(alert_ids: QuerySet, *, outcome: dict[str, str], kind: dict[str, st
         .iterator(chunk_size=CHUNK))
 
     def cells(key: tuple[Any, int]) -> tuple:
+        d, n = dispositions.next_key(), notices.next_key()
+        if (d is None or d < key) and (n is None or n < key):
+            return _NO_RESULTS  # most alerts: nothing in either stream
         found = dispositions.take(key)
         issued = notices.take(key)
         text = _free_text("；".join(f"{n[2] or kind.get(n[3], n[3])}（{n[4]}）" for n in issued)) if issued else None

@@ -229,3 +229,26 @@ def test_a_person_has_a_few_exports_in_preparation_at_most(people):
     with pytest.raises(Conflict, match="being prepared"):
         export_job_start(by=people.kunshan_supervisor, fmt="csv", filters={})
     export_job_start(by=people.changshu_supervisor, fmt="csv", filters={})  # others are not held up
+
+
+def test_results_cells_land_on_their_own_alert_among_many(people, make_alert):
+    """The results columns are read in step with the alerts: each lands on its own row."""
+    from decimal import Decimal
+
+    from alerts.selectors import alerts_visible_to
+    from tests.api.helpers import drive
+    from workflow import services as wf
+
+    older = make_alert(title="旧")
+    middle = drive(make_alert(title="中"), "disposing", supervisor=people.kunshan_supervisor,
+                   verifier=people.kunshan_verifier)
+    wf.alert_dispose(alert_id=middle.pk, by=people.kunshan_supervisor, outcome="form_2",
+                     amount_recovered=Decimal("12.5"), people=[wf.PersonInput(name="张三", form="form_2")])
+    newer = make_alert(title="新")
+    qs = alerts_visible_to(people.kunshan_supervisor).order_by("-created_at", "-id")
+    rows = {r[0]: r for r in exports.export_rows(qs)}
+    assert set(rows) == {older.pk, middle.pk, newer.pk}
+    people_form_2 = [c.header for c in exports.COLUMNS].index("People: form 2")
+    recovered = [c.header for c in exports.COLUMNS].index("Amount recovered (yuan)")
+    assert rows[middle.pk][people_form_2] == 1 and rows[middle.pk][recovered] == Decimal("12.50")
+    assert rows[older.pk][people_form_2] is None and rows[newer.pk][recovered] is None

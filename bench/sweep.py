@@ -209,9 +209,10 @@ recipients AS (
      AND ((t.step = 1 AND u.role = CASE WHEN t.status = 'evaluating' THEN 'leader' ELSE 'supervisor' END)
           OR (t.step = 2 AND u.role = 'supervisor') OR (t.step = 3 AND u.role IN ('leader', 'supervisor')))),
 notes AS (
-    INSERT INTO workflow_notification (recipient_id, alert_id, kind, title, body, key, created_at)
+    INSERT INTO workflow_notification (recipient_id, alert_id, kind, title, body, key, link, created_at)
     SELECT user_id, id, CASE step WHEN 1 THEN 'overdue' ELSE 'escalation' END,
-           format((%(titles)s::text[])[step], id), format((%(bodies)s::text[])[step], title, due_text), '', %(now)s
+           format((%(titles)s::text[])[step], id), format((%(bodies)s::text[])[step], title, due_text), '', '',
+           %(now)s
     FROM recipients
     RETURNING id, recipient_id, title, body),
 mail AS (

@@ -330,12 +330,27 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600.0,
         "options": {"expires": 3500},
     },
+    # Background exports: expired files deleted, interrupted jobs marked failed, lost ones requeued.
+    "export-jobs-sweep": {
+        "task": "workflow.export_jobs_sweep",
+        "schedule": env.float("HUOYAN_SWEEP_EVERY_SECONDS", default=60.0),
+        "options": {"expires": 55},
+    },
     "screening-scheduled-runs": {
         "task": "screening.run_due_scheduled_models",
         "schedule": env.float("HUOYAN_SCHEDULED_RUNS_EVERY_SECONDS", default=300.0),
         "options": {"expires": 290},
     },
 }
+
+# Alert exports (workflow/exports.py, workflow/export_jobs.py): an export of more rows than this
+# is written by the worker (a thread of the web process on the embedded default) with a progress
+# page and a download link; smaller ones download at once. The file is kept this many hours.
+HUOYAN_EXPORT_BACKGROUND_ROWS = env.int("HUOYAN_EXPORT_BACKGROUND_ROWS", default=20_000)
+HUOYAN_EXPORT_KEEP_HOURS = env.float("HUOYAN_EXPORT_KEEP_HOURS", default=72.0)
+# A running export whose progress has not moved for this long is marked failed (worker lost).
+HUOYAN_EXPORT_STALE_MINUTES = env.float("HUOYAN_EXPORT_STALE_MINUTES", default=15.0)
+HUOYAN_EXPORT_TIME_LIMIT_SECONDS = env.int("HUOYAN_EXPORT_TIME_LIMIT_SECONDS", default=1800)
 
 # Upload limits for findings' evidence.
 HUOYAN_EVIDENCE_MAX_BYTES = env.int("HUOYAN_EVIDENCE_MAX_BYTES", default=20 * 1024 * 1024)

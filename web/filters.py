@@ -6,24 +6,21 @@ filter can only narrow that scope, never widen it.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date
 from typing import Any
 
 from django import forms
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from accounts.selectors import units_visible_to
 from alerts.models import Alert, Domain, RiskLevel, SourceSystem
-from alerts.search import alerts_search
 from alerts.states import Conclusion, Outcome, Status
-from cases.models import Dismissal, Disposition, TimelineEntry
-from cases.people import PERSON_FILTERS, alerts_with_people
-from core.ids import parse_id
+from cases.people import PERSON_FILTERS
 from web.text import colon
+from workflow.alert_filters import alerts_filtered, filters_as_json
 
 AGE_CHOICES = [
     ("", _("Any age")),
@@ -140,69 +137,11 @@ class AlertFilterForm(forms.Form):
             # A filter that does not validate (e.g. a unit outside the scope) matches nothing,
             # so an export never silently falls back to the whole list.
             return qs.none()
-        d = self.cleaned_data
-        now = timezone.now()
-        if d.get("q"):
-            # Title and subject are searched as the reader sees them (ID and phone numbers
-            # masked); a complete number is matched exactly and audited (alerts.search).
-            q = d["q"]
-            extra = Q(pk=alert_id) if (alert_id := parse_id(q)) is not None else None
-            qs = alerts_search(qs, q, user=self.user, request=self.request, extra=extra, rule_code=True,
-                               indexed=indexed)
-        state = d.get("state")
-        if state == "open":
-            qs = qs.exclude(status=Status.CLOSED)
-        elif state == "closed":
-            qs = qs.filter(status=Status.CLOSED)
-        elif state == "overdue":
-            qs = qs.exclude(status=Status.CLOSED).filter(due_at__lte=now)
-        elif state == "dismissed":
-            qs = qs.filter(status=Status.CLOSED, pk__in=Dismissal.objects.values("alert_id"))
-        if d.get("status"):
-            qs = qs.filter(status=d["status"])
-        if d.get("unit"):
-            unit = units_visible_to(self.user).filter(code=d["unit"]).first()
-            if unit is None:
-                qs = qs.none()
-            elif d.get("unit_only"):
-                qs = qs.filter(org_unit=unit)
-            else:
-                qs = qs.filter(org_unit__path__startswith=unit.path)
-        if d.get("risk"):
-            qs = qs.filter(risk_level=d["risk"])
-        if d.get("domain"):
-            qs = qs.filter(domain=d["domain"])
-        if d.get("source"):
-            qs = qs.filter(source_id=int(d["source"]))
-        if d.get("age"):
-            qs = qs.filter(created_at__lte=now - timedelta(days=int(d["age"])))
-        conclusion = d.get("conclusion")
-        if conclusion == "substantiated_any":
-            qs = qs.filter(conclusion__in=[Conclusion.SUBSTANTIATED, Conclusion.PARTIALLY_SUBSTANTIATED])
-        elif conclusion:
-            qs = qs.filter(conclusion=conclusion)
-        if d.get("outcome"):
-            qs = qs.filter(pk__in=Disposition.objects.filter(outcome=d["outcome"]).values("alert_id"))
-        if d.get("disposition") == "any":
-            qs = qs.filter(pk__in=Disposition.objects.values("alert_id"))
-        elif d.get("disposition") == "case_filed":
-            qs = qs.filter(pk__in=Disposition.objects.filter(case_filed=True).values("alert_id"))
-        tz = timezone.get_current_timezone()
-        if d.get("created_from"):
-            qs = qs.filter(created_at__gte=datetime.combine(d["created_from"], time.min, tz))
-        if d.get("created_to"):
-            qs = qs.filter(created_at__lt=datetime.combine(d["created_to"] + timedelta(days=1), time.min, tz))
-        if d.get("closed_from"):
-            qs = qs.filter(closed_at__gte=datetime.combine(d["closed_from"], time.min, tz))
-        if d.get("closed_to"):
-            qs = qs.filter(closed_at__lt=datetime.combine(d["closed_to"] + timedelta(days=1), time.min, tz))
-        if d.get("left_stage"):
-            # The alerts behind "average days in stage X": those with a stage change out of X.
-            qs = qs.filter(Exists(TimelineEntry.objects.filter(
-                alert=OuterRef("pk"), kind=TimelineEntry.Kind.TRANSITION, from_status=d["left_stage"])))
-        if d.get("person"):
-            qs = alerts_with_people(qs, d["person"])
-        return qs
+        return alerts_filtered(qs, self.cleaned_data, user=self.user, request=self.request, indexed=indexed)
+
+    def saved(self) -> dict[str, Any]:
+        """The valid filters as JSON (for a background export that applies them later)."""
+        return filters_as_json(self.cleaned_data) if self.is_bound and self.is_valid() else {}
 
 
 # Labels for the filters the dashboard's drill-downs set without a visible field.

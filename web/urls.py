@@ -1,6 +1,6 @@
 from django.urls import path
 
-from web.views import alerts, assessment, assets, boards, dashboard, extensions, inbox, results, subjects
+from web.views import alerts, assessment, assets, boards, dashboard, exports, extensions, inbox, results, subjects
 
 app_name = "web"
 
@@ -17,6 +17,11 @@ urlpatterns = [
     path("alerts/", alerts.alert_list, name="alert_list"),
     path("alerts/export.csv", alerts.alert_export_csv, name="alert_export_csv"),
     path("alerts/export.xlsx", alerts.alert_export_xlsx, name="alert_export_xlsx"),
+    path("exports/", exports.export_list, name="exports"),
+    path("exports/start/", exports.export_start, name="export_start"),
+    path("exports/<int:pk>/", exports.export_job, name="export_job"),
+    path("exports/<int:pk>/status/", exports.export_job_status, name="export_job_status"),
+    path("exports/<int:pk>/download/", exports.export_job_download, name="export_job_download"),
     path("alerts/<int:pk>/", alerts.alert_detail, name="alert_detail"),
     path("alerts/<int:pk>/timeline/", alerts.alert_timeline, name="alert_timeline"),
     path("alerts/<int:pk>/verify/", boards.verify, name="verify"),

@@ -191,6 +191,8 @@ class Notification(models.Model):
         RECTIFICATION_OVERDUE = "rectification_overdue", _("Rectification order overdue")
         REPORT_READY = "report_ready", _("Analysis report ready")
         AWAITING_EVALUATION = "awaiting_evaluation", _("Awaiting your evaluation")
+        EXPORT_READY = "export_ready", _("Export ready")
+        EXPORT_FAILED = "export_failed", _("Export failed")
 
     recipient = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="notifications")
     alert = models.ForeignKey(
@@ -201,6 +203,8 @@ class Notification(models.Model):
     body = models.TextField(_("body"), blank=True)
     # Makes a notification idempotent where the event could be seen twice (e.g. an overdue order).
     key = models.CharField(_("key"), max_length=128, blank=True)
+    # Where opening a notification about something other than an alert goes (a path of this site).
+    link = models.CharField(_("link"), max_length=255, blank=True)
     created_at = models.DateTimeField(_("created at"), db_index=True)
     read_at = models.DateTimeField(_("read at"), null=True, blank=True)
 
@@ -346,3 +350,61 @@ class AlertRollup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.dim}/{self.org_unit_id}/{self.day}/{self.key}: {self.n}"
+
+
+class ExportJob(models.Model):
+    """An alert export too large for a request, written by the worker (`workflow.export_jobs`).
+
+    The owner's unit and role are recorded when it is requested: the rows are those the owner may
+    see, and the file is handed only to the owner, and only while their unit and role are still
+    the recorded ones. The file is deleted when the job expires.
+    """
+
+    class Format(models.TextChoices):
+        CSV = "csv", "CSV"
+        XLSX = "xlsx", "Excel"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Waiting to start")
+        RUNNING = "running", _("Being written")
+        DONE = "done", _("Ready to download")
+        FAILED = "failed", _("Failed")
+        EXPIRED = "expired", _("Expired")
+
+    owner = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="export_jobs", verbose_name=_("owner"))
+    org_unit = models.ForeignKey("accounts.OrgUnit", null=True, on_delete=models.SET_NULL, related_name="+",
+                                 verbose_name=_("unit when requested"))
+    role = models.CharField(_("role when requested"), max_length=16)
+    format = models.CharField(_("format"), max_length=8, choices=Format.choices)
+    filters = models.JSONField(_("filters"), default=dict, blank=True)
+    query = models.CharField(_("list address"), max_length=2000, blank=True)
+    language = models.CharField(_("language"), max_length=16)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.QUEUED)
+    progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
+    row_count = models.PositiveIntegerField(_("rows"), null=True, blank=True)
+    rows_written = models.PositiveIntegerField(_("rows written"), default=0)
+    file = models.FileField(_("file"), upload_to="exports/%Y/%m/", blank=True)
+    filename = models.CharField(_("file name"), max_length=255, blank=True)
+    size_bytes = models.BigIntegerField(_("size (bytes)"), null=True, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    created_at = models.DateTimeField(_("requested at"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    heartbeat_at = models.DateTimeField(_("last progress at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("export")
+        verbose_name_plural = _("exports")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["owner", "-created_at"], name="export_job_owner_idx"),
+            models.Index(fields=["status", "created_at"], name="export_job_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.filename or self.pk} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED, self.Status.EXPIRED)

@@ -42,6 +42,7 @@ class Message:
     alert: Alert | None = None
     key: str = ""
     event: dict[str, Any] | None = None  # extra fields for the webhook payload
+    link: str = ""  # where opening it goes when it is not about an alert (a path of this site)
 
 
 def role_holders_for(unit: OrgUnit, role: str) -> list[User]:
@@ -154,7 +155,7 @@ def notify_many(messages: Sequence[Message], *, now: datetime | None = None) -> 
             notes.append(
                 Notification(
                     recipient=user, alert=msg.alert, kind=msg.kind, title=title, body=body, key=msg.key,
-                    created_at=now,
+                    link=msg.link, created_at=now,
                 )
             )
             owners.append(msg)

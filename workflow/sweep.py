@@ -404,8 +404,8 @@ timeline AS (
     FROM steps s JOIN alerts x ON x.a = s.alert_id
     WHERE s.step > 0),
 notes AS (
-    INSERT INTO workflow_notification (recipient_id, alert_id, kind, title, body, key, created_at)
-    SELECT r.id::bigint, s.alert_id, m.k, left(m.t, 255), m.b, '', %(now)s
+    INSERT INTO workflow_notification (recipient_id, alert_id, kind, title, body, key, link, created_at)
+    SELECT r.id::bigint, s.alert_id, m.k, left(m.t, 255), m.b, '', '', %(now)s
     FROM steps s JOIN messages m ON m.a = s.alert_id AND m.s = s.step
     CROSS JOIN LATERAL json_array_elements_text(m.r) AS r(id)
     RETURNING id, recipient_id, title, body),

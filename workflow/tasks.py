@@ -7,6 +7,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.utils.dateparse import parse_datetime
 
+from workflow.export_jobs import export_job_task, export_jobs_sweep_task  # noqa: F401 - for autodiscovery
 from workflow.notify import send_deliveries  # noqa: F401 - registered here for autodiscovery
 from workflow.sweep import sweep
 

@@ -3,23 +3,18 @@ actions this user may take now, comments, evidence downloads and printable notic
 
 from __future__ import annotations
 
-import csv
-import tempfile
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
 
 from alerts import policy
 from alerts.personal_data import alert_shown_values, full_pii_shown
@@ -27,22 +22,19 @@ from alerts.policy import may_add_finding, transitions_available_to
 from alerts.selectors import alert_list_for, related_alerts
 from alerts.states import Status
 from alerts.transitions import TRANSITIONS
-from audit.models import AuditEvent
-from audit.services import audit_record
 from cases.downloads import evidence_response
 from cases.models import Comment, Referral
 from cases.services import comment_add
 from core.errors import AppError, NotFound
 from screening.evidence import hit_view
 from web.access import HOME_BY_ROLE, alert_or_404, keyset_paginate, safe_next
-from web.export_columns import EXPORT_COLUMNS, NUMBER_FORMATS, Column, as_cell, as_text, export_queryset
 from web.filters import AlertFilterForm
 from web.forms import CommentForm, EscalateHandlingForm, FindingForm, ReferralReplyForm, transition_form
 from web.text import done_message
 from web.views.extensions import extension_context
 from web.views.results import results_context
 from workflow.deadlines import is_overdue, timeliness_of
-from workflow.exports import safe_cell
+from workflow.export_jobs import export_in_background, export_now
 from workflow.handling import alert_escalate_handling
 from workflow.referrals import referral_reply_record
 from workflow.services import alert_transition, alert_transition_precheck
@@ -78,81 +70,32 @@ def alert_list(request: HttpRequest) -> HttpResponse:
     return render(request, "web/alert_list.html", {"form": form, "page": page, "tab": "list"})
 
 
-EXPORT_LIMIT = 100_000
-
-
-def _export_rows(request: HttpRequest, fmt_name: str) -> tuple[list[Column], Any]:
-    """The columns (`web.export_columns`, shared by both formats) and the alerts to export."""
-    _form, qs = _filtered(request)
-    # Exports are always masked, and each one is on the audit record with its filters.
-    audit_record(action=AuditEvent.Action.EXPORT, actor=request.user, request=request,
-                 object_type="alert_list", data={"format": fmt_name, "filters": request.GET.dict()})
-    alerts = export_queryset(qs)[:EXPORT_LIMIT].iterator(chunk_size=2000)
-    return EXPORT_COLUMNS, alerts
-
-
-def _export_name(ext: str) -> str:
-    return f"huoyan-alerts-{timezone.localtime():%Y%m%d-%H%M}.{ext}"
-
-
-class _Echo:
-    """A file-like object whose `write` returns the line, so csv.writer can feed a stream."""
-
-    def write(self, value: str) -> str:
-        return value
+def alert_export(request: HttpRequest, fmt: str) -> HttpResponse:
+    """The filtered list as a file: at once when it is small; when it is large, a page that
+    offers to prepare it in the background (`workflow.export_jobs`)."""
+    form, qs = _filtered(request)
+    if export_in_background(qs):
+        return render(request, "web/export_confirm.html", {
+            "format": fmt, "query": request.GET.urlencode(), "threshold": settings.HUOYAN_EXPORT_BACKGROUND_ROWS,
+            "form": form, "tab": "list",
+        })
+    result = export_now(user=request.user, qs=qs, fmt=fmt, filters=request.GET.dict(), request=request)
+    if result.chunks is not None:
+        response: HttpResponse = StreamingHttpResponse(result.chunks, content_type=result.content_type)
+        response["Content-Disposition"] = content_disposition_header(True, result.filename)
+        return response
+    return FileResponse(result.file, as_attachment=True, filename=result.filename,
+                        content_type=result.content_type)
 
 
 @login_required
-def alert_export_csv(request: HttpRequest) -> StreamingHttpResponse:
-    columns, alerts = _export_rows(request, "csv")
-    writer = csv.writer(_Echo())
-
-    def lines() -> Any:
-        yield "\ufeff".encode()  # BOM: Excel then reads the Chinese text as UTF-8
-        yield writer.writerow([safe_cell(str(c.header)) for c in columns]).encode("utf-8")
-        for a in alerts:
-            yield writer.writerow([as_text(c, c.value(a)) for c in columns]).encode("utf-8")
-
-    # Streamed: a large export neither waits for nor holds the whole file.
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{_export_name("csv")}"'
-    return response
+def alert_export_csv(request: HttpRequest) -> HttpResponse:
+    return alert_export(request, "csv")
 
 
 @login_required
-def alert_export_xlsx(request: HttpRequest) -> FileResponse:
-    columns, alerts = _export_rows(request, "xlsx")
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet(_("Alerts"))
-    # Widths, a frozen header and an autofilter; dates and numbers stay real values, text never
-    # runs as a formula (web.export_columns.as_cell).
-    for i, c in enumerate(columns, start=1):
-        ws.column_dimensions[get_column_letter(i)].width = c.width
-    ws.freeze_panes = "A2"
-    bold = Font(bold=True)
-    header = []
-    for c in columns:
-        cell = WriteOnlyCell(ws, value=str(c.header))
-        cell.font = bold
-        header.append(cell)
-    ws.append(header)
-    n = 0
-    for a in alerts:
-        row = []
-        for c in columns:
-            cell = WriteOnlyCell(ws, value=as_cell(c, c.value(a)))
-            if c.kind in NUMBER_FORMATS:
-                cell.number_format = NUMBER_FORMATS[c.kind]
-            row.append(cell)
-        ws.append(row)
-        n += 1
-    ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{n + 1}"
-    # Written to a spooled temporary file: memory stays flat for large exports.
-    out = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115 - handed to the response
-    wb.save(out)
-    out.seek(0)
-    return FileResponse(out, as_attachment=True, filename=_export_name("xlsx"),
-                        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+def alert_export_xlsx(request: HttpRequest) -> HttpResponse:
+    return alert_export(request, "xlsx")
 
 
 # ----- detail and actions -----

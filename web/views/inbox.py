@@ -1,5 +1,5 @@
 """The notifications inbox: the user's own messages, filtered by unread and kind; opening one
-marks it read and goes to its alert."""
+marks it read and goes to its alert (or to the page it is about, e.g. a finished export)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
@@ -43,6 +44,8 @@ def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
     notifications_mark_read(user=request.user, ids=[note.pk])
     if note.alert_id:
         return redirect("web:alert_detail", note.alert_id)
+    if note.link and url_has_allowed_host_and_scheme(note.link, allowed_hosts=None) and note.link.startswith("/"):
+        return redirect(note.link)  # e.g. a finished export's page
     return redirect("web:inbox")
 
 

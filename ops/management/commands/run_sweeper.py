@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from assessment.reports import reports_due
 from assessment.unit_escalation import unit_escalations_sweep
 from screening.services import run_due_scheduled_models
+from workflow.export_jobs import export_jobs_sweep
 from workflow.sweep import sweep
 
 
@@ -61,6 +62,16 @@ class Command(BaseCommand):
                 if notices or reports:
                     self.stdout.write(_("%(n)d unit supervision notices, %(r)d scheduled reports")
                                       % {"n": notices, "r": reports})
+            try:
+                # Background exports: expired files deleted, interrupted ones failed, lost ones
+                # started again (in a thread of this process when there is no worker).
+                exports = export_jobs_sweep()
+            except Exception as exc:  # noqa: BLE001 - keep going; the next round retries
+                self.stderr.write(_("export clean-up failed: %(error)s") % {"error": exc})
+            else:
+                if any(exports.values()):
+                    self.stdout.write(_("exports: %(expired)d expired, %(stale)d interrupted, %(requeued)d restarted")
+                                      % exports)
             if options["once"]:
                 break
             deadline = time.monotonic() + options["interval"]

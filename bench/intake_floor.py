@@ -29,22 +29,24 @@ from alerts.models import RISK_RANK, RiskLevel
 from workflow import deadlines
 from workflow.rollups import local_day
 
-_ALERT_COLUMNS = (
-    "title, domain, risk_level, risk_rank, org_unit_id, source_id, rule_code, subject_name, subject_id_number,"
-    " subject_credit_code, details, tags, dedup_key, occurrence_count, last_occurred_at, status, conclusion,"
-    " stage_entered_at, stage_seq, due_at, escalation_level, supervised, merged_from_status, created_at,"
-    " updated_at"
-)
-_ALERT_TYPES = ("varchar", "varchar", "varchar", "smallint", "bigint", "bigint", "varchar", "varchar", "varchar",
-                "varchar", "jsonb", "jsonb", "varchar", "integer", "timestamptz", "varchar", "varchar",
-                "timestamptz", "integer", "timestamptz", "smallint", "boolean", "varchar", "timestamptz",
-                "timestamptz")
-_CONFLICT = (
+_ALERT_INSERT = (
+    "INSERT INTO alerts_alert (title, domain, risk_level, risk_rank, org_unit_id, source_id, rule_code, subject_name,"
+    " subject_id_number, subject_credit_code, details, tags, dedup_key, occurrence_count, last_occurred_at, status,"
+    " conclusion, stage_entered_at, stage_seq, due_at, escalation_level, supervised, merged_from_status, created_at,"
+    " updated_at)"
+    " SELECT t, 'other', r, rk, u, %(source)s, '', '', '', '', '{{}}'::jsonb, '[]'::jsonb, k, 1, %(now)s,"
+    " 'warning', '', %(now)s, 1, d, 0, false, '', %(now)s, %(now)s FROM {rows}"
     " ON CONFLICT (source_id, dedup_key) WHERE NOT (status = 'closed')"
     " DO UPDATE SET occurrence_count = alerts_alert.occurrence_count + EXCLUDED.occurrence_count,"
     " last_occurred_at = EXCLUDED.last_occurred_at, updated_at = EXCLUDED.updated_at"
     " RETURNING id, dedup_key, occurrence_count"
 )
+_ONE = _ALERT_INSERT.format(
+    rows="(VALUES (%(t)s::varchar, %(r)s::varchar, %(rk)s::smallint, %(u)s::bigint, %(k)s::varchar,"
+         " %(d)s::timestamptz)) AS v(t, r, rk, u, k, d)")
+_MANY = _ALERT_INSERT.format(
+    rows="unnest(%(t)s::varchar[], %(r)s::varchar[], %(rk)s::smallint[], %(u)s::bigint[], %(k)s::varchar[],"
+         " %(d)s::timestamptz[]) AS v(t, r, rk, u, k, d)")
 _ROLLUP = (
     "INSERT INTO workflow_alertrollup (dim, org_unit_id, day, key, n, closed, concluded, substantiated, filed,"
     " amount, seconds, working_days) SELECT d, u, dy, k, n, 0, 0, 0, 0, 0, 0, 0"
@@ -95,39 +97,43 @@ def _units(codes: set[str], inside: str) -> dict[str, int] | None:
     return {code: pk for code, (pk, _path) in found.items()}
 
 
-def _row(item: dict[str, Any], unit_id: int, source_id: int, now: datetime) -> list[Any]:
-    risk = item["risk_level"]
-    rule = deadlines.policy_for(stage="warning", risk_level=risk, domain="other")
-    due = deadlines.due_at_after(rule, now) if rule else None
-    return [item["title"], "other", risk, RISK_RANK[RiskLevel(risk)], unit_id, source_id, "", "", "", "", "{}",
-            "[]", item["dedup_key"], 1, now, "warning", "", now, 1, due, 0, False, "", now, now]
+def _columns(items: list[dict[str, Any]], units: dict[str, int], now: datetime) -> dict[str, list[Any]]:
+    """The varying columns, one list each; the deadline once per risk level."""
+    due: dict[str, datetime | None] = {}
+    cols: dict[str, list[Any]] = {"t": [], "r": [], "rk": [], "u": [], "k": [], "d": []}
+    for item in items:
+        risk = item["risk_level"]
+        if risk not in due:
+            due[risk] = deadlines.stage_due_at(stage="warning", risk_level=risk, domain="other", entered_at=now)
+        cols["t"].append(item["title"])
+        cols["r"].append(risk)
+        cols["rk"].append(RISK_RANK[RiskLevel(risk)])
+        cols["u"].append(units[item["org_unit"]])
+        cols["k"].append(item["dedup_key"])
+        cols["d"].append(due[risk])
+    return cols
 
 
-def _write(rows: list[list[Any]], source: tuple[Any, ...], now: datetime, received: int) -> list[tuple]:
+def _write(cols: dict[str, list[Any]], source: tuple[Any, ...], now: datetime, received: int) -> list[tuple]:
     """One transaction: the upsert, then for the new alerts their rollups, timeline and audit."""
     source_id, code, name = source[0], source[1], source[2]
+    one = len(cols["k"]) == 1
+    params: dict[str, Any] = {k: (v[0] if one else v) for k, v in cols.items()}
+    params.update(source=source_id, now=now)
     with transaction.atomic(), connection.cursor() as cur:
-        if len(rows) == 1:
-            cur.execute(f"INSERT INTO alerts_alert ({_ALERT_COLUMNS}) VALUES"
-                        f" ({', '.join(['%s'] * len(_ALERT_TYPES))}){_CONFLICT}", rows[0])
-        else:
-            arrays = ", ".join(f"%s::{t}[]" for t in _ALERT_TYPES)
-            cur.execute(f"INSERT INTO alerts_alert ({_ALERT_COLUMNS}) SELECT * FROM unnest({arrays}){_CONFLICT}",
-                        [list(c) for c in zip(*rows, strict=True)])
+        cur.execute(_ONE if one else _MANY, params)
         out = cur.fetchall()
         created = [pk for pk, _key, count in out if count == 1]
         if created:
-            by_key = {r[12]: r for r in rows}
-            counts: dict[tuple[str, int, Any, str], int] = {}
+            unit_of = dict(zip(cols["k"], cols["u"], strict=True))
+            counts: dict[tuple[str, int, str], int] = {}
             for _pk, key, count in out:
                 if count == 1:
-                    r = by_key[key]
-                    day = local_day(now)
                     for dim, k in (("status", "warning"), ("domain", "other"), ("source", str(source_id))):
-                        counts[(dim, r[4], day, k)] = counts.get((dim, r[4], day, k), 0) + 1
-            keys = sorted(counts)
-            cur.execute(_ROLLUP, [[k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys],
-                                  [k[3] for k in keys], [counts[k] for k in keys]])
+                        counts[(dim, unit_of[key], k)] = counts.get((dim, unit_of[key], k), 0) + 1
+            keys, day = sorted(counts), local_day(now)
+            cur.execute(_ROLLUP, [[k[0] for k in keys], [k[1] for k in keys], [day] * len(keys),
+                                  [k[2] for k in keys], [counts[k] for k in keys]])
             cur.execute(_TIMELINE, [now, name, json.dumps({"source": code}), created])
             cur.execute(_AUDIT, [now, f"source:{code}", str(source_id),
                                  json.dumps({"created": len(created), "received": received,
@@ -147,7 +153,6 @@ def intake_floor(request: HttpRequest) -> HttpResponse:
     if units is None or any(i["risk_level"] not in RISK_RANK for i in items):
         return JsonResponse({"detail": "invalid"}, status=400)
     now = timezone.now()
-    rows = [_row(i, units[i["org_unit"]], source[0], now) for i in items]
-    out = _write(rows, source, now, len(items))
+    out = _write(_columns(items, units, now), source, now, len(items))
     return JsonResponse({"results": [{"id": pk, "dedup_key": key, "created": count == 1} for pk, key, count in out]},
                         status=201)

@@ -128,11 +128,16 @@ _INPUT = (
     ("subject_id", "bigint"), ("details", "jsonb"), ("dedup_key", "varchar"), ("occurrence_count", "integer"),
     ("occurred_at", "timestamptz"), ("due_at", "timestamptz"),
 )
-_INPUT_NAMES = ", ".join(name for name, _type in _INPUT)
+_TYPES = dict(_INPUT)
 
 
-def _statement(n_rows: int) -> str:
-    """The intake statement for `n_rows` distinct keys (text cached per shape by the caller).
+def _statement(varying: frozenset[str]) -> str:
+    """The intake statement; `varying` names the input columns that travel as arrays.
+
+    A column whose value is the same for every item of the batch — every column of a single
+    item, and in a batch typically the unit, domain, deadline, empty subject fields — travels
+    once as a scalar parameter; the others as one array each, all unnested together. Statement
+    texts are cached per set of varying columns.
 
     `ins` upserts the alerts (same partial unique index and counting as ever); `new` keeps the
     rows this statement created (a fresh row carries exactly this batch's count; an existing one
@@ -141,13 +146,18 @@ def _statement(n_rows: int) -> str:
     The source's indicator codes are listed in the same statement. One round trip, atomic on
     its own: a single item needs no BEGIN / COMMIT of its own.
     """
-    if n_rows == 1:
-        # One item: scalar parameters (no arrays to build and parse).
-        typed = ", ".join(f"%({name})s::{t}" for name, t in _INPUT)
-        src = f"SELECT * FROM (VALUES ({typed})) AS v({_INPUT_NAMES})"
+    arrays = [name for name, _type in _INPUT if name in varying]
+    if arrays:
+        unnest = ", ".join(f"%({name})s::{_TYPES[name]}[]" for name in arrays)
+        src = f"SELECT * FROM unnest({unnest}) AS v({', '.join(arrays)})"
     else:
-        arrays = ", ".join(f"%({name})s::{t}[]" for name, t in _INPUT)
-        src = f"SELECT * FROM unnest({arrays}) AS v({_INPUT_NAMES})"
+        src = "SELECT 1 AS one"
+
+    def col(name: str) -> str:
+        return f"src.{name}" if name in varying else f"%({name})s::{_TYPES[name]}"
+
+    (title, domain, risk_level, risk_rank, unit, rule, s_name, s_id, s_code, amount, subject, details, key,
+     count, occurred, due) = (col(name) for name, _type in _INPUT)
     measures = rollups.MEASURES
     zeros = ", ".join("0" for m in measures if m != "n")
     others = ", ".join(m for m in measures if m != "n")
@@ -159,9 +169,9 @@ ins AS (
         subject_name, subject_id_number, subject_credit_code, amount, subject_id, details, tags, dedup_key,
         occurrence_count, occurred_at, last_occurred_at, status, conclusion, stage_entered_at, stage_seq,
         due_at, escalation_level, supervised, merged_from_status, created_at, updated_at)
-    SELECT title, domain, risk_level, risk_rank, org_unit_id, %(source)s, rule_code, subject_name,
-        subject_id_number, subject_credit_code, amount, subject_id, details, '[]'::jsonb, dedup_key,
-        occurrence_count, occurred_at, %(now)s, %(status)s, '', %(now)s, 1, due_at, 0, false, '', %(now)s, %(now)s
+    SELECT {title}, {domain}, {risk_level}, {risk_rank}, {unit}, %(source)s, {rule}, {s_name}, {s_id}, {s_code},
+        {amount}, {subject}, {details}, '[]'::jsonb, {key}, {count}, {occurred}, %(now)s, %(status)s, '', %(now)s,
+        1, {due}, 0, false, '', %(now)s, %(now)s
     FROM src
     ON CONFLICT (source_id, dedup_key) WHERE NOT (status = '{Status.CLOSED.value}')
     DO UPDATE SET occurrence_count = alerts_alert.occurrence_count + EXCLUDED.occurrence_count,
@@ -169,8 +179,8 @@ ins AS (
     RETURNING id, dedup_key, occurrence_count, org_unit_id, domain
 ),
 new AS MATERIALIZED (
-    SELECT ins.id, ins.org_unit_id, ins.domain FROM ins JOIN src ON src.dedup_key = ins.dedup_key
-    WHERE ins.occurrence_count = src.occurrence_count
+    SELECT ins.id, ins.org_unit_id, ins.domain FROM ins JOIN src ON {key} = ins.dedup_key
+    WHERE ins.occurrence_count = {count}
 ),
 entries AS (
     INSERT INTO cases_timelineentry (alert_id, at, kind, action, from_status, to_status, text, data)
@@ -206,7 +216,7 @@ SELECT id, dedup_key, occurrence_count FROM ins
 """
 
 
-_STATEMENTS: dict[bool, str] = {}
+_STATEMENTS: dict[frozenset[str], str] = {}
 
 
 def _columns_of(source: SourceSystem, chosen: list[IntakeItem], counts: dict[str, int], now: datetime,
@@ -251,9 +261,6 @@ def _ingest_postgresql(source: SourceSystem, chosen: list[IntakeItem], counts: d
         # Every alert links to its subject file; the whole batch's subjects in two statements.
         subjects = subjects_resolve(identities) if with_subjects else {}
         columns = _columns_of(source, chosen, counts, now, subjects)
-        one = len(chosen) == 1
-        if one not in _STATEMENTS:
-            _STATEMENTS[one] = _statement(1 if one else 2)
         params: dict[str, Any] = {
             "source": source.pk, "now": now, "status": Status.WARNING.value,
             "created": TimelineEntry.Kind.CREATED.value,
@@ -262,10 +269,20 @@ def _ingest_postgresql(source: SourceSystem, chosen: list[IntakeItem], counts: d
             "action": AuditEvent.Action.ALERTS_RAISED.value, "received": len(items),
             "codes": _indicator_codes(source, items),
         }
+        varying: set[str] = set()
         for (name, _type), values in zip(_INPUT, columns, strict=True):
-            params[name] = values[0] if one else values
+            if values.count(values[0]) == len(values):
+                params[name] = values[0]
+            else:
+                params[name] = values
+                varying.add(name)
+        shape = frozenset(varying)
+        if shape not in _STATEMENTS:
+            if len(_STATEMENTS) >= 256:
+                _STATEMENTS.clear()
+            _STATEMENTS[shape] = _statement(shape)
         with connection.cursor() as cursor:
-            cursor.execute(_STATEMENTS[one], params)
+            cursor.execute(_STATEMENTS[shape], params)
             rows = cursor.fetchall()
         outcome = {key: (pk, occurrences == counts[key]) for pk, key, occurrences in rows}
         linked = {item.dedup_key for item, subject in zip(chosen, columns[10], strict=True) if subject is not None}

@@ -124,3 +124,18 @@ def test_subjects_of_a_batch_resolve_to_the_same_files_as_alone(source, org):
     subject = subjects_resolve([SubjectIdentity(credit_code="91320583MA1XXXXX0X")])[key]
     assert {_row("x")["subject_id"], _row("y")["subject_id"]} == {subject}
     assert _row("z")["subject_id"] not in (None, subject)
+
+
+def test_a_batch_whose_every_column_varies_writes_what_each_item_writes_alone(source, org):
+    first = _item("", org)
+    second = _item("", org, title="另一条", risk_level="blue", org_unit=org.kunshan_office, domain="land",
+                   rule="LAND-2", subject_name="张三", subject_credit_code="", subject_id_number="11010519491231002X",
+                   amount=None, occurred_at=None, details={})
+    batch = [IntakeItem(**{**vars(item), "dedup_key": f"b{i}"}) for i, item in enumerate((first, second))]
+    alone = [IntakeItem(**{**vars(item), "dedup_key": f"a{i}"}) for i, item in enumerate((first, second))]
+    alerts_ingest(source=source, items=batch)
+    for item in alone:
+        alerts_ingest(source=source, items=[item])
+    assert _row("b0") == _row("a0") and _row("b1") == _row("a1") and _row("b0") != _row("b1")
+    assert _entries("b1") == _entries("a1")
+    assert rollups.differences() == []

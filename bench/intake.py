@@ -9,7 +9,8 @@ Single POSTs alternate one by one (so both sides meet the same load on a shared 
 alternate which side goes first. Each round starts from empty tables. Figures are medians: of
 every single POST's time, and of the rounds' batch times.
 
-    python -m bench.intake          (DATABASE_URL names the server; the database is its own)
+    python -m bench.intake          (DATABASE_URL names the server; the database is its own,
+                                     huoyan_bench_intake, or HUOYAN_BENCH_INTAKE_DB)
 """
 
 from __future__ import annotations

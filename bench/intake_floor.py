@@ -5,7 +5,7 @@ costs the same HTTP and middleware work on both sides. Per request, like the pro
 key is looked up by its prefix and its SHA-256 compared in constant time; the unit must exist
 and lie inside the source's unit; the deadline comes from the deadline policy and the
 working-day calendar; then in one transaction the alert upsert (same partial unique index, same
-occurrence count), and for a new alert its rollup rows, its timeline entry and one audit row.
+occurrence count), and for a new alert its rollup rows (day and month grain), its timeline entry and one audit row.
 
 What the floor leaves out on purpose: field-by-field validation beyond the unit and the risk
 level (it trusts the benchmark's well-formed payload), throttling, subjects (the payload has
@@ -126,14 +126,17 @@ def _write(cols: dict[str, list[Any]], source: tuple[Any, ...], now: datetime, r
         created = [pk for pk, _key, count in out if count == 1]
         if created:
             unit_of = dict(zip(cols["k"], cols["u"], strict=True))
-            counts: dict[tuple[str, int, str], int] = {}
+            # Day rows and their month-grain rows ("@m", the 1st), as rollups.apply writes them.
+            day = local_day(now)
+            counts: dict[tuple[str, int, Any, str], int] = {}
             for _pk, key, count in out:
                 if count == 1:
                     for dim, k in (("status", "warning"), ("domain", "other"), ("source", str(source_id))):
-                        counts[(dim, unit_of[key], k)] = counts.get((dim, unit_of[key], k), 0) + 1
-            keys, day = sorted(counts), local_day(now)
-            cur.execute(_ROLLUP, [[k[0] for k in keys], [k[1] for k in keys], [day] * len(keys),
-                                  [k[2] for k in keys], [counts[k] for k in keys]])
+                        for row in ((dim, unit_of[key], day, k), (dim + "@m", unit_of[key], day.replace(day=1), k)):
+                            counts[row] = counts.get(row, 0) + 1
+            keys = sorted(counts)
+            cur.execute(_ROLLUP, [[k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys],
+                                  [k[3] for k in keys], [counts[k] for k in keys]])
             cur.execute(_TIMELINE, [now, name, json.dumps({"source": code}), created])
             cur.execute(_AUDIT, [now, f"source:{code}", str(source_id),
                                  json.dumps({"created": len(created), "received": received,

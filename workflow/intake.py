@@ -162,6 +162,14 @@ def _statement(varying: frozenset[str]) -> str:
     zeros = ", ".join("0" for m in measures if m != "n")
     others = ", ".join(m for m in measures if m != "n")
     Dim = rollups.Dim
+    # The day rows and, as `rollups.apply` adds them, their month-grain rows (dim + MONTHLY).
+    counts = "\n        UNION ALL\n        ".join(
+        f"SELECT '{dim}{grain}' AS dim, org_unit_id, {day}::date AS day, {key} AS key, count(*) AS n"
+        f" FROM new GROUP BY org_unit_id{group}"
+        for grain, day in (("", "%(day)s"), (rollups.MONTHLY, "%(month)s"))
+        for dim, key, group in ((Dim.STATUS.value, "%(status)s", ""), (Dim.DOMAIN.value, "domain", ", domain"),
+                                (Dim.SOURCE.value, "%(source_key)s", ""))
+    )
     return f"""
 WITH src AS MATERIALIZED ({src}),
 ins AS (
@@ -189,14 +197,10 @@ entries AS (
 ),
 counted AS (
     INSERT INTO workflow_alertrollup (dim, org_unit_id, day, key, n, {others})
-    SELECT dim, org_unit_id, %(day)s::date, key, n, {zeros} FROM (
-        SELECT '{Dim.STATUS.value}' AS dim, org_unit_id, %(status)s AS key, count(*) AS n FROM new GROUP BY org_unit_id
-        UNION ALL
-        SELECT '{Dim.DOMAIN.value}', org_unit_id, domain, count(*) FROM new GROUP BY org_unit_id, domain
-        UNION ALL
-        SELECT '{Dim.SOURCE.value}', org_unit_id, %(source_key)s, count(*) FROM new GROUP BY org_unit_id
+    SELECT dim, org_unit_id, day, key, n, {zeros} FROM (
+        {counts}
     ) r
-    ORDER BY dim COLLATE "C", org_unit_id, key COLLATE "C"
+    ORDER BY dim COLLATE "C", org_unit_id, day, key COLLATE "C"
     ON CONFLICT (dim, org_unit_id, day, key) DO UPDATE SET
         {", ".join(f"{m} = workflow_alertrollup.{m} + EXCLUDED.{m}" for m in measures)}
 ),
@@ -265,7 +269,8 @@ def _ingest_postgresql(source: SourceSystem, chosen: list[IntakeItem], counts: d
             "source": source.pk, "now": now, "status": Status.WARNING.value,
             "created": TimelineEntry.Kind.CREATED.value,
             "source_name": source.name, "entry_data": json.dumps({"source": source.code}),
-            "day": rollups.local_day(now), "source_key": str(source.pk), "actor": f"source:{source.code}"[:150],
+            "day": rollups.local_day(now), "month": rollups.local_day(now).replace(day=1),
+            "source_key": str(source.pk), "actor": f"source:{source.code}"[:150],
             "action": AuditEvent.Action.ALERTS_RAISED.value, "received": len(items),
             "codes": _indicator_codes(source, items),
         }

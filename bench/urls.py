@@ -1,31 +1,11 @@
-"""The app's URLs plus the bare baseline the intake benchmark compares against."""
+"""The app's URLs plus the baselines the benchmarks compare against (bench-only URLs)."""
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
-from django.utils import timezone
-from rest_framework import generics, serializers
-from rest_framework.permissions import AllowAny
 
-from alerts.models import Alert
+from bench.intake_floor import intake_floor
 from config.urls import urlpatterns as app_urlpatterns
-
-
-class BareAlertSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Alert
-        fields = ["id", "title", "risk_level", "org_unit", "source", "dedup_key"]
-
-
-class BareCreate(generics.CreateAPIView):
-    """A plain DRF create on the same table: no key check, no scope check, no dedup, no timeline."""
-
-    serializer_class = BareAlertSerializer
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
-
-    def perform_create(self, serializer: BareAlertSerializer) -> None:
-        serializer.save(stage_entered_at=timezone.now())
 
 
 @login_required
@@ -35,7 +15,8 @@ def nothing(request: HttpRequest) -> HttpResponse:
 
 
 urlpatterns = [
-    path("bench/bare-create/", BareCreate.as_view()),
     path("bench/nothing/", nothing),
+    # Intake's floor: the same writes by hand, behind the same middleware (bench/intake_floor.py).
+    path("bench/intake-floor/", intake_floor),
     *app_urlpatterns,
 ]

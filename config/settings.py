@@ -355,6 +355,10 @@ HUOYAN_EXPORT_TIME_LIMIT_SECONDS = env.int("HUOYAN_EXPORT_TIME_LIMIT_SECONDS", d
 # Upload limits for findings' evidence.
 HUOYAN_EVIDENCE_MAX_BYTES = env.int("HUOYAN_EVIDENCE_MAX_BYTES", default=20 * 1024 * 1024)
 HUOYAN_INTAKE_MAX_BATCH = 1000
+# Seconds a process keeps the source system it found by an API key's prefix (alerts/sources.py);
+# the key's hash is still compared on every request. A deactivated or rotated key stops working
+# in every process within this time (at once in the process that saved the change). 0: off.
+HUOYAN_API_KEY_CACHE_SECONDS = env.float("HUOYAN_API_KEY_CACHE_SECONDS", default=5.0)
 
 # Untrusted work is bounded (docs/screening.md, "Limits"). Uploads: a row cap and, for XLSX, a cap
 # on the unpacked size, both checked before the file is parsed; a file with more rows than

@@ -17,7 +17,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import OrgUnit, Role, User
 from alerts.models import SourceSystem
-from alerts.sources import source_system_create
+from alerts.sources import clear_source_key_cache, source_system_create
 from tests.factories import AlertFactory, OrgUnitFactory, UserFactory
 from workflow.calendar import clear_calendar_cache
 from workflow.deadlines import clear_policy_cache
@@ -89,15 +89,17 @@ def _english_unless_asked(settings) -> None:
 
 @pytest.fixture(autouse=True)
 def _fresh_caches():
-    # Calendar and deadline policies are cached per process; a test that edits them must not
-    # leak into the next one.
+    # Calendar, deadline policies and source systems found by key prefix are cached per
+    # process; a test that edits them must not leak into the next one.
     # Django's cache holds the throttles' counters (api/throttles.py): each test starts at zero.
     clear_calendar_cache()
     clear_policy_cache()
+    clear_source_key_cache()
     cache.clear()
     yield
     clear_calendar_cache()
     clear_policy_cache()
+    clear_source_key_cache()
     cache.clear()
 
 

@@ -96,7 +96,12 @@ def due_at_after(rule: Rule, start: datetime) -> datetime:
 
 def due_at_for(alert: Alert, entered_at: datetime) -> datetime | None:
     """The deadline of the stage `alert` has just entered; None while no policy applies."""
-    rule = policy_for(stage=alert.status, risk_level=alert.risk_level, domain=alert.domain)
+    return stage_due_at(stage=alert.status, risk_level=alert.risk_level, domain=alert.domain, entered_at=entered_at)
+
+
+def stage_due_at(*, stage: str, risk_level: str, domain: str, entered_at: datetime) -> datetime | None:
+    """`due_at_for` without an `Alert` instance: intake computes it once per (risk, domain) of a batch."""
+    rule = policy_for(stage=stage, risk_level=risk_level, domain=domain)
     if rule is None:
         return None
     return due_at_after(rule, entered_at)

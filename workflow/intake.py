@@ -8,7 +8,9 @@ occurrence_count + n`, so two racing pushes of one key make one alert whose coun
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -24,10 +26,11 @@ from alerts.subjects import SubjectIdentity, subjects_resolve
 from audit.models import AuditEvent
 from audit.services import audit_record
 from cases import timeline
+from cases.models import TimelineEntry
 from workflow import deadlines, rollups
 from workflow.recurrence import recurrences_mark
 
-# Rows per INSERT statement: well under the bound-parameter limits of PostgreSQL and SQLite.
+# Rows per INSERT statement on SQLite: well under its bound-parameter limit.
 _CHUNK = 500
 
 
@@ -80,48 +83,6 @@ def _new_alert(source: SourceSystem, item: IntakeItem, count: int, now: datetime
     return alert
 
 
-def _columns() -> list[Any]:
-    return [f for f in Alert._meta.concrete_fields if not f.primary_key]
-
-
-def _upsert_sql(n_rows: int) -> str:
-    """One INSERT … ON CONFLICT … RETURNING for `n_rows` alerts.
-
-    On PostgreSQL the rows travel as one array per column (`unnest`), so the statement text is
-    the same for every batch: psycopg and the server parse it once instead of a fresh
-    statement with thousands of placeholders per request. SQLite gets a multi-row VALUES list.
-    """
-    fields = _columns()
-    qn = connection.ops.quote_name
-    table = qn(Alert._meta.db_table)
-    if connection.vendor == "postgresql":
-        arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in fields)
-        source = f"SELECT * FROM unnest({arrays})"
-    else:
-        row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-        source = "VALUES " + ", ".join([row] * n_rows)
-    return (
-        f"INSERT INTO {table} ({', '.join(qn(f.column) for f in fields)}) {source}"
-        # The conflict target names the partial unique index `alert_open_dedup_key_uniq`.
-        # The predicate is a literal: SQLite matches it against the index's own text.
-        + f" ON CONFLICT ({qn('source_id')}, {qn('dedup_key')})"
-        + f" WHERE NOT ({qn('status')} = '{Status.CLOSED.value}')"
-        + f" DO UPDATE SET {qn('occurrence_count')} = {table}.{qn('occurrence_count')}"
-        + f" + EXCLUDED.{qn('occurrence_count')},"
-        + f" {qn('last_occurred_at')} = EXCLUDED.{qn('last_occurred_at')},"
-        + f" {qn('updated_at')} = EXCLUDED.{qn('updated_at')}"
-        + f" RETURNING {qn('id')}, {qn('dedup_key')}, {qn('occurrence_count')}"
-    )
-
-
-def _upsert_params(alerts: list[Alert]) -> list[Any]:
-    fields = _columns()
-    rows = [[f.get_db_prep_save(getattr(a, f.attname), connection) for f in fields] for a in alerts]
-    if connection.vendor == "postgresql":
-        return [list(column) for column in zip(*rows, strict=True)]
-    return [value for row in rows for value in row]
-
-
 def alerts_ingest(*, source: SourceSystem, items: Sequence[IntakeItem]) -> list[IntakeResult]:
     """Store a batch all-or-nothing; one result per item, in the order given.
 
@@ -138,21 +99,250 @@ def alerts_ingest(*, source: SourceSystem, items: Sequence[IntakeItem]) -> list[
     now = timezone.now()
     # Sorted keys give every batch the same lock order, so two racing batches cannot deadlock.
     keys = sorted(first)
+    ingest = _ingest_postgresql if connection.vendor == "postgresql" else _ingest_portable
+    outcome = ingest(source, [first[k] for k in keys], counts, now, items)
+
+    results: list[IntakeResult] = []
+    reported: set[str] = set()
+    for item in items:
+        pk, created = outcome[item.dedup_key]
+        results.append(IntakeResult(pk, item.dedup_key, created and item.dedup_key not in reported))
+        reported.add(item.dedup_key)
+    return results
+
+
+def _indicator_codes(source: SourceSystem, items: Sequence[IntakeItem]) -> list[str]:
+    # A business system's rule codes are its embedded indicators: listed when first pushed.
+    if source.kind != SourceSystem.Kind.BUSINESS:
+        return []
+    return sorted({item.rule for item in items if item.rule})
+
+
+# ----- PostgreSQL: one statement for the alerts and everything a new alert writes -----
+
+# The input columns, in order, with their array types (one array per column for a batch).
+_INPUT = (
+    ("title", "varchar"), ("domain", "varchar"), ("risk_level", "varchar"), ("risk_rank", "smallint"),
+    ("org_unit_id", "bigint"), ("rule_code", "varchar"), ("subject_name", "varchar"),
+    ("subject_id_number", "varchar"), ("subject_credit_code", "varchar"), ("amount", "numeric"),
+    ("subject_id", "bigint"), ("details", "jsonb"), ("dedup_key", "varchar"), ("occurrence_count", "integer"),
+    ("occurred_at", "timestamptz"), ("due_at", "timestamptz"),
+)
+_TYPES = dict(_INPUT)
+
+
+def _statement(varying: frozenset[str]) -> str:
+    """The intake statement; `varying` names the input columns that travel as arrays.
+
+    A column whose value is the same for every item of the batch — every column of a single
+    item, and in a batch typically the unit, domain, deadline, empty subject fields — travels
+    once as a scalar parameter; the others as one array each, all unnested together. Statement
+    texts are cached per set of varying columns.
+
+    `ins` upserts the alerts (same partial unique index and counting as ever); `new` keeps the
+    rows this statement created (a fresh row carries exactly this batch's count; an existing one
+    has more); from `new` hang the timeline entries, the rollup rows (sorted by key, as
+    `rollups.apply` writes them, so writers lock rollup rows in one order) and the audit row.
+    The source's indicator codes are listed in the same statement. One round trip, atomic on
+    its own: a single item needs no BEGIN / COMMIT of its own.
+    """
+    arrays = [name for name, _type in _INPUT if name in varying]
+    if arrays:
+        unnest = ", ".join(f"%({name})s::{_TYPES[name]}[]" for name in arrays)
+        src = f"SELECT * FROM unnest({unnest}) AS v({', '.join(arrays)})"
+    else:
+        src = "SELECT 1 AS one"
+
+    def col(name: str) -> str:
+        return f"src.{name}" if name in varying else f"%({name})s::{_TYPES[name]}"
+
+    (title, domain, risk_level, risk_rank, unit, rule, s_name, s_id, s_code, amount, subject, details, key,
+     count, occurred, due) = (col(name) for name, _type in _INPUT)
+    measures = rollups.MEASURES
+    zeros = ", ".join("0" for m in measures if m != "n")
+    others = ", ".join(m for m in measures if m != "n")
+    Dim = rollups.Dim
+    # The day rows and, as `rollups.apply` adds them, their month-grain rows (dim + MONTHLY).
+    counts = "\n        UNION ALL\n        ".join(
+        f"SELECT '{dim}{grain}' AS dim, org_unit_id, {day}::date AS day, {key} AS key, count(*) AS n"
+        f" FROM new GROUP BY org_unit_id{group}"
+        for grain, day in (("", "%(day)s"), (rollups.MONTHLY, "%(month)s"))
+        for dim, key, group in ((Dim.STATUS.value, "%(status)s", ""), (Dim.DOMAIN.value, "domain", ", domain"),
+                                (Dim.SOURCE.value, "%(source_key)s", ""))
+    )
+    return f"""
+WITH src AS MATERIALIZED ({src}),
+ins AS (
+    INSERT INTO alerts_alert (title, domain, risk_level, risk_rank, org_unit_id, source_id, rule_code,
+        subject_name, subject_id_number, subject_credit_code, amount, subject_id, details, tags, dedup_key,
+        occurrence_count, occurred_at, last_occurred_at, status, conclusion, stage_entered_at, stage_seq,
+        due_at, escalation_level, supervised, merged_from_status, created_at, updated_at)
+    SELECT {title}, {domain}, {risk_level}, {risk_rank}, {unit}, %(source)s, {rule}, {s_name}, {s_id}, {s_code},
+        {amount}, {subject}, {details}, '[]'::jsonb, {key}, {count}, {occurred}, %(now)s, %(status)s, '', %(now)s,
+        1, {due}, 0, false, '', %(now)s, %(now)s
+    FROM src
+    ON CONFLICT (source_id, dedup_key) WHERE NOT (status = '{Status.CLOSED.value}')
+    DO UPDATE SET occurrence_count = alerts_alert.occurrence_count + EXCLUDED.occurrence_count,
+        last_occurred_at = EXCLUDED.last_occurred_at, updated_at = EXCLUDED.updated_at
+    RETURNING id, dedup_key, occurrence_count, org_unit_id, domain
+),
+new AS MATERIALIZED (
+    SELECT ins.id, ins.org_unit_id, ins.domain FROM ins JOIN src ON {key} = ins.dedup_key
+    WHERE ins.occurrence_count = {count}
+),
+entries AS (
+    INSERT INTO cases_timelineentry (alert_id, at, kind, action, from_status, to_status, text, data)
+    SELECT id, %(now)s, %(created)s, '', '', %(status)s, %(source_name)s, %(entry_data)s::jsonb
+    FROM new ORDER BY id
+),
+counted AS (
+    INSERT INTO workflow_alertrollup (dim, org_unit_id, day, key, n, {others})
+    SELECT dim, org_unit_id, day, key, n, {zeros} FROM (
+        {counts}
+    ) r
+    ORDER BY dim COLLATE "C", org_unit_id, day, key COLLATE "C"
+    ON CONFLICT (dim, org_unit_id, day, key) DO UPDATE SET
+        {", ".join(f"{m} = workflow_alertrollup.{m} + EXCLUDED.{m}" for m in measures)}
+),
+audited AS (
+    INSERT INTO audit_auditevent (at, actor, action, object_type, object_id, data)
+    SELECT %(now)s, %(actor)s, %(action)s, 'source_system', %(source_key)s,
+        jsonb_build_object('created', count(*), 'received', %(received)s::integer, 'first_id', min(id))
+    FROM new HAVING count(*) > 0
+),
+indicators AS (
+    INSERT INTO alerts_sourceindicator (source_id, code, name, module, threshold, department, created_at,
+        updated_at)
+    SELECT %(source)s, code, '', '', '', '', %(now)s, %(now)s FROM unnest(%(codes)s::varchar[]) AS c(code)
+    ON CONFLICT (source_id, code) DO NOTHING
+)
+SELECT id, dedup_key, occurrence_count FROM ins
+"""
+
+
+_STATEMENTS: dict[frozenset[str], str] = {}
+
+
+def _columns_of(source: SourceSystem, chosen: list[IntakeItem], counts: dict[str, int], now: datetime,
+                subjects: dict[str, int]) -> list[list[Any]]:
+    """One list per input column, straight from the validated items (no model instances)."""
+    due: dict[tuple[str, str], datetime | None] = {}
+    columns: list[list[Any]] = [[] for _ in _INPUT]
+    (title, domain, risk_level, risk_rank, unit, rule, s_name, s_id, s_code, amount, subject, details, key, count,
+     occurred, due_at) = columns
+    for item in chosen:
+        pair = (item.risk_level, item.domain)
+        if pair not in due:
+            due[pair] = deadlines.stage_due_at(stage=Status.WARNING, risk_level=item.risk_level,
+                                               domain=item.domain, entered_at=now)
+        identity = _identity(item).key
+        title.append(item.title)
+        domain.append(item.domain)
+        risk_level.append(item.risk_level)
+        risk_rank.append(RISK_RANK[RiskLevel(item.risk_level)])
+        unit.append(item.org_unit.pk)
+        rule.append(item.rule)
+        s_name.append(item.subject_name)
+        s_id.append(item.subject_id_number)
+        s_code.append(item.subject_credit_code)
+        amount.append(item.amount)
+        subject.append(subjects.get(identity) if identity else None)
+        details.append(json.dumps(item.details))
+        key.append(item.dedup_key)
+        count.append(counts[item.dedup_key])
+        occurred.append(item.occurred_at)
+        due_at.append(due[pair])
+    return columns
+
+
+def _ingest_postgresql(source: SourceSystem, chosen: list[IntakeItem], counts: dict[str, int], now: datetime,
+                       items: Sequence[IntakeItem]) -> dict[str, tuple[int, bool]]:
+    identities = [_identity(item) for item in chosen]
+    # Subjects and recurrences take statements of their own, and then a transaction around them
+    # all; without subjects the one statement is the whole transaction.
+    with_subjects = any(i.key for i in identities)
+    with transaction.atomic() if with_subjects else nullcontext():
+        # Every alert links to its subject file; the whole batch's subjects in two statements.
+        subjects = subjects_resolve(identities) if with_subjects else {}
+        columns = _columns_of(source, chosen, counts, now, subjects)
+        params: dict[str, Any] = {
+            "source": source.pk, "now": now, "status": Status.WARNING.value,
+            "created": TimelineEntry.Kind.CREATED.value,
+            "source_name": source.name, "entry_data": json.dumps({"source": source.code}),
+            "day": rollups.local_day(now), "month": rollups.local_day(now).replace(day=1),
+            "source_key": str(source.pk), "actor": f"source:{source.code}"[:150],
+            "action": AuditEvent.Action.ALERTS_RAISED.value, "received": len(items),
+            "codes": _indicator_codes(source, items),
+        }
+        varying: set[str] = set()
+        for (name, _type), values in zip(_INPUT, columns, strict=True):
+            if values.count(values[0]) == len(values):
+                params[name] = values[0]
+            else:
+                params[name] = values
+                varying.add(name)
+        shape = frozenset(varying)
+        if shape not in _STATEMENTS:
+            if len(_STATEMENTS) >= 256:
+                _STATEMENTS.clear()
+            _STATEMENTS[shape] = _statement(shape)
+        with connection.cursor() as cursor:
+            cursor.execute(_STATEMENTS[shape], params)
+            rows = cursor.fetchall()
+        outcome = {key: (pk, occurrences == counts[key]) for pk, key, occurrences in rows}
+        linked = {item.dedup_key for item, subject in zip(chosen, columns[10], strict=True) if subject is not None}
+        fresh = [pk for key, (pk, created) in outcome.items() if created and key in linked]
+        if fresh:
+            recurrences_mark(alert_ids=fresh, now=now)
+    return outcome
+
+
+# ----- Other databases (the embedded SQLite default): a statement per kind of row -----
+
+
+def _columns() -> list[Any]:
+    return [f for f in Alert._meta.concrete_fields if not f.primary_key]
+
+
+def _upsert_sql(n_rows: int) -> str:
+    """One INSERT … ON CONFLICT … RETURNING for `n_rows` alerts, as a multi-row VALUES list."""
+    fields = _columns()
+    qn = connection.ops.quote_name
+    table = qn(Alert._meta.db_table)
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    return (
+        f"INSERT INTO {table} ({', '.join(qn(f.column) for f in fields)}) VALUES " + ", ".join([row] * n_rows)
+        # The conflict target names the partial unique index `alert_open_dedup_key_uniq`.
+        # The predicate is a literal: SQLite matches it against the index's own text.
+        + f" ON CONFLICT ({qn('source_id')}, {qn('dedup_key')})"
+        + f" WHERE NOT ({qn('status')} = '{Status.CLOSED.value}')"
+        + f" DO UPDATE SET {qn('occurrence_count')} = {table}.{qn('occurrence_count')}"
+        + f" + EXCLUDED.{qn('occurrence_count')},"
+        + f" {qn('last_occurred_at')} = EXCLUDED.{qn('last_occurred_at')},"
+        + f" {qn('updated_at')} = EXCLUDED.{qn('updated_at')}"
+        + f" RETURNING {qn('id')}, {qn('dedup_key')}, {qn('occurrence_count')}"
+    )
+
+
+def _upsert_params(alerts: list[Alert]) -> list[Any]:
+    fields = _columns()
+    return [f.get_db_prep_save(getattr(a, f.attname), connection) for a in alerts for f in fields]
+
+
+def _ingest_portable(source: SourceSystem, chosen: list[IntakeItem], counts: dict[str, int], now: datetime,
+                     items: Sequence[IntakeItem]) -> dict[str, tuple[int, bool]]:
     outcome: dict[str, tuple[int, bool]] = {}
     counted: rollups.Rows = {}
     with transaction.atomic():
         # Every alert links to its subject file; the whole batch's subjects in two statements.
-        subjects = subjects_resolve(_identity(first[k]) for k in keys)
-        for start in range(0, len(keys), _CHUNK):
-            chunk = keys[start:start + _CHUNK]
+        subjects = subjects_resolve(_identity(item) for item in chosen)
+        for start in range(0, len(chosen), _CHUNK):
             alerts = [
-                _new_alert(source, first[k], counts[k], now, subjects.get(_identity(first[k]).key or ""))
-                for k in chunk
+                _new_alert(source, item, counts[item.dedup_key], now, subjects.get(_identity(item).key or ""))
+                for item in chosen[start:start + _CHUNK]
             ]
-            sql = _upsert_sql(len(alerts))
-            params = _upsert_params(alerts)
             with connection.cursor() as cursor:
-                cursor.execute(sql, params)
+                cursor.execute(_upsert_sql(len(alerts)), _upsert_params(alerts))
                 by_key = {a.dedup_key: a for a in alerts}
                 for pk, key, occurrences in cursor.fetchall():
                     # A fresh row carries exactly this batch's count; an existing one has more.
@@ -163,12 +353,10 @@ def alerts_ingest(*, source: SourceSystem, items: Sequence[IntakeItem]) -> list[
         rollups.apply(counted)
         created_ids = [pk for pk, created in outcome.values() if created]
         recurrences_mark(alert_ids=created_ids, now=now)
-        if source.kind == SourceSystem.Kind.BUSINESS:
-            # A business system's rule codes are its embedded indicators: listed when first pushed.
-            codes = sorted({item.rule for item in items if item.rule})
-            if codes:
-                SourceIndicator.objects.bulk_create([SourceIndicator(source=source, code=c) for c in codes],
-                                                    ignore_conflicts=True)
+        codes = _indicator_codes(source, items)
+        if codes:
+            SourceIndicator.objects.bulk_create([SourceIndicator(source=source, code=c) for c in codes],
+                                                ignore_conflicts=True)
         timeline.alerts_raised(
             alert_ids=created_ids, at=now, status=Status.WARNING, source_name=source.name, source_code=source.code,
         )
@@ -178,11 +366,4 @@ def alerts_ingest(*, source: SourceSystem, items: Sequence[IntakeItem]) -> list[
                 object_type="source_system", object_id=source.pk,
                 data={"created": len(created_ids), "received": len(items), "first_id": min(created_ids)},
             )
-
-    results: list[IntakeResult] = []
-    reported: set[str] = set()
-    for item in items:
-        pk, created = outcome[item.dedup_key]
-        results.append(IntakeResult(pk, item.dedup_key, created and item.dedup_key not in reported))
-        reported.add(item.dedup_key)
-    return results
+    return outcome

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.fields import empty
 
 from accounts.models import OrgUnit
 from alerts.models import Alert, Domain, RiskLevel
@@ -229,6 +231,101 @@ class IntakeItemSerializer(serializers.Serializer):
             subject_credit_code=subject.get("credit_code", ""), amount=data.get("amount"),
             occurred_at=data.get("occurred_at"), details=data["details"],
         )
+
+
+# Characters DRF's CharField refuses (its NUL and surrogate validators).
+_REFUSED_CHARACTERS = re.compile("[\x00\ud800-\udfff]")
+_DOMAINS = frozenset(Domain.values)
+_RISK_LEVELS = frozenset(RiskLevel.values)
+
+
+def _plain_text(value: Any, max_length: int, *, blank: bool = False) -> str | None:
+    """What DRF's CharField makes of `value` when it is plain, acceptable text; None otherwise."""
+    if type(value) is not str:
+        return None
+    text = value.strip()
+    if (not text and not blank) or len(text) > max_length or _REFUSED_CHARACTERS.search(text):
+        return None
+    return text
+
+
+def intake_items_validated(items: list[Any], context: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """`IntakeItemSerializer`'s validated data for `items`, faster, or None to let it decide.
+
+    Validating a batch of 1,000 field by field through DRF costs more than writing it. This
+    answers for the common shape — text fields as plain strings, known choices — with exactly
+    what the serializer would give; any other value (a number where text is expected, a blank
+    required field, an unknown choice, a subject object with an ID number…) is left to the
+    serializer, item by item, so every refusal and its message are the serializer's own. Amount,
+    time of occurrence and details run through the serializer's own fields and checks.
+    `tests/api/test_intake_validation.py` compares the two on hostile and ordinary input.
+    """
+    body = IntakeItemSerializer(context=context)
+    fields = body.fields
+    source = context["source"]
+    out: list[dict[str, Any]] = []
+    for item in items:
+        if type(item) is not dict:
+            return None
+        key = _plain_text(item.get("dedup_key"), 255)
+        if key is None:
+            return None
+        data: dict[str, Any] = {"dedup_key": key}
+        if "title" in item:
+            title = _plain_text(item["title"], 255)
+            if title is None:
+                return None
+            data["title"] = title
+        domain, risk = _choice(item, "domain", _DOMAINS), _choice(item, "risk_level", _RISK_LEVELS)
+        if domain is None or risk is None:
+            return None
+        data["domain"], data["risk_level"] = domain, risk
+        try:
+            if "org_unit" in item:
+                code = _plain_text(item["org_unit"], 64)
+                if code is None:
+                    return None
+                data["org_unit"] = body.validate_org_unit(code)
+            if "subject" in item:
+                subject = _subject(item["subject"])
+                if subject is None:
+                    return None
+                data["subject"] = subject
+            for name in ("amount", "occurred_at"):
+                if name in item:
+                    data[name] = fields[name].run_validation(item[name])
+            data["details"] = body.validate_details(fields["details"].run_validation(item.get("details", empty)))
+        except serializers.ValidationError:
+            return None
+        rule = _plain_text(item.get("rule", ""), 64, blank=True)
+        if rule is None:
+            return None
+        data["rule"] = rule
+        data.setdefault("org_unit", source.org_unit)
+        data.setdefault("title", f"{source.name}: {key}"[:255])
+        out.append(data)
+    return out
+
+
+def _choice(item: dict[str, Any], name: str, allowed: frozenset[str]) -> str | None:
+    if name not in item:
+        return IntakeItemSerializer._declared_fields[name].default
+    value = item[name]
+    return value if type(value) is str and value in allowed else None
+
+
+def _subject(value: Any) -> dict[str, str] | None:
+    if type(value) is str:
+        value = {"name": value}
+    if type(value) is not dict:
+        return None
+    name = _plain_text(value.get("name", ""), 255, blank=True)
+    credit_code = _plain_text(value.get("credit_code", ""), 32, blank=True)
+    id_number = _plain_text(value.get("id_number", ""), 18, blank=True)
+    # An ID number is checked by the serializer (its checksum and message).
+    if name is None or credit_code is None or id_number != "":
+        return None
+    return {"name": name, "id_number": "", "credit_code": credit_code}
 
 
 class IntakeResultSerializer(serializers.Serializer):

@@ -35,6 +35,7 @@ from api.serializers.alerts import (
     IntakeItemSerializer,
     IntakeResponseSerializer,
     StatsOverviewSerializer,
+    intake_items_validated,
 )
 from api.serializers.cases import (
     CommentSerializer,
@@ -270,23 +271,43 @@ class IntakeView(APIView):
         limit = settings.HUOYAN_INTAKE_MAX_BATCH
         if len(items) > limit:
             raise ValidationError({"detail": _("At most %(n)d alerts per request.") % {"n": limit}})
-        # One list serializer: its child's fields are built once, not once per item.
-        body = IntakeItemSerializer(data=items, many=True, context={"source": source})
-        if not body.is_valid():
-            # DRF reports per-item errors keyed by index; answer one entry per item, in order.
-            found = body.errors
-            errors = [found.get(i, {}) for i in range(len(items))] if isinstance(found, dict) else list(found)
-            bad = sum(1 for e in errors if e)
-            raise ValidationError({
-                "detail": _("%(bad)d of %(n)d alerts are invalid; nothing was stored.") % {"bad": bad, "n": len(items)},
-                "errors": errors if isinstance(payload, list) else errors[0],
-            })
-        results = alerts_ingest(source=source, items=[IntakeItemSerializer.to_item(d) for d in body.validated_data])
+        context = {"source": source}
+        # The common shape is validated without DRF's per-field machinery (same result); anything
+        # else, and every refusal, goes through the serializer below.
+        validated = intake_items_validated(items, context)
+        if validated is None:
+            validated = _intake_validated_by_serializer(payload, items, context)
+        results = alerts_ingest(source=source, items=[IntakeItemSerializer.to_item(d) for d in validated])
         code = status.HTTP_201_CREATED if any(r.created for r in results) else status.HTTP_200_OK
         return Response(
             {"results": [{"id": r.id, "dedup_key": r.dedup_key, "created": r.created} for r in results]},
             status=code,
         )
+
+
+def _intake_validated_by_serializer(payload: Any, items: list[Any], context: dict[str, Any]) -> list[dict[str, Any]]:
+    if isinstance(payload, list):
+        # One list serializer: its child's fields are built once, not once per item.
+        body = IntakeItemSerializer(data=items, many=True, context=context)
+        if not body.is_valid():
+            # DRF reports per-item errors keyed by index; answer one entry per item, in order.
+            found = body.errors
+            errors = [found.get(i, {}) for i in range(len(items))] if isinstance(found, dict) else list(found)
+            _intake_refused(errors, errors)
+        return list(body.validated_data)
+    # One object: its own serializer, no list around it.
+    one = IntakeItemSerializer(data=payload, context=context)
+    if not one.is_valid():
+        _intake_refused([one.errors], one.errors)
+    return [one.validated_data]
+
+
+def _intake_refused(errors: list[Any], shown: Any) -> None:
+    bad = sum(1 for e in errors if e)
+    raise ValidationError({
+        "detail": _("%(bad)d of %(n)d alerts are invalid; nothing was stored.") % {"bad": bad, "n": len(errors)},
+        "errors": shown,
+    })
 
 
 class StatsOverviewView(APIView):

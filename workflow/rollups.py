@@ -231,7 +231,11 @@ def expected_rows(apps: Any = None) -> Rows:
     for dim, field in ((Dim.DOMAIN, "domain"), (Dim.SOURCE, "source_id")):
         for r in alerts.values("org_unit_id", "d", field).annotate(**flags):
             rows[(dim.value, r["org_unit_id"], r["d"], str(r[field]))] = {m: r[m] for m in flags}
-    rows.update(indicator_rows(alert_model))
+    rollup_model = apps.get_model("workflow", "AlertRollup") if apps else AlertRollup
+    if rollup_model._meta.get_field("key").max_length >= 100:
+        # A migration that rebuilds before 0010 widened the key (to hold "source:rule") leaves the
+        # indicator rows out; 0010 writes them.
+        rows.update(indicator_rows(alert_model))
     closed = alerts.filter(closed_at__isnull=False).annotate(c=_day("closed_at"))
     for r in closed.values("org_unit_id", "d", "c").annotate(n=Count("id")):
         rows[(Dim.CLOSED_DAY.value, r["org_unit_id"], r["d"], r["c"].isoformat())] = {"n": r["n"]}

@@ -16,6 +16,11 @@ def forwards(apps, schema_editor):  # noqa: ANN001, ANN201
     )
 
 
+def backwards(apps, schema_editor):  # noqa: ANN001, ANN201
+    # The key narrows back to 64 characters, which a "source:rule" key may not fit.
+    apps.get_model("workflow", "AlertRollup").objects.filter(dim="indicator").delete()
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -34,5 +39,5 @@ class Migration(migrations.Migration):
             name='key',
             field=models.CharField(max_length=100, verbose_name='key'),
         ),
-        migrations.RunPython(forwards, migrations.RunPython.noop),
+        migrations.RunPython(forwards, backwards),
     ]

@@ -9,8 +9,9 @@ def forwards(apps, schema_editor):  # noqa: ANN001, ANN201
     from workflow import rollups
 
     rollup = apps.get_model("workflow", "AlertRollup")
-    rows = rollups.indicator_rows(apps.get_model("alerts", "Alert"))
-    rollup.objects.filter(dim="indicator").delete()
+    # Day rows and their month-grain copies, as `rollups.apply` keeps them.
+    rows = rollups.with_months(rollups.indicator_rows(apps.get_model("alerts", "Alert")))
+    rollup.objects.filter(dim__in=["indicator", "indicator" + rollups.MONTHLY]).delete()
     rollup.objects.bulk_create(
         (rollup(dim=k[0], org_unit_id=k[1], day=k[2], key=k[3], **m) for k, m in rows.items()), batch_size=5000,
     )
@@ -18,14 +19,17 @@ def forwards(apps, schema_editor):  # noqa: ANN001, ANN201
 
 def backwards(apps, schema_editor):  # noqa: ANN001, ANN201
     # The key narrows back to 64 characters, which a "source:rule" key may not fit.
-    apps.get_model("workflow", "AlertRollup").objects.filter(dim="indicator").delete()
+    from workflow import rollups
+
+    apps.get_model("workflow", "AlertRollup").objects.filter(
+        dim__in=["indicator", "indicator" + rollups.MONTHLY]).delete()
 
 
 class Migration(migrations.Migration):
 
     dependencies = [
         ('alerts', '0009_source_indicators'),
-        ('workflow', '0009_rollup_dismissed_and_people'),
+        ('workflow', '0010_export_jobs_and_notification_links'),
     ]
 
     operations = [

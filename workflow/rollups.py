@@ -233,8 +233,8 @@ def expected_rows(apps: Any = None) -> Rows:
             rows[(dim.value, r["org_unit_id"], r["d"], str(r[field]))] = {m: r[m] for m in flags}
     rollup_model = apps.get_model("workflow", "AlertRollup") if apps else AlertRollup
     if rollup_model._meta.get_field("key").max_length >= 100:
-        # A migration that rebuilds before 0010 widened the key (to hold "source:rule") leaves the
-        # indicator rows out; 0010 writes them.
+        # A migration that rebuilds before 0011 widened the key (to hold "source:rule") leaves the
+        # indicator rows out; 0011 writes them.
         rows.update(indicator_rows(alert_model))
     closed = alerts.filter(closed_at__isnull=False).annotate(c=_day("closed_at"))
     for r in closed.values("org_unit_id", "d", "c").annotate(n=Count("id")):

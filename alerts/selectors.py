@@ -75,7 +75,8 @@ def alert_for_update(*, user: User, alert_id: int) -> Alert:
     same NotFound.
     """
     alert = (
-        alerts_visible_to(user).select_for_update(of=("self",)).select_related("org_unit")
+        # The source rides along: the dashboard's rollups ask whether it is a business system.
+        alerts_visible_to(user).select_for_update(of=("self",)).select_related("org_unit", "source")
         .filter(pk=alert_id).first()
     )
     if alert is None:

@@ -24,6 +24,9 @@ class Status(models.TextChoices):
 OPEN_STATUSES = [s for s in Status.values if s not in (Status.CLOSED, Status.MERGED)]
 # Every state an alert can be merged away from.
 MERGEABLE_STATUSES = [s for s in OPEN_STATUSES if s != Status.REFERRED]
+# Stages after verification: a conclusion there is final unless a leader sends it back. The
+# warehouse's 查实率 and the dashboard's per-indicator figures count conclusions only there.
+CONCLUDED_STATUSES = [Status.DISPOSING, Status.APPLYING, Status.EVALUATING, Status.CLOSED]
 
 
 class Conclusion(models.TextChoices):

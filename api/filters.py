@@ -8,6 +8,7 @@ from accounts.selectors import filter_by_unit_code
 from alerts.models import Alert, Domain, RiskLevel
 from alerts.search import alerts_search
 from alerts.states import Status
+from alerts.tags import alerts_tagged
 from alerts.validation import validate_sane_datetime
 from cases.people import PERSON_FILTERS, alerts_with_people
 from core.ids import parse_id
@@ -24,6 +25,7 @@ class AlertFilter(filters.FilterSet):
     source = filters.CharFilter(field_name="source__code", help_text=_("Source system code."))
     rule = filters.CharFilter(field_name="rule_code")
     supervised = filters.BooleanFilter()
+    tag = filters.CharFilter(method="filter_tag", help_text=_("Alerts carrying this tag (the whole tag)."))
     q = filters.CharFilter(
         method="filter_q",
         help_text=_("Search in title and subject. Inside ID and phone numbers only the visible digits match, "
@@ -56,6 +58,9 @@ class AlertFilter(filters.FilterSet):
     class Meta:
         model = Alert
         fields: list[str] = []
+
+    def filter_tag(self, queryset: QuerySet[Alert], name: str, value: str) -> QuerySet[Alert]:
+        return alerts_tagged(queryset, value)
 
     def filter_person(self, queryset: QuerySet[Alert], name: str, value: str) -> QuerySet[Alert]:
         return alerts_with_people(queryset, value)

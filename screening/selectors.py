@@ -11,14 +11,13 @@ from django.db.models.functions import Coalesce
 from accounts.models import User
 from accounts.selectors import units_visible_to
 from alerts.models import Alert, SourceIndicator
+from alerts.policy import may_in_warehouse
 from alerts.selectors import alerts_visible_to
-from alerts.states import Conclusion, Status
+from alerts.states import CONCLUDED_STATUSES, Conclusion, Status
 from cases.models import Disposition
 from screening.models import Dataset, ModelStatus, ScreeningHit, ScreeningModel, ScreeningRun, SpecialProject
 
 SUBSTANTIATED = [Conclusion.SUBSTANTIATED, Conclusion.PARTIALLY_SUBSTANTIATED]
-# Stages after verification: a conclusion there is final unless a leader sends it back.
-CONCLUDED_STATUSES = [Status.DISPOSING, Status.APPLYING, Status.EVALUATING, Status.CLOSED]
 
 
 def _credited(prefix: str, **conclusion: Any) -> Q:
@@ -261,6 +260,20 @@ def project_unit_figures(user: User, project: SpecialProject) -> list[dict[str, 
             "amount_recovered": sum((d.amount_recovered for d in latest.values()), Decimal(0)),
         })
     return rows
+
+
+def alert_projects(user: User, alert: Alert) -> list[dict[str, Any]]:
+    """The special projects an alert carries (written on it when a project's model raised it,
+    `details.projects`), each with `id`, `name` and `visible`: whether the reader may open the
+    project's page (may read projects and the project is led by or deployed to their scope)."""
+    details = alert.details if isinstance(alert.details, dict) else {}
+    carried = [p for p in details.get("projects") or [] if isinstance(p, dict) and isinstance(p.get("id"), int)]
+    if not carried:
+        return []
+    visible: set[int] = set()
+    if may_in_warehouse(user, "project.read"):
+        visible = set(projects_visible_to(user).filter(pk__in=[p["id"] for p in carried]).values_list("pk", flat=True))
+    return [{"id": p["id"], "name": str(p.get("name") or ""), "visible": p["id"] in visible} for p in carried]
 
 
 def projects_managed_by(user: User) -> QuerySet[SpecialProject]:

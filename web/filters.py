@@ -16,8 +16,9 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from accounts.selectors import units_visible_to
-from alerts.models import Alert, Domain, RiskLevel, SourceSystem
+from alerts.models import Alert, Domain, RiskLevel, SourceIndicator, SourceSystem
 from alerts.states import Conclusion, Outcome, Status
+from alerts.tags import MAX_TAG_LENGTH
 from cases.people import PERSON_FILTERS
 from web.text import colon
 from workflow.alert_filters import alerts_filtered, filters_as_json
@@ -86,6 +87,8 @@ class AlertFilterForm(forms.Form):
     risk = forms.ChoiceField(label=_("Risk level"), required=False)
     domain = forms.ChoiceField(label=_("Domain"), required=False)
     source = forms.ChoiceField(label=_("Source"), required=False)
+    tag = forms.CharField(label=_("Tag"), required=False, max_length=MAX_TAG_LENGTH,
+                          widget=forms.TextInput(attrs={"placeholder": _("A whole tag, e.g. a project's name")}))
     age = forms.ChoiceField(label=_("Age"), choices=AGE_CHOICES, required=False)
     conclusion = forms.ChoiceField(label=_("Conclusion"), choices=CONCLUSION_CHOICES, required=False)
     outcome = forms.ChoiceField(label=_("Outcome"), required=False)
@@ -105,6 +108,8 @@ class AlertFilterForm(forms.Form):
     closed_to = forms.DateField(required=False, widget=forms.HiddenInput, validators=[validate_sane_date])
     left_stage = forms.ChoiceField(required=False, widget=forms.HiddenInput,
                                    choices=[("", "")] + list(Status.choices))
+    # Set by the dashboard's indicator figures: the alerts of one rule (an embedded indicator).
+    rule = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
     # Set by the dashboard's people figures: alerts that dealt with someone in that form, etc.
     person = forms.ChoiceField(required=False, widget=forms.HiddenInput,
                                choices=[("", "")] + [(p, p) for p in PERSON_FILTERS])
@@ -150,6 +155,7 @@ HIDDEN_FILTER_LABELS = {
     "closed_from": _("Closed from"),
     "closed_to": _("Closed to"),
     "left_stage": _("Left stage"),
+    "rule": _("Indicator"),
 }
 
 
@@ -168,6 +174,10 @@ def removable_filters(request: HttpRequest, form: AlertFilterForm) -> list[dict[
             if value.lower() not in ("1", "true", "on"):
                 continue
             text = str(label)
+        elif name == "rule":
+            # The indicator's name where the warehouse gives it one, else the rule as pushed.
+            named = SourceIndicator.objects.filter(code=value).exclude(name="").values_list("name", flat=True).first()
+            text = f"{label}{colon()}{named or value}"
         else:
             shown = value
             if isinstance(field, forms.ChoiceField):

@@ -357,6 +357,15 @@ class CommentForm(StyledForm):
     text = forms.CharField(label=_("Comment"), max_length=5000, widget=forms.Textarea(attrs={"rows": 2}))
 
 
+class AlertTagsForm(StyledForm):
+    """The alert's free tags as one line, split on commas (the service cleans and checks them)."""
+
+    tags = forms.CharField(
+        label=_("Tags"), required=False, max_length=1000,
+        help_text=_("Separate tags with commas; at most 20 tags of at most 32 characters. Leave empty to remove all."),
+    )
+
+
 class MultipleFileInput(forms.ClearableFileInput):
     allow_multiple_selected = True
 

@@ -28,6 +28,7 @@ urlpatterns = [
     path("alerts/<int:pk>/act/<slug:name>/", alerts.alert_action, name="alert_action"),
     path("alerts/<int:pk>/act/<slug:name>/form/", alerts.alert_action_form, name="alert_action_form"),
     path("alerts/<int:pk>/comments/", alerts.comment_create, name="comment_create"),
+    path("alerts/<int:pk>/tags/", alerts.alert_tags, name="alert_tags"),
     path("evidence/<int:pk>/", alerts.evidence_download, name="evidence"),
     path("alerts/<int:pk>/escalate-handling/", alerts.escalate_handling, name="escalate_handling"),
     path("alerts/<int:pk>/referral-reply/", alerts.referral_reply, name="referral_reply"),

@@ -22,6 +22,7 @@ from accounts.selectors import units_visible_to
 from alerts.models import Alert
 from alerts.search import alerts_search
 from alerts.states import Conclusion, Status
+from alerts.tags import alerts_tagged
 from cases.models import Dismissal, Disposition, TimelineEntry
 from cases.people import alerts_with_people
 from core.ids import parse_id
@@ -80,6 +81,10 @@ def alerts_filtered(qs: QuerySet[Alert], d: Mapping[str, Any], *, user: User,
         qs = qs.filter(domain=d["domain"])
     if d.get("source"):
         qs = qs.filter(source_id=int(d["source"]))
+    if d.get("rule"):
+        qs = qs.filter(rule_code=d["rule"])
+    if d.get("tag"):
+        qs = alerts_tagged(qs, d["tag"])
     if d.get("age"):
         qs = qs.filter(created_at__lte=now - timedelta(days=int(d["age"])))
     conclusion = d.get("conclusion")

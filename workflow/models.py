@@ -319,11 +319,14 @@ class AlertRollup(models.Model):
         OUTCOME = "outcome", _("Outcome")
         DISMISSED = "dismissed", _("Closed by dismissal")
         PEOPLE = "people", _("People dealt with and money (latest disposition)")
+        # key "source id:rule code": a business system's embedded indicator.
+        INDICATOR = "indicator", _("Indicator")
 
     dim = models.CharField(_("dimension"), max_length=16, choices=Dim.choices)
     org_unit = models.ForeignKey("accounts.OrgUnit", on_delete=models.CASCADE, related_name="+")
     day = models.DateField(_("raised on"))
-    key = models.CharField(_("key"), max_length=64)
+    # 100: an indicator's key is its source's id, a colon and a rule code of up to 64 characters.
+    key = models.CharField(_("key"), max_length=100)
     n = models.BigIntegerField(_("count"), default=0)
     closed = models.BigIntegerField(_("closed"), default=0)
     concluded = models.BigIntegerField(_("concluded"), default=0)

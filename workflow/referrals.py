@@ -66,7 +66,7 @@ def referrals_overdue_return(*, now: datetime) -> int:
             Alert.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(status=Status.REFERRED, pk__in=Referral.objects.filter(
                 state=Referral.State.AWAITING, due_date__lt=today).values("alert_id"))
-            .select_related("org_unit").order_by("id")[:500]
+            .select_related("org_unit", "source").order_by("id")[:500]
         )
         if not alerts:
             return 0

@@ -349,6 +349,30 @@ class StatsUnitSerializer(serializers.Serializer):
     dismissal_rate = serializers.DecimalField(max_digits=6, decimal_places=4, coerce_to_string=False)
 
 
+class StatsIndicatorCountsSerializer(serializers.Serializer):
+    warnings = serializers.IntegerField()
+    closed = serializers.IntegerField()
+    concluded = serializers.IntegerField(help_text="Concluded after verification (not sent back to it).")
+    substantiated = serializers.IntegerField()
+    substantiation_rate = serializers.DecimalField(
+        max_digits=6, decimal_places=4, coerce_to_string=False, allow_null=True,
+        help_text="查实率: substantiated over concluded; null before any conclusion.")
+
+
+class StatsIndicatorModuleSerializer(StatsIndicatorCountsSerializer):
+    module = serializers.CharField(help_text="The module the warehouse gives the indicators; empty when not set.")
+    indicators = serializers.IntegerField()
+
+
+class StatsIndicatorSerializer(StatsIndicatorCountsSerializer):
+    indicator_id = serializers.IntegerField()
+    source_id = serializers.IntegerField()
+    source_name = serializers.CharField()
+    code = serializers.CharField()
+    name = serializers.CharField()
+    module = serializers.CharField()
+
+
 class PeopleByFormSerializer(serializers.Serializer):
     form_1 = serializers.IntegerField()
     form_2 = serializers.IntegerField()
@@ -379,6 +403,10 @@ class StatsOverviewSerializer(serializers.Serializer):
     people_transferred = serializers.IntegerField()
     amount_recovered = serializers.DecimalField(max_digits=20, decimal_places=2, coerce_to_string=False)
     amount_confiscated = serializers.DecimalField(max_digits=20, decimal_places=2, coerce_to_string=False)
+    by_indicator_module = StatsIndicatorModuleSerializer(
+        many=True, help_text=_("Business systems' warnings per indicator module, in your units (the dashboard's "
+                               "grouping, over all time)."))
+    by_indicator = StatsIndicatorSerializer(many=True, help_text=_("The same per embedded indicator."))
 
 
 

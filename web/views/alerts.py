@@ -3,6 +3,7 @@ actions this user may take now, comments, evidence downloads and printable notic
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -27,9 +28,17 @@ from cases.models import Comment, Referral
 from cases.services import comment_add
 from core.errors import AppError, NotFound
 from screening.evidence import hit_view
+from screening.selectors import alert_projects
 from web.access import HOME_BY_ROLE, alert_or_404, keyset_paginate, safe_next
 from web.filters import AlertFilterForm
-from web.forms import CommentForm, EscalateHandlingForm, FindingForm, ReferralReplyForm, transition_form
+from web.forms import (
+    AlertTagsForm,
+    CommentForm,
+    EscalateHandlingForm,
+    FindingForm,
+    ReferralReplyForm,
+    transition_form,
+)
 from web.text import done_message
 from web.views.extensions import extension_context
 from web.views.results import results_context
@@ -38,6 +47,7 @@ from workflow.export_jobs import export_in_background, export_now
 from workflow.handling import alert_escalate_handling
 from workflow.referrals import referral_reply_record
 from workflow.services import alert_transition, alert_transition_precheck
+from workflow.tags import alert_tags_set
 
 
 @login_required
@@ -212,6 +222,9 @@ def detail_context(request: HttpRequest, alert: Any, bound: dict | None = None) 
         "comment_form": CommentForm(),
         **results_context(request, alert),
         "finding_form": FindingForm() if may_add_finding(request.user, alert) else None,
+        "projects": alert_projects(request.user, alert),
+        "tags_form": AlertTagsForm(initial={"tags": ", ".join(alert.tags or [])}, prefix="tags")
+        if policy.may_tag(request.user) else None,
     }
 
 
@@ -340,25 +353,45 @@ def comment_create(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(reverse("web:alert_detail", args=[alert.pk]) + "#comments")
 
 
-@login_required
-@require_POST
-def escalate_handling(request: HttpRequest, pk: int) -> HttpResponse:
-    """提级办理 from the detail page: the same use case as the API's."""
-    alert = alert_or_404(request.user, pk)
-    form = EscalateHandlingForm(request.POST, prefix="esc")
+def _detail_form_post(request: HttpRequest, alert: Any, form: Any, *, form_key: str, run: Callable[[dict], Any],
+                      done: str, anchor: str = "") -> HttpResponse:
+    """A form posted from the detail page: one service call; done → back to the page with
+    `done`; refused → the page again with the service's field errors on the form (400)."""
     if form.is_valid():
         try:
-            alert_escalate_handling(alert_id=alert.pk, by=request.user, reason=form.cleaned_data["reason"])
+            run(form.cleaned_data)
         except ValidationError as exc:
             _add_service_errors(form, exc)
         except AppError as exc:
             return workflow_error_response(request, exc)
         else:
-            messages.success(request, _("Your unit now handles alert #%(id)s.") % {"id": alert.pk})
-            return redirect(reverse("web:alert_detail", args=[alert.pk]))
+            messages.success(request, done)
+            return redirect(reverse("web:alert_detail", args=[alert.pk]) + anchor)
     ctx = detail_context(request, alert)
-    ctx["escalate_form"] = form
+    ctx[form_key] = form
     return render(request, "web/alert_detail.html", ctx, status=400)
+
+
+@login_required
+@require_POST
+def alert_tags(request: HttpRequest, pk: int) -> HttpResponse:
+    """Replace the alert's tags from the detail page: the API's use case (`alert_tags_set`)."""
+    alert = alert_or_404(request.user, pk)
+    return _detail_form_post(
+        request, alert, AlertTagsForm(request.POST, prefix="tags"), form_key="tags_form", anchor="#tags",
+        run=lambda d: alert_tags_set(alert_id=alert.pk, by=request.user, tags=d["tags"]),
+        done=_("Tags of alert #%(id)s saved.") % {"id": alert.pk})
+
+
+@login_required
+@require_POST
+def escalate_handling(request: HttpRequest, pk: int) -> HttpResponse:
+    """提级办理 from the detail page: the same use case as the API's."""
+    alert = alert_or_404(request.user, pk)
+    return _detail_form_post(
+        request, alert, EscalateHandlingForm(request.POST, prefix="esc"), form_key="escalate_form",
+        run=lambda d: alert_escalate_handling(alert_id=alert.pk, by=request.user, reason=d["reason"]),
+        done=_("Your unit now handles alert #%(id)s.") % {"id": alert.pk})
 
 
 @login_required
@@ -366,22 +399,11 @@ def escalate_handling(request: HttpRequest, pk: int) -> HttpResponse:
 def referral_reply(request: HttpRequest, pk: int) -> HttpResponse:
     """Record the department's reply to a referral (预警纠治), with its attachments."""
     alert = alert_or_404(request.user, pk)
-    form = ReferralReplyForm(request.POST, request.FILES, prefix="reply")
-    if form.is_valid():
-        try:
-            referral_reply_record(alert_id=alert.pk, by=request.user, reply=form.cleaned_data["reply"],
-                                  files=form.cleaned_data["files"])
-        except ValidationError as exc:
-            _add_service_errors(form, exc)
-        except AppError as exc:
-            return workflow_error_response(request, exc)
-        else:
-            messages.success(request, _("The department's reply on alert #%(id)s is recorded; accept or reject it.")
-                             % {"id": alert.pk})
-            return redirect(reverse("web:alert_detail", args=[alert.pk]) + "#referral")
-    ctx = detail_context(request, alert)
-    ctx["referral_reply_form"] = form
-    return render(request, "web/alert_detail.html", ctx, status=400)
+    return _detail_form_post(
+        request, alert, ReferralReplyForm(request.POST, request.FILES, prefix="reply"),
+        form_key="referral_reply_form", anchor="#referral",
+        run=lambda d: referral_reply_record(alert_id=alert.pk, by=request.user, reply=d["reply"], files=d["files"]),
+        done=_("The department's reply on alert #%(id)s is recorded; accept or reject it.") % {"id": alert.pk})
 
 
 @login_required

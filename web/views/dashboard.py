@@ -55,6 +55,28 @@ def _rank_units(rows: list[dict[str, Any]]) -> None:
             row["mark"] = "bottom"
 
 
+def _indicator_view(request: HttpRequest, data: dict[str, Any], link: Any) -> dict[str, Any]:
+    """The embedded-indicator card: per module (the default) or per indicator, optionally one
+    module's indicators only (a module row's drill-down). Each indicator links to its alerts."""
+    group = "indicator" if request.GET.get("indicators") == "indicator" else "module"
+    module = request.GET.get("module")
+    # Module names are stored stripped; the unnamed module travels as a blank (" ").
+    module = module.strip() if module is not None else None
+    unnamed = _("Module not set")
+    for row in data["by_indicator_module"]:
+        row["label"] = row["module"] or unnamed
+    rows = data["by_indicator"]
+    if group == "indicator" and module is not None:
+        rows = [r for r in rows if r["module"] == module]
+    for row in rows:
+        row["label"] = row["name"] or row["code"]
+        row["module_label"] = row["module"] or unnamed
+        row["url"] = link(source=row["source_id"], rule=row["code"])
+        row["substantiated_url"] = link(source=row["source_id"], rule=row["code"], conclusion="substantiated_any")
+    return {"group": group, "module": module, "module_label": (module or unnamed) if module is not None else None,
+            "modules": data["by_indicator_module"], "rows": rows}
+
+
 @screen_required("dashboard")
 def dashboard(request: HttpRequest) -> HttpResponse:
     form, period, _preset = period_from(request)
@@ -84,6 +106,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         row["url"] = link(domain=row["domain"])
     for row in data["by_source"]:
         row["url"] = link(source=row["source_id"])
+    indicators = _indicator_view(request, data, link)
     for row in data["outcomes"]:
         row["label"] = str(Outcome(row["outcome"]).label)
         row["url"] = link(outcome=row["outcome"])
@@ -161,6 +184,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "stage_days": stage_days,
             "unit_escalations": list(active_unit_escalations(request.user)),
             "people_rows": people_rows,
+            "indicators": indicators,
             "tab": "dashboard",
         },
     )

@@ -170,6 +170,13 @@ def _statement(varying: frozenset[str]) -> str:
         for dim, key, group in ((Dim.STATUS.value, "%(status)s", ""), (Dim.DOMAIN.value, "domain", ", domain"),
                                 (Dim.SOURCE.value, "%(source_key)s", ""))
     )
+    # A business system's rules are its indicators (`rollups.indicator_key`: "source:rule").
+    counts += "\n        UNION ALL\n        " + "\n        UNION ALL\n        ".join(
+        f"SELECT '{Dim.INDICATOR.value}{grain}' AS dim, org_unit_id, {day}::date AS day,"
+        f" %(source_key)s || ':' || rule_code AS key, count(*) AS n"
+        f" FROM new WHERE %(indicators)s AND rule_code <> '' GROUP BY org_unit_id, rule_code"
+        for grain, day in (("", "%(day)s"), (rollups.MONTHLY, "%(month)s"))
+    )
     return f"""
 WITH src AS MATERIALIZED ({src}),
 ins AS (
@@ -184,10 +191,10 @@ ins AS (
     ON CONFLICT (source_id, dedup_key) WHERE NOT (status = '{Status.CLOSED.value}')
     DO UPDATE SET occurrence_count = alerts_alert.occurrence_count + EXCLUDED.occurrence_count,
         last_occurred_at = EXCLUDED.last_occurred_at, updated_at = EXCLUDED.updated_at
-    RETURNING id, dedup_key, occurrence_count, org_unit_id, domain
+    RETURNING id, dedup_key, occurrence_count, org_unit_id, domain, rule_code
 ),
 new AS MATERIALIZED (
-    SELECT ins.id, ins.org_unit_id, ins.domain FROM ins JOIN src ON {key} = ins.dedup_key
+    SELECT ins.id, ins.org_unit_id, ins.domain, ins.rule_code FROM ins JOIN src ON {key} = ins.dedup_key
     WHERE ins.occurrence_count = {count}
 ),
 entries AS (
@@ -273,6 +280,7 @@ def _ingest_postgresql(source: SourceSystem, chosen: list[IntakeItem], counts: d
             "source_key": str(source.pk), "actor": f"source:{source.code}"[:150],
             "action": AuditEvent.Action.ALERTS_RAISED.value, "received": len(items),
             "codes": _indicator_codes(source, items),
+            "indicators": source.kind == SourceSystem.Kind.BUSINESS,
         }
         varying: set[str] = set()
         for (name, _type), values in zip(_INPUT, columns, strict=True):

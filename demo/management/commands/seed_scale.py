@@ -557,9 +557,10 @@ class Command(BaseCommand):
 
     def _notifications(self) -> None:
         self._sql("""
-            INSERT INTO workflow_notification (recipient_id, alert_id, kind, title, body, key, created_at, read_at)
+            INSERT INTO workflow_notification (recipient_id, alert_id, kind, title, body, key, created_at, read_at,
+                                               link)
             SELECT a.verifier, a.alert_id, 'assigned', '新的预警已分办给您', '', '', a.t[1],
-                   CASE WHEN a.reached >= 2 THEN a.t[2] END
+                   CASE WHEN a.reached >= 2 THEN a.t[2] END, ''
             FROM scale_a a WHERE NOT a.dismissed AND a.reached >= 1 AND a.g %% 4 = 0""")
 
     def _sequences(self) -> None:

@@ -160,11 +160,13 @@ def _alert_figures(qs: QuerySet[Alert], p: Period) -> list[tuple[int, dict[str, 
     """Every alert figure of FIGURES per owning unit in one grouped query: the "did it in the
     period" and "was ever overdue" sets are aggregated once and hash-joined, instead of an
     EXISTS per alert and figure."""
-    scope_sql, scope_params = qs.order_by().values("pk").query.sql_with_params()
     if connection.vendor != "postgresql":
         return [(unit_id, {name: FIGURES[name](qs.filter(org_unit_id=unit_id), p).count() for name in ALERT_FIGURES})
                 for unit_id in qs.order_by().values_list("org_unit_id", flat=True).distinct()]
-    params = [*scope_params, p.start_at, p.end_at, str(Status.WARNING), _texts([Status.ASSIGNED, Status.VERIFYING]),
+    scope_sql, scope_params = qs.order_by().values(
+        "id", "org_unit_id", "created_at", "status", "closed_at", "due_at", "conclusion", "recurrence_of_id",
+    ).query.sql_with_params()
+    params = [p.start_at, p.end_at, str(Status.WARNING), _texts([Status.ASSIGNED, Status.VERIFYING]),
               _texts(STAGES), _texts(SUBSTANTIATED), str(Status.CLOSED), p.start_at, p.end_at,
               _texts(OPEN_STATUSES), timezone.now(), *scope_params, p.start_at, p.end_at]
     with connection.cursor() as cur:
@@ -199,7 +201,8 @@ exits AS (
 days AS (
     SELECT g::date AS d, sum(CASE WHEN o.working IS NOT NULL THEN o.working::int
                                   WHEN extract(isodow FROM g) < 6 THEN 1 ELSE 0 END) OVER (ORDER BY g) AS cum
-    FROM generate_series((SELECT min(d0) FROM exits), (SELECT max(d1) FROM exits), interval '1 day') g
+    FROM generate_series((SELECT least(min(d0), min(d1)) FROM exits), (SELECT greatest(max(d0), max(d1)) FROM exits),
+                      interval '1 day') g
     LEFT JOIN unnest(%s::date[], %s::boolean[]) o(day, working) ON o.day = g::date
 )
 SELECT x.unit, x.stage, sum(x.n), sum(x.n * greatest(0, c1.cum - c0.cum))

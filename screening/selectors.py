@@ -8,7 +8,7 @@ from typing import Any
 from django.db.models import BigIntegerField, Count, Exists, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
-from accounts.models import User
+from accounts.models import OrgUnit, User
 from accounts.selectors import units_visible_to
 from alerts.models import Alert, SourceIndicator
 from alerts.policy import may_in_warehouse
@@ -238,28 +238,44 @@ def project_unit_figures(user: User, project: SpecialProject) -> list[dict[str, 
     """Per unit of the project (the lead unit and each unit it was deployed to) that the user may
     see: alerts, alerts per stage, substantiated, cases filed and amounts recovered. A unit counts
     the alerts of its whole subtree."""
-    visible = units_visible_to(user)
-    units = [u for u in [project.lead_unit, *project.units.order_by("path")] if visible.filter(pk=u.pk).exists()]
-    seen: set[int] = set()
-    rows = []
-    alerts = project_alerts(project)
+    candidates = [project.lead_unit, *project.units.order_by("path")]
+    visible = set(units_visible_to(user).filter(pk__in=[u.pk for u in candidates]).values_list("pk", flat=True))
+    units: list[OrgUnit] = []
+    for unit in candidates:
+        if unit.pk in visible and unit not in units:
+            units.append(unit)
+    if not units:
+        return []
+    # Every unit of the subtrees involved and the project units it counts for (a deployed unit
+    # below the lead unit counts for both), so each figure is one grouped query by unit.
+    subtree = Q()
     for unit in units:
-        if unit.pk in seen:
-            continue
-        seen.add(unit.pk)
-        mine = alerts.filter(org_unit__path__startswith=unit.path)
-        by_status = dict(mine.values("status").annotate(n=Count("id")).values_list("status", "n"))
-        substantiated = mine.filter(status__in=CONCLUDED_STATUSES, conclusion__in=SUBSTANTIATED).count()
-        latest: dict[int, Any] = {}
-        for d in Disposition.objects.filter(alert__in=mine).order_by("-created_at", "-id"):
-            latest.setdefault(d.alert_id, d)
-        rows.append({
-            "org_unit": unit.code, "name": unit.name, "alerts": sum(by_status.values()),
-            "stages": {s: by_status.get(s, 0) for s in Status.values}, "substantiated": substantiated,
-            "cases_filed": sum(1 for d in latest.values() if d.case_filed),
-            "amount_recovered": sum((d.amount_recovered for d in latest.values()), Decimal(0)),
-        })
-    return rows
+        subtree |= Q(path__startswith=unit.path)
+    counts_for = {pk: [u.pk for u in units if path.startswith(u.path)]
+                  for pk, path in OrgUnit.objects.filter(subtree).values_list("pk", "path")}
+    alerts = project_alerts(project).filter(org_unit_id__in=list(counts_for))
+    figures: dict[int, dict[str, Any]] = {
+        u.pk: {"stages": dict.fromkeys(Status.values, 0), "substantiated": 0, "cases_filed": 0,
+               "amount_recovered": Decimal(0)} for u in units}
+    by_status = alerts.order_by().values("org_unit_id", "status").annotate(
+        n=Count("id"), substantiated=Count("id", filter=Q(status__in=CONCLUDED_STATUSES,
+                                                          conclusion__in=SUBSTANTIATED)))
+    for r in by_status:
+        for owner in counts_for.get(r["org_unit_id"], ()):
+            figures[owner]["stages"][r["status"]] = figures[owner]["stages"].get(r["status"], 0) + r["n"]
+            figures[owner]["substantiated"] += r["substantiated"]
+    # The latest disposition of each alert (no later one: an anti-join in PostgreSQL), per unit.
+    later = Disposition.objects.filter(alert_id=OuterRef("alert_id")).filter(
+        Q(created_at__gt=OuterRef("created_at")) | Q(created_at=OuterRef("created_at"), id__gt=OuterRef("id")))
+    money = (Disposition.objects.filter(~Exists(later), alert__in=alerts.values("pk"))
+             .order_by().values("alert__org_unit_id")
+             .annotate(filed=Count("id", filter=Q(case_filed=True)), amount=Sum("amount_recovered")))
+    for r in money:
+        for owner in counts_for.get(r["alert__org_unit_id"], ()):
+            figures[owner]["cases_filed"] += r["filed"]
+            figures[owner]["amount_recovered"] += r["amount"] or Decimal(0)
+    return [{"org_unit": u.code, "name": u.name, "alerts": sum(figures[u.pk]["stages"].values()), **figures[u.pk]}
+            for u in units]
 
 
 def alert_projects(user: User, alert: Alert) -> list[dict[str, Any]]:

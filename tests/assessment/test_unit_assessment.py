@@ -134,3 +134,71 @@ def test_a_figure_without_a_weight_row_uses_the_documented_default(people, fixtu
     AssessmentWeight.objects.all().delete()
     after = assessment_rows(user=people.city_leader, period=period_parse(quarter), unit=org.city)
     assert [r.score for r in after] == [r.score for r in before] and after[0].score > 0
+
+
+# ----- the grouped queries against a straightforward recount, one unit and one figure at a time -----
+
+def _recount(user, unit, period):
+    """The figures of one unit counted the plain way: one query per figure, stage exits paired
+    up in Python (how the assessment was computed before it was grouped)."""
+    from accounts.models import OrgUnit
+    from alerts.selectors import alerts_visible_to
+    from alerts.states import ActionKind, Status
+    from assessment.figures import FIGURES, STAGES
+    from assessment.models import RecheckItem
+    from cases.models import ResultAction
+    from workflow.calendar import current_calendar, working_days_between
+
+    assert isinstance(unit, OrgUnit)
+    qs = alerts_visible_to(user).filter(org_unit__path__startswith=unit.path)
+    f = {name: build(qs, period).count() for name, build in FIGURES.items()}
+    orders = ResultAction.objects.filter(alert__in=qs.values("pk"), kind=ActionKind.RECTIFICATION_ORDER,
+                                         due_date__gte=period.start, due_date__lt=period.end)
+    f["orders_due"] = orders.count()
+    f["orders_on_time"] = sum(1 for o in orders.exclude(feedback_at=None)
+                              if timezone.localtime(o.feedback_at).date() <= o.due_date)
+    rechecked = RecheckItem.objects.filter(handled_by_unit__path__startswith=unit.path,
+                                           decided_at__gte=period.start_at, decided_at__lt=period.end_at)
+    f["rechecked"] = rechecked.exclude(outcome=RecheckItem.Outcome.PENDING).count()
+    f["recheck_failures"] = rechecked.filter(outcome=RecheckItem.Outcome.PROBLEM_FOUND).count()
+    cal, spans = current_calendar(), {s: [] for s in STAGES}
+    last = {pk: (created, Status.WARNING) for pk, created in qs.values_list("pk", "created_at")}
+    entries = (TimelineEntry.objects.filter(alert__in=qs.values("pk")).exclude(to_status="")
+               .filter(at__lt=period.end_at).order_by("alert_id", "at", "id")
+               .values_list("alert_id", "at", "to_status"))
+    for alert_id, at, to_status in entries:
+        previous = last[alert_id]
+        if previous[1] in spans and at >= period.start_at:
+            spans[previous[1]].append(working_days_between(cal, previous[0], at))
+        last[alert_id] = (at, to_status)
+    days = {s: (Decimal(sum(v)) / len(v)).quantize(Decimal("0.1")) if v else None for s, v in spans.items()}
+    return f, days
+
+
+def test_the_grouped_figures_equal_a_recount_unit_by_unit(people, fixture, quarter, org, make_alert):
+    """Spread the entries over weekends and into the previous quarter, add an alert of a unit
+    below a county and one of the city itself, and compare every figure and average."""
+    from alerts.states import ActionKind
+    from cases.models import ResultAction
+
+    period = period_parse(quarter)
+    make_alert(org_unit=org.kunshan_office)
+    make_alert(org_unit=org.city)
+    for i, entry in enumerate(TimelineEntry.objects.order_by("id")):
+        # Some entries fall before the period, the others days apart across weekends.
+        shift = timedelta(days=40) if i % 5 == 0 else timedelta(days=i % 4, hours=i)
+        TimelineEntry.objects.filter(pk=entry.pk).update(at=max(period.start_at - timedelta(days=30),
+                                                                entry.at - shift))
+    for i, alert in enumerate(Alert.objects.filter(org_unit__in=[org.kunshan, org.changshu]).order_by("id")):
+        ResultAction.objects.create(alert=alert, issued_by=people.kunshan_supervisor,
+                                    kind=ActionKind.RECTIFICATION_ORDER, recipient="某单位", text="整改",
+                                    due_date=timezone.localdate(),
+                                    feedback_at=timezone.now() + timedelta(days=i % 3 - 1) if i % 2 else None)
+    rows = assessment_rows(user=people.city_leader, period=period, unit=org.city)
+    assert {r.unit.code for r in rows} >= {"kunshan", "changshu"}
+    for row in rows:
+        figures, days = _recount(people.city_leader, row.unit, period)
+        assert row.figures == figures, row.unit.code
+        assert row.avg_days == days, row.unit.code
+    assert any(v for r in rows for v in r.avg_days.values())
+    assert any(r.figures["orders_due"] for r in rows)

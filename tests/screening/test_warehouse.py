@@ -279,3 +279,41 @@ def test_an_alert_raised_by_a_projects_model_carries_the_project(api, people, ku
         f"/api/v1/special-projects/{project.pk}/").json()["per_unit"]}
     assert figures["kunshan"]["alerts"] == 1 and figures["changshu"]["alerts"] == 1
     assert figures["suzhou"]["alerts"] == 2 and figures["suzhou"]["stages"]["warning"] == 2
+
+
+def test_the_per_unit_project_figures_equal_a_recount_unit_by_unit(api, people, kunshan_model, org, make_alert,
+                                                                   source):
+    """The grouped per-unit figures against the plain count of each unit's subtree."""
+    from decimal import Decimal
+
+    from alerts.states import Conclusion
+    from cases.models import Disposition
+    from screening.selectors import project_alerts, project_unit_figures
+
+    r = api(people.city_supervisor).post("/api/v1/special-projects/", {
+        "name": "专项", "lead_unit": "suzhou", "models": [kunshan_model.pk], "units": ["kunshan", "changshu"]},
+        format="json")
+    project = SpecialProject.objects.get(pk=r.json()["id"])
+    type(source).objects.filter(pk=source.pk).update(kind="screening")
+    alerts = [make_alert(org_unit=unit, rule_code=kunshan_model.code, status=status, conclusion=conclusion)
+              for unit, status, conclusion in [
+                  (org.kunshan, Status.CLOSED, Conclusion.SUBSTANTIATED), (org.kunshan_office, Status.WARNING, ""),
+                  (org.changshu, Status.CLOSED, Conclusion.UNFOUNDED), (org.city, Status.ASSIGNED, "")]]
+    for i, alert in enumerate(alerts[:3]):
+        for n in range(2):  # an older and a newer disposition: only the newer counts
+            Disposition.objects.create(alert=alert, decided_by=people.kunshan_supervisor, outcome="form_1",
+                                       case_filed=bool((i + n) % 2),
+                                       amount_recovered=Decimal(100 * (i + 1) + n))
+    rows = project_unit_figures(people.city_leader, project)
+    assert [r["org_unit"] for r in rows] == ["suzhou", "changshu", "kunshan"]
+    for row in rows:
+        unit = type(org.city).objects.get(code=row["org_unit"])
+        mine = project_alerts(project).filter(org_unit__path__startswith=unit.path)
+        latest = {}
+        for d in Disposition.objects.filter(alert__in=mine).order_by("-created_at", "-id"):
+            latest.setdefault(d.alert_id, d)
+        assert row["alerts"] == mine.count() and sum(row["stages"].values()) == mine.count()
+        assert row["substantiated"] == mine.filter(conclusion=Conclusion.SUBSTANTIATED).count()
+        assert row["cases_filed"] == sum(1 for d in latest.values() if d.case_filed)
+        assert row["amount_recovered"] == sum((d.amount_recovered for d in latest.values()), Decimal(0))
+    assert rows[0]["alerts"] == 4 and rows[0]["amount_recovered"] > 0

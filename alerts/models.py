@@ -263,6 +263,8 @@ class Alert(FSMModelMixin, models.Model):
             models.Index(fields=["status", "risk_rank", "created_at", "id"], name="alert_board_idx",
                          include=["org_unit", "handling_unit", "recheck_unit"]),
             models.Index(fields=["assignee", "status"], name="alert_assignee_status_idx"),
+            # "N alerts about this subject" on the boards: counted from the index alone.
+            models.Index(fields=["subject", "org_unit"], name="alert_subject_unit_idx"),
             # A stage's queue, longest waiting first (the evaluation queue), index-only like the above.
             models.Index(fields=["status", "stage_entered_at", "id"], name="alert_stage_queue_idx",
                          include=["org_unit", "handling_unit", "recheck_unit"]),

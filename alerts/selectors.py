@@ -46,12 +46,18 @@ def subjects_visible_to(user: User) -> QuerySet[Subject]:
 
 
 def subject_alert_counts(user: User, subject_ids: list[int]) -> dict[int, int]:
-    """How many alerts the user can see about each of these subjects (one grouped query)."""
+    """How many alerts the user can see about each of these subjects: those their units own
+    (read from the (subject, unit) index alone, however many alerts a subject has) plus the few
+    they see elsewhere (handled or re-checked), in two grouped queries."""
     ids = [i for i in subject_ids if i]
-    if not ids:
+    if not ids or not user.is_authenticated or user.org_unit_id is None:
         return {}
-    rows = alerts_visible_to(user).filter(subject_id__in=ids).values_list("subject_id").annotate(n=Count("*"))
-    return dict(rows.order_by())
+    owned = Alert.objects.filter(subject_id__in=ids, org_unit_id__in=visible_unit_ids(user))
+    counts: dict[int, int] = dict(owned.values_list("subject_id").annotate(n=Count("*")).order_by())
+    for subject_id, n in (visible_elsewhere(user).filter(subject_id__in=ids).values_list("subject_id")
+                          .annotate(n=Count("*")).order_by()):
+        counts[subject_id] = counts.get(subject_id, 0) + n
+    return counts
 
 
 def related_alerts(user: User, alert: Alert, *, limit: int = 20) -> QuerySet[Alert]:

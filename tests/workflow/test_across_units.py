@@ -87,3 +87,24 @@ def test_only_a_supervisor_above_can_take_an_alert_over(people, alert, api, who)
                                               {"reason": "提级"}, format="json")
     assert response.status_code in (403, 404)
     assert Alert.objects.get(pk=alert.pk).handling_unit_id is None
+
+
+def test_subject_counts_on_the_boards_include_alerts_seen_elsewhere(people, source, org):
+    """The boards' "N alerts about this subject": the reader's own units' alerts plus those their
+    units handle or re-check, as the scope rule counts them."""
+    from alerts.models import Alert
+    from alerts.selectors import alerts_visible_to, subject_alert_counts
+    from workflow import services as wf
+    from workflow.intake import IntakeItem, alerts_ingest
+
+    items = [IntakeItem(dedup_key=f"s{i}", title=f"主体预警{i}", risk_level="red", org_unit=org.kunshan,
+                        subject_name="苏州某化工有限公司", subject_credit_code="91320583MA1XXXXX0X") for i in range(3)]
+    ids = [r.id for r in alerts_ingest(source=source, items=items)]
+    subject_id = Alert.objects.get(pk=ids[0]).subject_id
+    assert subject_id is not None
+    wf.alert_assign(alert_id=ids[0], by=people.city_supervisor, assignee=people.changshu_verifier, cross_unit=True)
+    for who in ("city_supervisor", "kunshan_supervisor", "changshu_supervisor", "nobody"):
+        user = getattr(people, who)
+        expected = alerts_visible_to(user).filter(subject_id=subject_id).count()
+        assert subject_alert_counts(user, [subject_id]).get(subject_id, 0) == expected, who
+    assert subject_alert_counts(people.changshu_supervisor, [subject_id]) == {subject_id: 1}

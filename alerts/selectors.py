@@ -33,11 +33,17 @@ def alerts_visible_to(user: User) -> QuerySet[Alert]:
     re-check it (复查)."""
     if not user.is_authenticated or user.org_unit_id is None:
         return Alert.objects.none()
+    return Alert.objects.filter(alert_scope_q(user))
+
+
+def alert_scope_q(user: User, prefix: str = "") -> Q:
+    """The scope rule of `alerts_visible_to` as a condition on an alert reached through `prefix`
+    (e.g. "alert__" from a record of the alert): a join, not an IN over every visible alert.
+    Only for an authenticated user with a unit (callers check, as `alerts_visible_to` does)."""
     units = visible_unit_ids(user)
-    return Alert.objects.filter(
-        Q(org_unit_id__in=units) | Q(handling_unit_id__in=units, status__in=OPEN_STATUSES)
-        | Q(recheck_unit_id__in=units)
-    )
+    return (Q(**{f"{prefix}org_unit_id__in": units})
+            | Q(**{f"{prefix}handling_unit_id__in": units, f"{prefix}status__in": OPEN_STATUSES})
+            | Q(**{f"{prefix}recheck_unit_id__in": units}))
 
 
 def subjects_visible_to(user: User) -> QuerySet[Subject]:

@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy
 from accounts.models import User
 from alerts import policy
 from alerts.models import Alert
-from alerts.selectors import alert_for_update, alerts_visible_to
+from alerts.selectors import alert_for_update, alert_scope_q, alerts_visible_to
 from cases import timeline
 from cases.evidence import check_evidence_file
 from cases.models import FeedbackAttachment, ResultAction
@@ -74,9 +74,11 @@ def pending_reply() -> Q:
 
 def ledger_for(user: User, *, on: date | None = None) -> QuerySet[ResultAction]:
     """Every notice in force that asks for a reply, in the user's scope, with `ledger_state`."""
+    if not user.is_authenticated or user.org_unit_id is None:
+        return ResultAction.objects.none()
     return (
         ResultAction.objects.filter(
-            alert__in=alerts_visible_to(user), state=ResultAction.State.ISSUED, due_date__isnull=False,
+            alert_scope_q(user, "alert__"), state=ResultAction.State.ISSUED, due_date__isnull=False,
         )
         .annotate(ledger_state=_state_expression(on or today()))
         .select_related("alert", "alert__org_unit", "issued_by", "issuing_unit")

@@ -33,7 +33,7 @@ from audit.services import audit_record
 from cases.downloads import feedback_attachment_response
 from cases.models import ResultAction
 from core.errors import AppError
-from web.access import alert_or_404, paginate, safe_next, screen_required
+from web.access import alert_or_404, keyset_paginate, safe_next, screen_required
 from web.forms import NoticeReissueForm, StyledForm
 from workflow import ledger, notices
 from workflow.documents import DOCX_CONTENT_TYPE, case_file_docx, notice_docx
@@ -232,7 +232,8 @@ def _ledger_rows(request: HttpRequest) -> tuple[LedgerFilterForm, Any]:
 @screen_required("ledger")
 def ledger_view(request: HttpRequest) -> HttpResponse:
     form, qs = _ledger_rows(request)
-    page = paginate(request, qs)
+    # Next/previous by cursor and a count that stops at 10,000 (core.paging), like the alert lists.
+    page = keyset_paginate(request, qs, ["due_date", "id"])
     for row in page:
         row.state_label = ledger.LEDGER_STATES[row.ledger_state]
     return render(request, "web/ledger.html", {"form": form, "page": page, "tab": "ledger"})

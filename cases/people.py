@@ -11,12 +11,20 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Sum
 
 from alerts.models import Alert
 from cases.models import Disposition, DispositionPerson
 
 FORMS = [f for f in DispositionPerson.Form.values]
+
+
+def superseded(model: Any = Disposition) -> Exists:
+    """True for a disposition that a later one of the same alert replaces (later, or the same
+    time and a higher id): `filter(~superseded())` keeps the latest of each alert, as an
+    anti-join. `model` may be a migration's historical Disposition."""
+    return Exists(model.objects.filter(alert_id=OuterRef("alert_id")).filter(
+        Q(created_at__gt=OuterRef("created_at")) | Q(created_at=OuterRef("created_at"), id__gt=OuterRef("id"))))
 
 
 def latest_dispositions(alerts: QuerySet[Alert]) -> QuerySet[Disposition]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import BigIntegerField, Count, Exists, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import BigIntegerField, Count, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
 from accounts.models import OrgUnit, User
@@ -15,6 +15,7 @@ from alerts.policy import may_in_warehouse
 from alerts.selectors import alerts_visible_to
 from alerts.states import CONCLUDED_STATUSES, Conclusion, Status
 from cases.models import Disposition
+from cases.people import superseded
 from screening.models import Dataset, ModelStatus, ScreeningHit, ScreeningModel, ScreeningRun, SpecialProject
 
 SUBSTANTIATED = [Conclusion.SUBSTANTIATED, Conclusion.PARTIALLY_SUBSTANTIATED]
@@ -175,9 +176,7 @@ def version_results(model: ScreeningModel) -> list[dict[str, Any]]:
                   substantiated=Count("id", filter=concluded & Q(conclusion__in=SUBSTANTIATED)),
                   recurrences=Count("id", filter=Q(recurrence_of__isnull=False)))
     )
-    later = Disposition.objects.filter(alert_id=OuterRef("alert_id")).filter(
-        Q(created_at__gt=OuterRef("created_at")) | Q(created_at=OuterRef("created_at"), id__gt=OuterRef("id")))
-    latest = (Disposition.objects.filter(alert__in=model_alerts(model)).filter(~Exists(later)).order_by()
+    latest = (Disposition.objects.filter(alert__in=model_alerts(model)).filter(~superseded()).order_by()
               .annotate(first_version=version_of("alert_id")).values("first_version")
               .annotate(cases_filed=Count("id", filter=Q(case_filed=True)), amount_recovered=Sum("amount_recovered")))
     money = {r.pop("first_version"): r for r in latest}
@@ -265,9 +264,7 @@ def project_unit_figures(user: User, project: SpecialProject) -> list[dict[str, 
             figures[owner]["stages"][r["status"]] = figures[owner]["stages"].get(r["status"], 0) + r["n"]
             figures[owner]["substantiated"] += r["substantiated"]
     # The latest disposition of each alert (no later one: an anti-join in PostgreSQL), per unit.
-    later = Disposition.objects.filter(alert_id=OuterRef("alert_id")).filter(
-        Q(created_at__gt=OuterRef("created_at")) | Q(created_at=OuterRef("created_at"), id__gt=OuterRef("id")))
-    money = (Disposition.objects.filter(~Exists(later), alert__in=alerts.values("pk"))
+    money = (Disposition.objects.filter(~superseded(), alert__in=alerts.values("pk"))
              .order_by().values("alert__org_unit_id")
              .annotate(filed=Count("id", filter=Q(case_filed=True)), amount=Sum("amount_recovered")))
     for r in money:

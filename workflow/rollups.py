@@ -21,13 +21,14 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Count, Exists, OuterRef, Q, Sum
+from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from alerts.models import Alert, SourceSystem
 from alerts.states import CONCLUDED_STATUSES, Conclusion, Status
 from cases.models import Dismissal, Disposition, DispositionPerson, TimelineEntry
+from cases.people import superseded
 from workflow.models import AlertRollup
 
 Dim = AlertRollup.Dim
@@ -261,9 +262,8 @@ def expected_rows(apps: Any = None) -> Rows:
     dismissed = alerts.filter(status=Status.CLOSED, pk__in=dismissal_model.objects.values("alert_id"))
     for r in dismissed.values("org_unit_id", "d").annotate(n=Count("id")):
         rows[(Dim.DISMISSED.value, r["org_unit_id"], r["d"], "")] = {"n": r["n"]}
-    later = disposition_model.objects.filter(alert_id=OuterRef("alert_id")).filter(
-        Q(created_at__gt=OuterRef("created_at")) | Q(created_at=OuterRef("created_at"), id__gt=OuterRef("id")))
-    latest = disposition_model.objects.filter(~Exists(later)).annotate(d=_day("alert__created_at")).order_by()
+    latest = (disposition_model.objects.filter(~superseded(disposition_model))
+              .annotate(d=_day("alert__created_at")).order_by())
     for r in latest.values("alert__org_unit_id", "d").annotate(recovered=Sum("amount_recovered"),
                                                                confiscated=Sum("amount_confiscated")):
         for key in MONEY_KEYS:

@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -28,9 +28,10 @@ from alerts.states import OPEN_STATUSES, ActionKind, Conclusion, Status
 from assessment.models import DEFAULT_WEIGHTS, AssessmentWeight, RecheckItem
 from assessment.periods import Period
 from cases.models import ResultAction, TimelineEntry
-from workflow.calendar import TZ as CALENDAR_TZ
-from workflow.calendar import WorkCalendar, current_calendar, working_days_between
-from workflow.models import EscalationStep
+from workflow.models import AlertRollup, EscalationStep
+from workflow.rollups import MONTHLY
+
+Dim = AlertRollup.Dim
 
 SUBSTANTIATED = [Conclusion.SUBSTANTIATED, Conclusion.PARTIALLY_SUBSTANTIATED]
 STAGES = [Status.WARNING, Status.ASSIGNED, Status.VERIFYING, Status.DISPOSING, Status.APPLYING, Status.EVALUATING]
@@ -174,86 +175,20 @@ def _alert_figures(qs: QuerySet[Alert], p: Period) -> list[tuple[int, dict[str, 
         return [(r[0], dict(zip(ALERT_FIGURES, r[1:], strict=True))) for r in cur.fetchall()]
 
 
-_STAGE_DAYS_SQL = """
-WITH scope (id, org_unit_id, created_at) AS MATERIALIZED ({scope}),
-moved AS MATERIALIZED (
-    SELECT s.id, s.org_unit_id, s.created_at FROM scope s
-    WHERE s.id IN (SELECT t.alert_id FROM cases_timelineentry t
-                   WHERE t.at >= %s AND t.at < %s AND t.to_status <> '')
-),
-entries AS (
-    SELECT m.id AS alert_id, m.org_unit_id, m.created_at, t.at,
-           lag(t.at) OVER w AS prev_at, lag(t.to_status) OVER w AS prev_status
-    FROM moved m CROSS JOIN LATERAL (
-        SELECT t.at, t.id, t.to_status FROM cases_timelineentry t
-        WHERE t.alert_id = m.id AND t.to_status <> '' AND t.at < %s
-    ) t
-    WINDOW w AS (PARTITION BY m.id ORDER BY t.at, t.id)
-),
-exits AS (
-    SELECT e.org_unit_id AS unit, coalesce(e.prev_status, %s) AS stage,
-           (coalesce(e.prev_at, e.created_at) AT TIME ZONE %s)::date AS d0,
-           (e.at AT TIME ZONE %s)::date AS d1, count(*) AS n
-    FROM entries e
-    WHERE e.at >= %s
-    GROUP BY 1, 2, 3, 4
-),
-days AS (
-    SELECT g::date AS d, sum(CASE WHEN o.working IS NOT NULL THEN o.working::int
-                                  WHEN extract(isodow FROM g) < 6 THEN 1 ELSE 0 END) OVER (ORDER BY g) AS cum
-    FROM generate_series((SELECT least(min(d0), min(d1)) FROM exits), (SELECT greatest(max(d0), max(d1)) FROM exits),
-                      interval '1 day') g
-    LEFT JOIN unnest(%s::date[], %s::boolean[]) o(day, working) ON o.day = g::date
-)
-SELECT x.unit, x.stage, sum(x.n), sum(x.n * greatest(0, c1.cum - c0.cum))
-FROM exits x JOIN days c0 ON c0.d = x.d0 JOIN days c1 ON c1.d = x.d1
-WHERE x.stage = ANY(%s)
-GROUP BY 1, 2
-"""
-
-
-def _stage_days(qs: QuerySet[Alert], p: Period, counts_for: dict[int, list[OrgUnit]]
-                ) -> dict[int, dict[str, Decimal | None]]:
-    """Average working days spent in each stage, over stage exits in the period, per assessed
-    unit. A stage is left at the next entry that records a state (the first one starts in 预警
-    when the alert is raised); working days are counted like `working_days_between` (the start
-    day never counts, the end day does) from a running count of working days built in SQL from
-    the calendar's exceptions, so no entry is paired up in Python."""
-    cal = current_calendar()
-    if connection.vendor != "postgresql":
-        return _stage_days_in_python(qs, p, counts_for, cal)
-    scope_sql, scope_params = qs.order_by().values("id", "org_unit_id", "created_at").query.sql_with_params()
-    tz = CALENDAR_TZ.key
-    overrides = sorted(cal.overrides.items())
-    params = [*scope_params, p.start_at, p.end_at, p.end_at, str(Status.WARNING), tz, tz, p.start_at,
-              [d for d, _w in overrides], [w for _d, w in overrides], _texts(STAGES)]
-    with connection.cursor() as cur:
-        cur.execute(_STAGE_DAYS_SQL.format(scope=scope_sql), params)
-        found = cur.fetchall()
+def _stage_days(p: Period, counts_for: dict[int, list[OrgUnit]]) -> dict[int, dict[str, Decimal | None]]:
+    """Average working days spent in each stage, over the stages left in the period, per assessed
+    unit: a stage is left by a transition, whose entry stores the working time spent in it (what
+    `working_time_in_days` counts); comments and findings do not end a stage. Read from the
+    rollups by the day left (month rows when the period is whole months, as periods are), so the
+    cost does not grow with the timeline."""
+    whole_months = p.start.day == 1 and p.end.day == 1
+    dim = Dim.STAGE_EXIT.value + (MONTHLY if whole_months else "")
+    found = (AlertRollup.objects.filter(dim=dim, org_unit_id__in=list(counts_for), day__gte=p.start, day__lt=p.end,
+                                        key__in=STAGES)
+             .order_by().values("org_unit_id", "key").annotate(n=Sum("n"), days=Sum("working_days")))
     sums: dict[int, dict[str, Any]] = {}
-    for unit_id, stage, n, days in found:
-        _add(sums, counts_for, unit_id, {f"{stage}:n": n, f"{stage}:d": days})
-    return {owner: {s: (Decimal(row.get(f"{s}:d", 0)) / row[f"{s}:n"]).quantize(Decimal("0.1"))
-                    if row.get(f"{s}:n") else None for s in STAGES} for owner, row in sums.items()}
-
-
-def _stage_days_in_python(qs: QuerySet[Alert], p: Period, counts_for: dict[int, list[OrgUnit]],
-                          cal: WorkCalendar) -> dict[int, dict[str, Decimal | None]]:
-    """The same figure by pairing entries up one by one: for databases without the window
-    query (SQLite in development)."""
-    entries = (
-        TimelineEntry.objects.filter(alert__in=qs.values("pk")).exclude(to_status="")
-        .filter(at__lt=p.end_at).order_by("alert_id", "at", "id").values_list("alert_id", "at", "to_status")
-    )
-    last = {pk: (created, Status.WARNING, unit) for pk, created, unit in qs.values_list("pk", "created_at",
-                                                                                        "org_unit_id")}
-    sums: dict[int, dict[str, Any]] = {}
-    for alert_id, at, to_status in entries:
-        previous_at, previous, unit_id = last[alert_id]
-        if previous in STAGES and at >= p.start_at:
-            _add(sums, counts_for, unit_id,
-                 {f"{previous}:n": 1, f"{previous}:d": working_days_between(cal, previous_at, at)})
-        last[alert_id] = (at, to_status, unit_id)
+    for r in found:
+        _add(sums, counts_for, r["org_unit_id"], {f"{r['key']}:n": r["n"], f"{r['key']}:d": r["days"]})
     return {owner: {s: (Decimal(row.get(f"{s}:d", 0)) / row[f"{s}:n"]).quantize(Decimal("0.1"))
                     if row.get(f"{s}:n") else None for s in STAGES} for owner, row in sums.items()}
 
@@ -295,7 +230,7 @@ def unit_rows(user: User, unit: OrgUnit, period: Period) -> list[UnitRow]:
                     recheck_failures=Count("pk", filter=Q(outcome=RecheckItem.Outcome.PROBLEM_FOUND))))
     for r in rechecks:
         _add(figures, counts_for, r.pop("handled_by_unit_id"), r)
-    days = _stage_days(qs, period, counts_for)
+    days = _stage_days(period, counts_for)
     names = [*FIGURES, "orders_due", "orders_on_time", "rechecked", "recheck_failures"]
     rows = []
     for child in children:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -106,14 +107,17 @@ def current_calendar() -> WorkCalendar:
     now = time.monotonic()
     if _cached is not None and now - _cached[0] < _CACHE_SECONDS:
         return _cached[1]
-    cal = WorkCalendar(
-        overrides={
-            d: kind == CalendarDay.Kind.WORKDAY for d, kind in CalendarDay.objects.values_list("date", "kind")
-        },
-        covered_years=frozenset(CalendarYear.objects.values_list("year", flat=True)),
-    )
+    cal = load_calendar()
     _cached = (now, cal)
     return cal
+
+
+def load_calendar(day_model: Any = CalendarDay, year_model: Any = CalendarYear) -> WorkCalendar:
+    """The calendar as stored (a migration passes its own historical models)."""
+    return WorkCalendar(
+        overrides={d: kind == CalendarDay.Kind.WORKDAY for d, kind in day_model.objects.values_list("date", "kind")},
+        covered_years=frozenset(year_model.objects.values_list("year", flat=True)),
+    )
 
 
 def clear_calendar_cache() -> None:

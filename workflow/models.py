@@ -316,6 +316,9 @@ class AlertRollup(models.Model):
         CLOSED_DAY = "closed_day", _("Closed on (day)")
         CLOSED_MONTH = "closed_month", _("Closed in (month)")
         STAGE = "stage", _("Time in stage")
+        # day = the day the stage was left (not the day raised): the assessment's "average
+        # working days per stage" counts the stages left in its period.
+        STAGE_EXIT = "stage_exit", _("Time in stage (by the day it was left)")
         OUTCOME = "outcome", _("Outcome")
         DISMISSED = "dismissed", _("Closed by dismissal")
         PEOPLE = "people", _("People dealt with and money (latest disposition)")

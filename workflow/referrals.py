@@ -89,7 +89,7 @@ def referrals_overdue_return(*, now: datetime) -> int:
             rollups.apply(rollups.merge(
                 rollups.difference(rollups.contribution(alert), counted_before),
                 rollups.stage_left(alert, stage=Status.REFERRED, seconds=stage_time.seconds,
-                                   working_days=stage_time.working_days)))
+                                   working_days=stage_time.working_days, left_at=now)))
             timeline.referral_rejected(alert=alert, by=None, from_status=Status.REFERRED,
                                        reason=_("The department did not reply in time."), overdue=True,
                                        stage_time=stage_time)

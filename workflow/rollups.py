@@ -29,6 +29,8 @@ from alerts.models import Alert, SourceSystem
 from alerts.states import CONCLUDED_STATUSES, Conclusion, Status
 from cases.models import Dismissal, Disposition, DispositionPerson, TimelineEntry
 from cases.people import superseded
+from workflow.calendar import TZ as CALENDAR_TZ
+from workflow.calendar import WorkCalendar, current_calendar, working_time_in_days
 from workflow.models import AlertRollup
 
 Dim = AlertRollup.Dim
@@ -125,10 +127,12 @@ def merge(into: Rows, more: Rows) -> Rows:
     return into
 
 
-def stage_left(alert: Alert, *, stage: str, seconds: int, working_days: Decimal) -> Rows:
-    """One stage left after `seconds` (and so many working days)."""
-    return {(Dim.STAGE.value, alert.org_unit_id, local_day(alert.created_at), stage):
-            {"n": 1, "seconds": seconds, "working_days": working_days}}
+def stage_left(alert: Alert, *, stage: str, seconds: int, working_days: Decimal, left_at: datetime) -> Rows:
+    """One stage left at `left_at` after `seconds` (and so many working days): counted by the day
+    the alert was raised (the dashboard) and by the day the stage was left (the assessment)."""
+    measures = {"n": 1, "seconds": seconds, "working_days": working_days}
+    return {(Dim.STAGE.value, alert.org_unit_id, local_day(alert.created_at), stage): dict(measures),
+            (Dim.STAGE_EXIT.value, alert.org_unit_id, local_day(left_at), stage): dict(measures)}
 
 
 def disposition_recorded(alert: Alert, *, outcome: str, case_filed: bool, amount: Decimal) -> Rows:
@@ -242,15 +246,7 @@ def expected_rows(apps: Any = None) -> Rows:
         rows[(Dim.CLOSED_DAY.value, r["org_unit_id"], r["d"], r["c"].isoformat())] = {"n": r["n"]}
         month = (Dim.CLOSED_MONTH.value, r["org_unit_id"], r["d"], r["c"].strftime("%Y-%m"))
         rows[month]["n"] = rows[month].get("n", 0) + r["n"]
-    stages = (
-        entry_model.objects.filter(kind="transition").exclude(from_status="")
-        .annotate(d=_day("alert__created_at")).order_by()
-        .values("alert__org_unit_id", "d", "from_status")
-        .annotate(n=Count("id"), seconds=Sum("stage_seconds"), working_days=Sum("stage_working_days"))
-    )
-    for r in stages:
-        rows[(Dim.STAGE.value, r["alert__org_unit_id"], r["d"], r["from_status"])] = {
-            "n": r["n"], "seconds": r["seconds"] or 0, "working_days": r["working_days"] or Decimal("0")}
+    rows.update(stage_rows(entry_model))
     outcomes = (
         disposition_model.objects.annotate(d=_day("alert__created_at")).order_by()
         .values("alert__org_unit_id", "d", "outcome")
@@ -280,6 +276,20 @@ def expected_rows(apps: Any = None) -> Rows:
                 row["n"] = row.get("n", 0) + n
     rows = with_months(rows)
     return {k: _normal(v) for k, v in rows.items() if any(_normal(v).values())}
+
+
+def stage_rows(entry_model: Any = TimelineEntry) -> Rows:
+    """The STAGE and STAGE_EXIT dimensions' rows as the transition entries say (their stored time
+    in stage): by the day the alert was raised, and by the day the stage was left."""
+    rows: Rows = {}
+    transitions = entry_model.objects.filter(kind="transition").exclude(from_status="").order_by()
+    totals = {"n": Count("id"), "seconds": Sum("stage_seconds"), "working_days": Sum("stage_working_days")}
+    for dim, day in ((Dim.STAGE, "alert__created_at"), (Dim.STAGE_EXIT, "at")):
+        grouped = transitions.annotate(d=_day(day)).values("alert__org_unit_id", "d", "from_status").annotate(**totals)
+        for r in grouped:
+            rows[(dim.value, r["alert__org_unit_id"], r["d"], r["from_status"])] = {
+                "n": r["n"], "seconds": r["seconds"] or 0, "working_days": r["working_days"] or Decimal("0")}
+    return rows
 
 
 def indicator_rows(alert_model: Any = Alert) -> Rows:
@@ -355,33 +365,64 @@ def rebuild(apps: Any = None) -> int:
     return len(rows)
 
 
-def backfill_stage_seconds() -> int:
-    """Store the time in stage on transition entries written before it was stored: the entry's
-    time minus the previous transition's (or the alert's creation). Working days stay unknown
-    for them. Returns the number of entries filled."""
+# Working time between two instants in closed form: W(t) = whole working days before t's local date
+# + the part of t's own day already gone, if that day is a working day; the time in stage is
+# W(left) − W(entered), what `working_time_in_days` counts hour by hour.
+_BACKFILL_SQL = """
+WITH x AS MATERIALIZED (
+    SELECT e.id, e.at, e.stage_seconds, e.stage_working_days,
+           coalesce(lag(e.at) OVER (PARTITION BY e.alert_id ORDER BY e.at, e.id), a.created_at) AS prev
+    FROM cases_timelineentry e JOIN alerts_alert a ON a.id = e.alert_id
+    WHERE e.kind = 'transition'
+      AND e.alert_id IN (SELECT t.alert_id FROM cases_timelineentry t WHERE t.kind = 'transition'
+                         AND (t.stage_seconds IS NULL OR t.stage_working_days IS NULL))
+),
+todo AS MATERIALIZED (
+    SELECT id, at AT TIME ZONE %(tz)s AS t1, least(prev, at) AT TIME ZONE %(tz)s AS t0,
+           coalesce(stage_seconds, greatest(0, extract(epoch FROM at - prev))::bigint) AS seconds
+    FROM x WHERE stage_seconds IS NULL OR stage_working_days IS NULL
+),
+days AS MATERIALIZED (
+    SELECT g::date AS d, w.working, sum(w.working::int) OVER (ORDER BY g) - w.working::int AS before
+    FROM generate_series((SELECT min(t0)::date FROM todo), (SELECT max(t1)::date FROM todo), interval '1 day') g
+    CROSS JOIN LATERAL (SELECT coalesce((SELECT o.working FROM unnest(%(days)s::date[], %(working)s::boolean[])
+                                         o(day, working) WHERE o.day = g::date),
+                                        extract(isodow FROM g) < 6) AS working) w
+)
+UPDATE cases_timelineentry e
+SET stage_seconds = todo.seconds,
+    stage_working_days = coalesce(e.stage_working_days, round(
+        ((d1.before - d0.before) * 86400
+         + CASE WHEN d1.working THEN extract(epoch FROM todo.t1 - todo.t1::date) ELSE 0 END
+         - CASE WHEN d0.working THEN extract(epoch FROM todo.t0 - todo.t0::date) ELSE 0 END) / 86400.0, 2))
+FROM todo JOIN days d0 ON d0.d = todo.t0::date JOIN days d1 ON d1.d = todo.t1::date
+WHERE e.id = todo.id
+"""
+
+
+def backfill_stage_times(cal: WorkCalendar | None = None) -> int:
+    """Store the time in stage (seconds and working days) on transition entries written before it
+    was stored: from the previous transition (or the alert's creation) to the entry. Migrations
+    pass the calendar read from their own models. Returns the number of entries filled."""
+    cal = cal if cal is not None else current_calendar()
     if connection.vendor == "postgresql":
+        overrides = sorted(cal.overrides.items())
         with connection.cursor() as cur:
-            cur.execute(
-                """
-                UPDATE cases_timelineentry t
-                SET stage_seconds = greatest(0, extract(epoch FROM t.at - x.prev))::bigint
-                FROM (SELECT e.id, coalesce(lag(e.at) OVER (PARTITION BY e.alert_id ORDER BY e.at, e.id),
-                                            a.created_at) AS prev
-                      FROM cases_timelineentry e JOIN alerts_alert a ON a.id = e.alert_id
-                      WHERE e.kind = 'transition') x
-                WHERE t.id = x.id AND t.stage_seconds IS NULL
-                """
-            )
+            cur.execute(_BACKFILL_SQL, {"tz": CALENDAR_TZ.key, "days": [d for d, _w in overrides],
+                                        "working": [w for _d, w in overrides]})
             return cur.rowcount
     filled = 0
     previous: dict[int, datetime] = {}
     created = dict(Alert.objects.values_list("id", "created_at"))
     entries = (TimelineEntry.objects.filter(kind=TimelineEntry.Kind.TRANSITION).order_by("alert_id", "at", "id")
-               .values_list("id", "alert_id", "at", "stage_seconds"))
-    for pk, alert_id, at, seconds in entries.iterator(chunk_size=5000):
-        start = previous.get(alert_id, created.get(alert_id, at))
+               .values_list("id", "alert_id", "at", "stage_seconds", "stage_working_days"))
+    for pk, alert_id, at, seconds, working_days in entries.iterator(chunk_size=5000):
+        start = min(previous.get(alert_id, created.get(alert_id, at)), at)
         previous[alert_id] = at
-        if seconds is None:
-            TimelineEntry.objects.filter(pk=pk).update(stage_seconds=max(0, int((at - start).total_seconds())))
+        if seconds is None or working_days is None:
+            TimelineEntry.objects.filter(pk=pk).update(
+                stage_seconds=int((at - start).total_seconds()) if seconds is None else seconds,
+                stage_working_days=working_days if working_days is not None
+                else Decimal(str(round(working_time_in_days(cal, start, at), 2))))
             filled += 1
     return filled

@@ -133,7 +133,8 @@ def _run_transition(
         # The dashboard's counts move with the alert, in this same transaction.
         changes = rollups.difference(rollups.contribution(alert), counted_before)
         rollups.apply(rollups.merge(changes, rollups.stage_left(
-            alert, stage=from_status, seconds=stage_time.seconds, working_days=stage_time.working_days)))
+            alert, stage=from_status, seconds=stage_time.seconds, working_days=stage_time.working_days,
+            left_at=now)))
         # Inbox and outbox rows for who must hear about it, in this same transaction.
         effects.transition_recorded(alert=alert, name=name, by=by)
         record(alert=alert, by=by, from_status=from_status, stage_time=stage_time)

@@ -17,6 +17,7 @@ from assessment.models import AssessmentWeight
 from assessment.periods import period_parse
 from cases.models import TimelineEntry
 from tests.api.helpers import drive
+from workflow import rollups
 from workflow.models import EscalationStep
 
 pytestmark = pytest.mark.django_db
@@ -112,6 +113,36 @@ def test_average_working_days_per_stage_come_from_stage_exits(people, fixture, q
     assert TimelineEntry.objects.filter(alert__org_unit=org.kunshan).exists()
 
 
+def test_a_stage_lasts_from_transition_to_transition_whatever_is_said_in_between(people, org, make_alert,
+                                                                                   quarter, monkeypatch):
+    """Four days in 核查 with a comment half-way: one stage left after its whole working time (not
+    two stages of half the time each, as when every timeline entry counted as a boundary)."""
+    from cases.services import comment_add
+    from workflow import services as wf
+    from workflow.calendar import current_calendar, working_time_in_days
+
+    period = period_parse(quarter)
+    cal = current_calendar()
+    day = period.start_at + timedelta(days=7, hours=9)
+    while working_time_in_days(cal, day, day + timedelta(days=4)) < 2:
+        day += timedelta(days=1)
+
+    alert = make_alert(org_unit=org.kunshan)
+    monkeypatch.setattr(timezone, "now", lambda: day)
+    drive(alert, "verifying", supervisor=people.kunshan_supervisor, verifier=people.kunshan_verifier)
+    monkeypatch.setattr(timezone, "now", lambda: day + timedelta(days=2))
+    comment_add(alert_id=alert.pk, author=people.kunshan_verifier, text="到现场看了鱼塘")
+    monkeypatch.setattr(timezone, "now", lambda: day + timedelta(days=4))
+    wf.alert_submit_verification(alert_id=alert.pk, by=people.kunshan_verifier, conclusion=Conclusion.UNFOUNDED,
+                                 summary="未发现问题", justification="无异常")
+    monkeypatch.undo()
+    left = alert.timeline.get(kind="transition", action="submit_verification")
+    expected = Decimal(str(round(working_time_in_days(cal, day, day + timedelta(days=4)), 2)))
+    assert (left.from_status, left.stage_working_days) == ("verifying", expected)
+    rows = {r.unit.code: r for r in assessment_rows(user=people.city_leader, period=period, unit=org.city)}
+    assert rows["kunshan"].avg_days["verifying"] == expected.quantize(Decimal("0.1")) >= 2
+
+
 def test_the_screen_and_export_show_the_same_figures(client, people, fixture, quarter):
     client.force_login(people.city_leader)
     html = client.get("/assessment/", {"period": quarter}).content.decode()
@@ -143,11 +174,10 @@ def _recount(user, unit, period):
     up in Python (how the assessment was computed before it was grouped)."""
     from accounts.models import OrgUnit
     from alerts.selectors import alerts_visible_to
-    from alerts.states import ActionKind, Status
+    from alerts.states import ActionKind
     from assessment.figures import FIGURES, STAGES
     from assessment.models import RecheckItem
     from cases.models import ResultAction
-    from workflow.calendar import current_calendar, working_days_between
 
     assert isinstance(unit, OrgUnit)
     qs = alerts_visible_to(user).filter(org_unit__path__startswith=unit.path)
@@ -161,16 +191,14 @@ def _recount(user, unit, period):
                                            decided_at__gte=period.start_at, decided_at__lt=period.end_at)
     f["rechecked"] = rechecked.exclude(outcome=RecheckItem.Outcome.PENDING).count()
     f["recheck_failures"] = rechecked.filter(outcome=RecheckItem.Outcome.PROBLEM_FOUND).count()
-    cal, spans = current_calendar(), {s: [] for s in STAGES}
-    last = {pk: (created, Status.WARNING) for pk, created in qs.values_list("pk", "created_at")}
-    entries = (TimelineEntry.objects.filter(alert__in=qs.values("pk")).exclude(to_status="")
-               .filter(at__lt=period.end_at).order_by("alert_id", "at", "id")
-               .values_list("alert_id", "at", "to_status"))
-    for alert_id, at, to_status in entries:
-        previous = last[alert_id]
-        if previous[1] in spans and at >= period.start_at:
-            spans[previous[1]].append(working_days_between(cal, previous[0], at))
-        last[alert_id] = (at, to_status)
+    # A stage is left by a transition, whose entry stores the working days spent in it.
+    spans = {s: [] for s in STAGES}
+    left = (TimelineEntry.objects.filter(alert__in=qs.values("pk"), kind=TimelineEntry.Kind.TRANSITION,
+                                         at__gte=period.start_at, at__lt=period.end_at)
+            .values_list("from_status", "stage_working_days"))
+    for stage, working_days in left:
+        if stage in spans:
+            spans[stage].append(working_days)
     days = {s: (Decimal(sum(v)) / len(v)).quantize(Decimal("0.1")) if v else None for s, v in spans.items()}
     return f, days
 
@@ -189,6 +217,10 @@ def test_the_grouped_figures_equal_a_recount_unit_by_unit(people, fixture, quart
         shift = timedelta(days=40) if i % 5 == 0 else timedelta(days=i % 4, hours=i)
         TimelineEntry.objects.filter(pk=entry.pk).update(at=max(period.start_at - timedelta(days=30),
                                                                 entry.at - shift))
+    # The moved entries are the history now: their time in stage and the rollups follow them.
+    TimelineEntry.objects.update(stage_seconds=None, stage_working_days=None)
+    rollups.backfill_stage_times()
+    rollups.rebuild()
     for i, alert in enumerate(Alert.objects.filter(org_unit__in=[org.kunshan, org.changshu]).order_by("id")):
         ResultAction.objects.create(alert=alert, issued_by=people.kunshan_supervisor,
                                     kind=ActionKind.RECTIFICATION_ORDER, recipient="某单位", text="整改",

@@ -189,3 +189,48 @@ def test_month_rows_give_the_same_figures_as_day_rows_for_any_period(people, sou
     for p, m, d in zip(periods, as_months, as_days, strict=True):
         assert m == d, p
     assert as_days[0]["totals"]["total"] == 8
+
+
+def test_old_entries_get_their_time_in_stage_back_as_the_services_store_it(people, source, org):
+    """Entries written before the time in stage was stored: the backfill (one SQL statement on
+    PostgreSQL) gives each the seconds and working days since the previous transition, counted as
+    `working_time_in_days` counts them over weekends and a stored holiday; the rollups then agree."""
+    from datetime import timedelta
+
+    from alerts.models import Alert
+    from cases.models import TimelineEntry
+    from workflow.calendar import clear_calendar_cache, current_calendar, local, working_time_in_days
+    from workflow.models import CalendarDay
+
+    a, b = _alerts(_raise(source, org, 2))
+    kw = {"supervisor": people.kunshan_supervisor, "verifier": people.kunshan_verifier, "leader": people.city_leader}
+    drive(a, "closed", **kw)
+    drive(b, "verifying", **kw)
+    # Spread the history over two weeks: a Friday evening, a weekend, a holiday on a Wednesday.
+    start = local(Alert.objects.get(pk=a.pk).created_at).replace(hour=18, minute=30) - timedelta(days=30)
+    start -= timedelta(days=(start.weekday() - 4) % 7)  # a Friday
+    CalendarDay.objects.update_or_create(date=(start + timedelta(days=5)).date(),
+                                         defaults={"kind": CalendarDay.Kind.HOLIDAY, "name": "test"})
+    clear_calendar_cache()
+    for alert in (a, b):
+        Alert.objects.filter(pk=alert.pk).update(created_at=start)
+        for i, entry in enumerate(alert.timeline.order_by("at", "id")):
+            TimelineEntry.objects.filter(pk=entry.pk).update(at=start + timedelta(days=1.3 * (i + 1), hours=i))
+    TimelineEntry.objects.update(stage_seconds=None, stage_working_days=None)
+
+    filled = rollups.backfill_stage_times()
+
+    transitions = TimelineEntry.objects.filter(kind="transition")
+    assert filled == transitions.count() > 4
+    cal = current_calendar()
+    for alert in (a, b):
+        previous = start
+        for entry in transitions.filter(alert=alert).order_by("at", "id"):
+            assert entry.stage_seconds == int((entry.at - previous).total_seconds())
+            assert entry.stage_working_days == Decimal(str(round(working_time_in_days(cal, previous, entry.at), 2)))
+            previous = entry.at
+    assert {e.stage_working_days for e in transitions} != {Decimal(str(round(e.stage_seconds / 86400, 2)))
+                                                           for e in transitions}  # weekends and the holiday count 0
+    assert rollups.backfill_stage_times() == 0  # nothing left to fill
+    rollups.rebuild()
+    assert rollups.differences() == []

@@ -7,8 +7,10 @@ from django.db import migrations
 
 def forwards(apps, schema_editor):  # noqa: ANN001, ANN201
     from workflow import rollups
+    from workflow.calendar import load_calendar
 
-    rollups.backfill_stage_seconds()
+    rollups.backfill_stage_times(load_calendar(apps.get_model("workflow", "CalendarDay"),
+                                               apps.get_model("workflow", "CalendarYear")))
 
 
 class Migration(migrations.Migration):

@@ -570,7 +570,7 @@ class Command(BaseCommand):
     def _after_load(self) -> None:
         """What the loop keeps as it moves: the time in stage on each transition entry and the
         dashboard's rollups, computed here from the rows just loaded."""
-        self._step("time in stage", rollups.backfill_stage_seconds)
+        self._step("time in stage", rollups.backfill_stage_times)
         self._step("dashboard rollups", rollups.rebuild)
 
     def _vacuum(self) -> None:

@@ -22,7 +22,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **opts: Any) -> None:
         if not opts["check"]:
-            filled = rollups.backfill_stage_seconds()
+            filled = rollups.backfill_stage_times()
             n = rollups.rebuild()
             self.stdout.write(self.style.SUCCESS(
                 f"rebuilt {n:,} rollup rows ({filled:,} transition entries given their time in stage)"))

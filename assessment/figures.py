@@ -1,6 +1,9 @@
 """Unit assessment (考核): per period and unit, how each unit below handled its alerts, a score
-from the admin's weights and a rank among siblings. Every figure is a set of alerts (or orders,
-or re-checks), so each count drills down to exactly the rows behind it (`figure_rows`).
+from the admin's weights and a rank among siblings. Each figure drills down to the alerts (or
+orders, or re-checks) behind it (`figure_rows`). What happened in the loop (dispatches, conclusions
+submitted, closings, and whether each left its stage by the deadline) is counted as it happened,
+from the rollups, so a period's figures do not change once it is over and cost the same whatever
+the size of the history; an alert dispatched twice in a period counts twice and is listed once.
 
 The score (docs/assessment.md): score = 100 × Σ wᵢ·rᵢ / Σ wᵢ, where each rᵢ is a rate in [0, 1]
 (on-time dispatch, on-time verification, closure, never overdue, substantiation, on-time
@@ -15,21 +18,19 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
-from django.db.models.functions import TruncDate
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 
 from accounts.models import OrgUnit, User
 from accounts.selectors import units_visible_to
 from alerts.models import Alert
 from alerts.selectors import alerts_visible_to
-from alerts.states import OPEN_STATUSES, ActionKind, Conclusion, Status
+from alerts.states import ActionKind, Conclusion, Status
 from assessment.models import DEFAULT_WEIGHTS, AssessmentWeight, RecheckItem
 from assessment.periods import Period
 from cases.models import ResultAction, TimelineEntry
-from workflow.models import AlertRollup, EscalationStep
-from workflow.rollups import MONTHLY
+from workflow.models import AlertRollup
+from workflow.rollups import CLOSED_EVENT, MONTHLY, SUBMITTED
 
 Dim = AlertRollup.Dim
 
@@ -37,30 +38,30 @@ SUBSTANTIATED = [Conclusion.SUBSTANTIATED, Conclusion.PARTIALLY_SUBSTANTIATED]
 STAGES = [Status.WARNING, Status.ASSIGNED, Status.VERIFYING, Status.DISPOSING, Status.APPLYING, Status.EVALUATING]
 
 
-def _overdue_in(*stages: str) -> Exists:
-    return Exists(EscalationStep.objects.filter(alert=OuterRef("pk"), step__gte=1, stage__in=stages))
+# A stage left after the deadline it had then (stored on the transition entry).
+LATE = Q(stage_due_at__isnull=False, at__gt=F("stage_due_at"))
 
 
-def _did(action: str, period: Period) -> Exists:
+def _did(period: Period, *conditions: Q, **match: Any) -> Exists:
+    """The alert changed stage in the period, by a transition matching `conditions` and `match`."""
     return Exists(TimelineEntry.objects.filter(
-        alert=OuterRef("pk"), kind=TimelineEntry.Kind.TRANSITION, action=action,
-        at__gte=period.start_at, at__lt=period.end_at,
+        *conditions, alert=OuterRef("pk"), kind=TimelineEntry.Kind.TRANSITION,
+        at__gte=period.start_at, at__lt=period.end_at, **match,
     ))
 
 
 # Each figure: the alerts (of one unit's subtree, already scoped) it counts.
 FIGURES: dict[str, Callable[[QuerySet[Alert], Period], QuerySet[Any]]] = {
     "received": lambda qs, p: qs.filter(created_at__gte=p.start_at, created_at__lt=p.end_at),
-    "dispatched": lambda qs, p: qs.filter(_did("assign", p)),
-    "dispatched_on_time": lambda qs, p: qs.filter(_did("assign", p)).exclude(_overdue_in(Status.WARNING)),
-    "verified": lambda qs, p: qs.filter(_did("submit_verification", p)),
-    "verified_on_time": lambda qs, p: qs.filter(_did("submit_verification", p)).exclude(
-        _overdue_in(Status.ASSIGNED, Status.VERIFYING)),
-    "substantiated": lambda qs, p: qs.filter(_did("submit_verification", p), conclusion__in=SUBSTANTIATED),
-    "closed": lambda qs, p: qs.filter(status=Status.CLOSED, closed_at__gte=p.start_at, closed_at__lt=p.end_at),
-    "overdue_now": lambda qs, p: qs.filter(status__in=OPEN_STATUSES, due_at__lt=timezone.now()),
-    "overdue_ever": lambda qs, p: qs.filter(created_at__gte=p.start_at, created_at__lt=p.end_at).filter(
-        _overdue_in(*STAGES)),
+    "dispatched": lambda qs, p: qs.filter(_did(p, action="assign")),
+    "dispatched_on_time": lambda qs, p: qs.filter(_did(p, ~LATE, action="assign")),
+    "verified": lambda qs, p: qs.filter(_did(p, action=SUBMITTED)),
+    "verified_on_time": lambda qs, p: qs.filter(_did(p, ~LATE, action=SUBMITTED)),
+    "substantiated": lambda qs, p: qs.filter(_did(p, action=SUBMITTED, data__conclusion__in=SUBSTANTIATED)),
+    "closed": lambda qs, p: qs.filter(_did(p, to_status=Status.CLOSED)),
+    # Open alerts have a deadline, closed and merged ones none: as the dashboard counts it.
+    "overdue_now": lambda qs, p: qs.exclude(status=Status.CLOSED).filter(due_at__lt=timezone.now()),
+    "overdue_ever": lambda qs, p: qs.filter(created_at__gte=p.start_at, created_at__lt=p.end_at, ever_overdue=True),
     "recurrences": lambda qs, p: qs.filter(created_at__gte=p.start_at, created_at__lt=p.end_at,
                                            recurrence_of__isnull=False),
 }
@@ -119,73 +120,47 @@ def _in_period(field: str, p: Period) -> Q:
     return Q(**{f"{field}__gte": p.start_at, f"{field}__lt": p.end_at})
 
 
-_ALERT_FIGURES_SQL = """
-WITH did AS (
-    SELECT t.alert_id, bool_or(t.action = 'assign') AS assigned,
-           bool_or(t.action = 'submit_verification') AS verified
-    FROM cases_timelineentry t
-    WHERE t.kind = 'transition' AND t.action IN ('assign', 'submit_verification') AND t.at >= %s AND t.at < %s
-    GROUP BY t.alert_id
-),
-late AS (
-    SELECT s.alert_id, bool_or(s.stage = %s) AS warning, bool_or(s.stage = ANY(%s)) AS verification,
-           bool_or(s.stage = ANY(%s)) AS ever
-    FROM workflow_escalationstep s WHERE s.step >= 1 GROUP BY s.alert_id
-)
-SELECT a.org_unit_id,
-       count(*) FILTER (WHERE r.received),
-       count(*) FILTER (WHERE d.assigned),
-       count(*) FILTER (WHERE d.assigned AND NOT coalesce(l.warning, false)),
-       count(*) FILTER (WHERE d.verified),
-       count(*) FILTER (WHERE d.verified AND NOT coalesce(l.verification, false)),
-       count(*) FILTER (WHERE d.verified AND a.conclusion = ANY(%s)),
-       count(*) FILTER (WHERE a.status = %s AND a.closed_at >= %s AND a.closed_at < %s),
-       count(*) FILTER (WHERE a.status = ANY(%s) AND a.due_at < %s),
-       count(*) FILTER (WHERE r.received AND coalesce(l.ever, false)),
-       count(*) FILTER (WHERE r.received AND a.recurrence_of_id IS NOT NULL)
-FROM ({scope}) a (id, org_unit_id, created_at, status, closed_at, due_at, conclusion, recurrence_of_id)
-CROSS JOIN LATERAL (SELECT a.created_at >= %s AND a.created_at < %s AS received) r
-LEFT JOIN did d ON d.alert_id = a.id
-LEFT JOIN late l ON l.alert_id = a.id
-GROUP BY a.org_unit_id
-"""
-ALERT_FIGURES = ["received", "dispatched", "dispatched_on_time", "verified", "verified_on_time", "substantiated",
-                 "closed", "overdue_now", "overdue_ever", "recurrences"]
+def _rollup_rows(dim: str, p: Period, units: list[int]) -> QuerySet[AlertRollup]:
+    """The rows of `dim` in the period: month rows when it is whole months (as periods are)."""
+    whole_months = p.start.day == 1 and p.end.day == 1
+    return AlertRollup.objects.filter(dim=dim + (MONTHLY if whole_months else ""), org_unit_id__in=units,
+                                      day__gte=p.start, day__lt=p.end).order_by()
 
 
-def _texts(values: Any) -> list[str]:
-    return [str(v) for v in values]
+def _alert_figures(qs: QuerySet[Alert], p: Period, units: list[int]) -> list[tuple[int, dict[str, int]]]:
+    """Every alert figure of FIGURES per owning unit: what happened in the period from the rollups
+    (a few hundred month rows), and the two figures about alerts as they are now ("overdue now";
+    "ever overdue", which a reminder can still change) counted live."""
+    out: list[tuple[int, dict[str, int]]] = []
+    for r in _rollup_rows(Dim.STATUS.value, p, units).values("org_unit_id").annotate(n=Sum("n")):
+        out.append((r["org_unit_id"], {"received": r["n"]}))
+    for r in _rollup_rows(Dim.RECURRENCE.value, p, units).values("org_unit_id").annotate(n=Sum("n")):
+        out.append((r["org_unit_id"], {"recurrences": r["n"]}))
+    events = (_rollup_rows(Dim.EVENT.value, p, units).filter(key__in=["assign", SUBMITTED, CLOSED_EVENT])
+              .values("org_unit_id", "key").annotate(n=Sum("n"), late=Sum("late"), substantiated=Sum("substantiated")))
+    for r in events:
+        n, on_time = r["n"], r["n"] - r["late"]
+        out.append((r["org_unit_id"], {
+            "assign": {"dispatched": n, "dispatched_on_time": on_time},
+            SUBMITTED: {"verified": n, "verified_on_time": on_time, "substantiated": r["substantiated"]},
+            CLOSED_EVENT: {"closed": n},
+        }[r["key"]]))
+    # count(*): every column read is in the covering indexes of open and of newest alerts.
+    for figure in ("overdue_now", "overdue_ever"):
+        for r in FIGURES[figure](qs, p).order_by().values("org_unit_id").annotate(n=Count("*")):
+            out.append((r["org_unit_id"], {figure: r["n"]}))
+    return out
 
 
-def _alert_figures(qs: QuerySet[Alert], p: Period) -> list[tuple[int, dict[str, int]]]:
-    """Every alert figure of FIGURES per owning unit in one grouped query: the "did it in the
-    period" and "was ever overdue" sets are aggregated once and hash-joined, instead of an
-    EXISTS per alert and figure."""
-    if connection.vendor != "postgresql":
-        return [(unit_id, {name: FIGURES[name](qs.filter(org_unit_id=unit_id), p).count() for name in ALERT_FIGURES})
-                for unit_id in qs.order_by().values_list("org_unit_id", flat=True).distinct()]
-    scope_sql, scope_params = qs.order_by().values(
-        "id", "org_unit_id", "created_at", "status", "closed_at", "due_at", "conclusion", "recurrence_of_id",
-    ).query.sql_with_params()
-    params = [p.start_at, p.end_at, str(Status.WARNING), _texts([Status.ASSIGNED, Status.VERIFYING]),
-              _texts(STAGES), _texts(SUBSTANTIATED), str(Status.CLOSED), p.start_at, p.end_at,
-              _texts(OPEN_STATUSES), timezone.now(), *scope_params, p.start_at, p.end_at]
-    with connection.cursor() as cur:
-        cur.execute(_ALERT_FIGURES_SQL.format(scope=scope_sql), params)
-        return [(r[0], dict(zip(ALERT_FIGURES, r[1:], strict=True))) for r in cur.fetchall()]
-
-
-def _stage_days(p: Period, counts_for: dict[int, list[OrgUnit]]) -> dict[int, dict[str, Decimal | None]]:
+def _stage_days(p: Period, units: list[int], counts_for: dict[int, list[OrgUnit]]
+                ) -> dict[int, dict[str, Decimal | None]]:
     """Average working days spent in each stage, over the stages left in the period, per assessed
     unit: a stage is left by a transition, whose entry stores the working time spent in it (what
     `working_time_in_days` counts); comments and findings do not end a stage. Read from the
     rollups by the day left (month rows when the period is whole months, as periods are), so the
     cost does not grow with the timeline."""
-    whole_months = p.start.day == 1 and p.end.day == 1
-    dim = Dim.STAGE_EXIT.value + (MONTHLY if whole_months else "")
-    found = (AlertRollup.objects.filter(dim=dim, org_unit_id__in=list(counts_for), day__gte=p.start, day__lt=p.end,
-                                        key__in=STAGES)
-             .order_by().values("org_unit_id", "key").annotate(n=Sum("n"), days=Sum("working_days")))
+    found = (_rollup_rows(Dim.STAGE_EXIT.value, p, units).filter(key__in=STAGES)
+             .values("org_unit_id", "key").annotate(n=Sum("n"), days=Sum("working_days")))
     sums: dict[int, dict[str, Any]] = {}
     for r in found:
         _add(sums, counts_for, r["org_unit_id"], {f"{r['key']}:n": r["n"], f"{r['key']}:d": r["days"]})
@@ -209,20 +184,21 @@ def _rates(f: dict[str, int]) -> dict[str, Decimal]:
 
 def unit_rows(user: User, unit: OrgUnit, period: Period) -> list[UnitRow]:
     """The figures of every unit assessed under `unit`, each from one grouped query over all of
-    them (a constant number of queries, whatever the number of units or alerts)."""
+    them (a constant number of queries, whatever the number of units or alerts). The units'
+    alerts are all in the reader's scope (`assessable_unit`), so what the rollups count by owning
+    unit is what the reader may see."""
     children, counts_for = _children_of(unit)
-    qs = alerts_visible_to(user).filter(org_unit_id__in=list(counts_for))
+    units = list(counts_for)
+    # The assessed units are in the reader's scope (`assessable_unit`): all their alerts are the
+    # reader's to see, so the scope rule adds nothing here (and would keep the indexes from answering).
+    qs = Alert.objects.filter(org_unit_id__in=units)
     figures: dict[int, dict[str, Any]] = {}
-    for unit_id, values in _alert_figures(qs, period):
+    for unit_id, values in _alert_figures(qs, period, units):
         _add(figures, counts_for, unit_id, values)
-    local_day = TruncDate("feedback_at", tzinfo=timezone.get_current_timezone())
-    orders = (ResultAction.objects.filter(alert__in=qs.values("pk"), kind=ActionKind.RECTIFICATION_ORDER,
-                                          due_date__gte=period.start, due_date__lt=period.end)
-              .order_by().values("alert__org_unit_id").annotate(
-                  orders_due=Count("pk"),
-                  orders_on_time=Count("pk", filter=Q(feedback_at__isnull=False, due_date__gte=local_day))))
+    orders = _rollup_rows(Dim.ORDERS.value, p=period, units=units).values("org_unit_id").annotate(
+        n=Sum("n"), late=Sum("late"))
     for r in orders:
-        _add(figures, counts_for, r.pop("alert__org_unit_id"), r)
+        _add(figures, counts_for, r["org_unit_id"], {"orders_due": r["n"], "orders_on_time": r["n"] - r["late"]})
     rechecks = (RecheckItem.objects.filter(handled_by_unit_id__in=list(counts_for),
                                            decided_at__gte=period.start_at, decided_at__lt=period.end_at)
                 .order_by().values("handled_by_unit_id").annotate(
@@ -230,7 +206,7 @@ def unit_rows(user: User, unit: OrgUnit, period: Period) -> list[UnitRow]:
                     recheck_failures=Count("pk", filter=Q(outcome=RecheckItem.Outcome.PROBLEM_FOUND))))
     for r in rechecks:
         _add(figures, counts_for, r.pop("handled_by_unit_id"), r)
-    days = _stage_days(period, counts_for)
+    days = _stage_days(period, units, counts_for)
     names = [*FIGURES, "orders_due", "orders_on_time", "rechecked", "recheck_failures"]
     rows = []
     for child in children:

@@ -236,7 +236,8 @@ hooks AS (
     FROM todo t JOIN accounts_orgunit ou ON ou.id = t.org_unit_id
     JOIN (SELECT id, step, jsonb_agg(username ORDER BY username) AS names FROM recipients GROUP BY id, step) r
       ON r.id = t.id AND r.step = t.step)
-UPDATE alerts_alert a SET escalation_level = t.level, supervised = a.supervised OR t.level >= 3
+UPDATE alerts_alert a SET escalation_level = t.level, supervised = a.supervised OR t.level >= 3,
+    ever_overdue = a.ever_overdue OR t.level >= 1
 FROM target t WHERE a.id = t.id
 """
 

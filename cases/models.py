@@ -449,6 +449,10 @@ class TimelineEntry(CaseRecord):
     stage_working_days = models.DecimalField(
         _("time in stage (working days)"), max_digits=9, decimal_places=2, null=True, blank=True
     )
+    # For transitions: the deadline the stage left had then (None: it had none, or the entry
+    # predates it being stored and no reminder recorded it). Left after it = left late, which the
+    # assessment counts ("dispatched / verified on time").
+    stage_due_at = models.DateTimeField(_("deadline of the stage left"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("timeline entry")

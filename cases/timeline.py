@@ -35,6 +35,7 @@ def _append(
         text=text, data=data or {},
         stage_seconds=stage_time.seconds if stage_time else None,
         stage_working_days=stage_time.working_days if stage_time else None,
+        stage_due_at=stage_time.due_at if stage_time else None,
     )
 
 
@@ -48,6 +49,8 @@ class StageTime:
     at: datetime
     seconds: int
     working_days: Decimal
+    # The deadline the stage had when it was left (None: it had none).
+    due_at: datetime | None = None
 
 
 # Every transition writer takes `stage_time` (the services always pass it).

@@ -17,6 +17,8 @@ from alerts.states import CONCLUDED_STATUSES, Conclusion, Status
 from cases.models import Disposition
 from cases.people import superseded
 from screening.models import Dataset, ModelStatus, ScreeningHit, ScreeningModel, ScreeningRun, SpecialProject
+from workflow import rollups
+from workflow.models import AlertRollup
 
 SUBSTANTIATED = [Conclusion.SUBSTANTIATED, Conclusion.PARTIALLY_SUBSTANTIATED]
 
@@ -226,17 +228,23 @@ def projects_visible_to(user: User) -> QuerySet[SpecialProject]:
     return SpecialProject.objects.filter(pk__in=ids).select_related("lead_unit", "created_by")
 
 
+def project_model_codes(project: SpecialProject) -> set[str]:
+    """The codes of the project's models and of the copies units made of them."""
+    ids = list(project.screening_models.values_list("pk", flat=True))
+    return set(ScreeningModel.objects.filter(Q(pk__in=ids) | Q(origin_id__in=ids)).values_list("code", flat=True))
+
+
 def project_alerts(project: SpecialProject) -> QuerySet[Alert]:
     """Alerts raised by the project's models and by the copies units made of them."""
-    ids = list(project.screening_models.values_list("pk", flat=True))
-    codes = set(ScreeningModel.objects.filter(Q(pk__in=ids) | Q(origin_id__in=ids)).values_list("code", flat=True))
-    return Alert.objects.filter(rule_code__in=codes, source__kind="screening")
+    return Alert.objects.filter(rule_code__in=project_model_codes(project), source__kind="screening")
 
 
 def project_unit_figures(user: User, project: SpecialProject) -> list[dict[str, Any]]:
     """Per unit of the project (the lead unit and each unit it was deployed to) that the user may
     see: alerts, alerts per stage, substantiated, cases filed and amounts recovered. A unit counts
-    the alerts of its whole subtree."""
+    the alerts of its whole subtree. Read from the rollups' per-model rows (month grain, all
+    time), kept with every intake, transition and disposition, so the cost does not grow with the
+    number of alerts the project's models raised."""
     candidates = [project.lead_unit, *project.units.order_by("path")]
     visible = set(units_visible_to(user).filter(pk__in=[u.pk for u in candidates]).values_list("pk", flat=True))
     units: list[OrgUnit] = []
@@ -246,31 +254,31 @@ def project_unit_figures(user: User, project: SpecialProject) -> list[dict[str, 
     if not units:
         return []
     # Every unit of the subtrees involved and the project units it counts for (a deployed unit
-    # below the lead unit counts for both), so each figure is one grouped query by unit.
+    # below the lead unit counts for both).
     subtree = Q()
     for unit in units:
         subtree |= Q(path__startswith=unit.path)
     counts_for = {pk: [u.pk for u in units if path.startswith(u.path)]
                   for pk, path in OrgUnit.objects.filter(subtree).values_list("pk", "path")}
-    alerts = project_alerts(project).filter(org_unit_id__in=list(counts_for))
     figures: dict[int, dict[str, Any]] = {
         u.pk: {"stages": dict.fromkeys(Status.values, 0), "substantiated": 0, "cases_filed": 0,
                "amount_recovered": Decimal(0)} for u in units}
-    by_status = alerts.order_by().values("org_unit_id", "status").annotate(
-        n=Count("id"), substantiated=Count("id", filter=Q(status__in=CONCLUDED_STATUSES,
-                                                          conclusion__in=SUBSTANTIATED)))
-    for r in by_status:
+    codes = sorted(project_model_codes(project))
+    keys = [rollups.model_key(kind, code) for code in codes for kind in [*Status.values, rollups.MODEL_MONEY]]
+    found = (AlertRollup.objects.filter(dim=AlertRollup.Dim.MODEL + rollups.MONTHLY, key__in=keys,
+                                        org_unit_id__in=list(counts_for))
+             .order_by().values("org_unit_id", "key")
+             .annotate(n=Sum("n"), substantiated=Sum("substantiated"), filed=Sum("filed"), amount=Sum("amount")))
+    for r in found:
+        kind = r["key"].partition(":")[0]
         for owner in counts_for.get(r["org_unit_id"], ()):
-            figures[owner]["stages"][r["status"]] = figures[owner]["stages"].get(r["status"], 0) + r["n"]
-            figures[owner]["substantiated"] += r["substantiated"]
-    # The latest disposition of each alert (no later one: an anti-join in PostgreSQL), per unit.
-    money = (Disposition.objects.filter(~superseded(), alert__in=alerts.values("pk"))
-             .order_by().values("alert__org_unit_id")
-             .annotate(filed=Count("id", filter=Q(case_filed=True)), amount=Sum("amount_recovered")))
-    for r in money:
-        for owner in counts_for.get(r["alert__org_unit_id"], ()):
-            figures[owner]["cases_filed"] += r["filed"]
-            figures[owner]["amount_recovered"] += r["amount"] or Decimal(0)
+            figure = figures[owner]
+            if kind == rollups.MODEL_MONEY:
+                figure["cases_filed"] += r["filed"]
+                figure["amount_recovered"] += r["amount"] or Decimal(0)
+            else:
+                figure["stages"][kind] = figure["stages"].get(kind, 0) + r["n"]
+                figure["substantiated"] += r["substantiated"]
     return [{"org_unit": u.code, "name": u.name, "alerts": sum(figures[u.pk]["stages"].values()), **figures[u.pk]}
             for u in units]
 

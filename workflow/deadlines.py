@@ -11,12 +11,14 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.utils import timezone
 
 from alerts.models import Alert
-from workflow.calendar import add_working_days, add_working_hours, current_calendar
+from cases.timeline import StageTime
+from workflow.calendar import add_working_days, add_working_hours, current_calendar, working_time_in_days
 from workflow.models import DeadlinePolicy
 
 _CACHE_SECONDS = 60
@@ -129,3 +131,14 @@ def timeliness_of(alert: Alert, now: datetime | None = None) -> str:
     if alert.due_at - warning_window_for(alert) <= now:
         return Timeliness.YELLOW
     return Timeliness.GREEN
+
+
+def stage_time(alert: Alert, left_at: datetime) -> StageTime:
+    """The stage `alert` is in, as it is left at `left_at`: how long it lasted (seconds and working
+    days) and the deadline it had. Taken before the alert enters its next stage."""
+    entered_at = alert.stage_entered_at
+    return StageTime(
+        at=left_at, seconds=max(0, int((left_at - entered_at).total_seconds())),
+        working_days=Decimal(str(round(working_time_in_days(current_calendar(), entered_at, left_at), 2))),
+        due_at=alert.due_at,
+    )

@@ -177,6 +177,13 @@ def _statement(varying: frozenset[str]) -> str:
         f" FROM new WHERE %(indicators)s AND rule_code <> '' GROUP BY org_unit_id, rule_code"
         for grain, day in (("", "%(day)s"), (rollups.MONTHLY, "%(month)s"))
     )
+    # A screening model's alerts (`rollups.model_key`: "stage:model code").
+    counts += "\n        UNION ALL\n        " + "\n        UNION ALL\n        ".join(
+        f"SELECT '{Dim.MODEL.value}{grain}' AS dim, org_unit_id, {day}::date AS day,"
+        f" %(status)s || ':' || rule_code AS key, count(*) AS n"
+        f" FROM new WHERE %(models)s AND rule_code <> '' GROUP BY org_unit_id, rule_code"
+        for grain, day in (("", "%(day)s"), (rollups.MONTHLY, "%(month)s"))
+    )
     return f"""
 WITH src AS MATERIALIZED ({src}),
 ins AS (
@@ -281,6 +288,7 @@ def _ingest_postgresql(source: SourceSystem, chosen: list[IntakeItem], counts: d
             "action": AuditEvent.Action.ALERTS_RAISED.value, "received": len(items),
             "codes": _indicator_codes(source, items),
             "indicators": source.kind == SourceSystem.Kind.BUSINESS,
+            "models": source.kind == SourceSystem.Kind.SCREENING,
         }
         varying: set[str] = set()
         for (name, _type), values in zip(_INPUT, columns, strict=True):

@@ -30,6 +30,7 @@ from cases import timeline
 from cases.evidence import check_evidence_file
 from cases.models import FeedbackAttachment, ResultAction
 from core.errors import Conflict, Forbidden, NotFound
+from workflow import rollups
 from workflow.calendar import WorkCalendar, current_calendar, local
 from workflow.models import Notification
 from workflow.notify import Message, RoleDirectory, notify_many
@@ -137,9 +138,12 @@ def rectification_feedback_record(
             raise Conflict(_("This notice has been withdrawn."))
         if order.feedback_at is not None and order.review != ResultAction.Review.REJECTED:
             raise Conflict(_("Feedback on this order has already been recorded."))
+        counted_before = rollups.order_counted(alert.org_unit_id, order)
         order.feedback, order.feedback_at = feedback, timezone.now()
         order.review, order.review_note, order.reviewed_by, order.reviewed_at = "", "", None, None
         order.save(update_fields=["feedback", "feedback_at", "review", "review_note", "reviewed_by", "reviewed_at"])
+        # Replied on time or not: the assessment's count moves with the reply, in this transaction.
+        rollups.apply(rollups.difference(rollups.order_counted(alert.org_unit_id, order), counted_before))
         for upload, content_type in zip(files, checked, strict=True):
             digest = hashlib.sha256()
             for chunk in upload.chunks():

@@ -324,6 +324,18 @@ class AlertRollup(models.Model):
         PEOPLE = "people", _("People dealt with and money (latest disposition)")
         # key "source id:rule code": a business system's embedded indicator.
         INDICATOR = "indicator", _("Indicator")
+        # day = the day it happened (not the day raised), key = the transition's name (assign,
+        # submit_verification, …) or "closed" for any transition into 办结: the assessment's
+        # counts of what each unit did in a period, with how many were late.
+        EVENT = "event", _("Stage changes (by the day they happened)")
+        # day raised, key "": alerts marked as a recurrence (复发).
+        RECURRENCE = "recurrence", _("Recurrences")
+        # key "stage:model code" (n, substantiated) or "money:model code" (filed, amount, from the
+        # latest disposition): a screening model's alerts, for its special projects' figures.
+        MODEL = "model", _("Screening model")
+        # day = the day the reply is due, key "": rectification orders (n) and, of them, those not
+        # (yet) replied to by the end of that day (late).
+        ORDERS = "orders", _("Rectification orders (by the day the reply is due)")
 
     dim = models.CharField(_("dimension"), max_length=16, choices=Dim.choices)
     org_unit = models.ForeignKey("accounts.OrgUnit", on_delete=models.CASCADE, related_name="+")
@@ -338,6 +350,8 @@ class AlertRollup(models.Model):
     amount = models.DecimalField(_("amount (yuan)"), max_digits=20, decimal_places=2, default=0)
     seconds = models.BigIntegerField(_("time (seconds)"), default=0)
     working_days = models.DecimalField(_("time (working days)"), max_digits=14, decimal_places=2, default=0)
+    # Of `n`, how many were late (a stage left after its deadline).
+    late = models.BigIntegerField(_("late"), default=0, db_default=0)
 
     class Meta:
         verbose_name = _("dashboard rollup")
@@ -351,6 +365,12 @@ class AlertRollup(models.Model):
             models.Index(
                 fields=["dim", "org_unit", "day"], name="alert_rollup_read_idx",
                 include=["key", "n", "closed", "concluded", "substantiated", "filed", "amount", "seconds"],
+            ),
+            # A model's rows across units and months (a special project reads its models' keys); "in",
+            # not a prefix match, so that PostgreSQL sees the index answers `dim = "model@m"`.
+            models.Index(
+                fields=["dim", "key"], name="alert_rollup_model_idx", condition=Q(dim__in=["model", "model@m"]),
+                include=["org_unit", "n", "substantiated", "filed", "amount"],
             ),
         ]
 

@@ -32,6 +32,7 @@ from audit.services import audit_record
 from cases import timeline
 from cases.models import NoticeCounter, NoticeNumbering, ResultAction
 from core.errors import Conflict, Forbidden, NotFound
+from workflow import rollups
 from workflow.calendar import local
 
 # Kinds that must name the date by which the recipient replies.
@@ -161,6 +162,8 @@ def notice_create(*, alert: Alert, by: User, action: ActionInput, replaces: Resu
         pattern, _organ = numbering_for(unit, action.kind)
         notice.doc_number = format_number(pattern, year=today.year, seq=notice.seq)
     notice.save()
+    # A rectification order counts for the assessment by its reply's due day, in this transaction.
+    rollups.apply(rollups.order_counted(alert.org_unit_id, notice))
     return notice
 
 

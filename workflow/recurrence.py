@@ -13,6 +13,7 @@ from django.db.models import Max
 from alerts.models import Alert
 from alerts.states import ActionKind, Conclusion, Status
 from cases.models import ResultAction
+from workflow import rollups
 from workflow.calendar import local
 
 SUBSTANTIATED = [Conclusion.SUBSTANTIATED, Conclusion.PARTIALLY_SUBSTANTIATED]
@@ -22,11 +23,11 @@ def recurrences_mark(*, alert_ids: Sequence[int], now: datetime) -> int:
     """Link each of these new alerts to the earlier substantiated alert it repeats; a constant
     number of queries for the whole batch. Returns how many were marked."""
     fresh = list(Alert.objects.filter(pk__in=alert_ids, subject__isnull=False)
-                 .values_list("pk", "subject_id", "source_id", "rule_code"))
+                 .values_list("pk", "subject_id", "source_id", "rule_code", "org_unit_id", "created_at"))
     if not fresh:
         return 0
     earlier = (
-        Alert.objects.filter(subject_id__in={s for _p, s, _src, _r in fresh}, status=Status.CLOSED,
+        Alert.objects.filter(subject_id__in={f[1] for f in fresh}, status=Status.CLOSED,
                              conclusion__in=SUBSTANTIATED)
         .exclude(pk__in=alert_ids)
         .values_list("pk", "subject_id", "source_id", "rule_code", "closed_at")
@@ -43,10 +44,12 @@ def recurrences_mark(*, alert_ids: Sequence[int], now: datetime) -> int:
         # After the rectification was due (or, with no order, after the closure).
         if (due < today) if due else (closed_at is not None and closed_at < now):
             latest.setdefault((subject_id, source_id, rule), old_pk)
-    marked = 0
-    for pk, subject_id, source_id, rule in fresh:
+    counted: rollups.Rows = {}
+    for pk, subject_id, source_id, rule, unit_id, created_at in fresh:
         old_pk = latest.get((subject_id, source_id, rule))
         if old_pk is not None:
             Alert.objects.filter(pk=pk).update(recurrence_of_id=old_pk)
-            marked += 1
-    return marked
+            rollups.merge(counted, rollups.recurrence_marked(unit_id, created_at))
+    # The assessment's count of recurrences, in the transaction of the intake that marks them.
+    rollups.apply(counted)
+    return sum(row["n"] for row in counted.values())

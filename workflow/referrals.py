@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
@@ -24,7 +23,7 @@ from cases.models import Finding, Referral
 from cases.services import evidence_store
 from core.errors import Conflict, Forbidden
 from workflow import deadlines, rollups
-from workflow.calendar import current_calendar, local, working_time_in_days
+from workflow.calendar import local
 from workflow.models import Notification
 from workflow.notify import Message, RoleDirectory, notify_many
 
@@ -76,23 +75,17 @@ def referrals_overdue_return(*, now: datetime) -> int:
             Referral.objects.filter(alert=alert, state=Referral.State.AWAITING).update(
                 state=Referral.State.OVERDUE, decided_at=now,
             )
-            counted_before, entered_at = rollups.contribution(alert), alert.stage_entered_at
+            counted_before, stage_time = rollups.contribution(alert), deadlines.stage_time(alert, now)
             alert.reject_referral()
             alert.stage_entered_at, alert.stage_seq, alert.escalation_level = now, alert.stage_seq + 1, 0
             alert.due_at = deadlines.due_at_for(alert, now)
             alert.save()
-            stage_time = timeline.StageTime(
-                at=now, seconds=max(0, int((now - entered_at).total_seconds())),
-                working_days=Decimal(str(round(working_time_in_days(current_calendar(), entered_at, now), 2))),
-            )
+            entry = timeline.referral_rejected(alert=alert, by=None, from_status=Status.REFERRED,
+                                               reason=_("The department did not reply in time."), overdue=True,
+                                               stage_time=stage_time)
             # The dashboard's counts move with the alert, in this same transaction.
-            rollups.apply(rollups.merge(
-                rollups.difference(rollups.contribution(alert), counted_before),
-                rollups.stage_left(alert, stage=Status.REFERRED, seconds=stage_time.seconds,
-                                   working_days=stage_time.working_days, left_at=now)))
-            timeline.referral_rejected(alert=alert, by=None, from_status=Status.REFERRED,
-                                       reason=_("The department did not reply in time."), overdue=True,
-                                       stage_time=stage_time)
+            rollups.apply(rollups.merge(rollups.difference(rollups.contribution(alert), counted_before),
+                                        rollups.stage_left(alert, entry)))
             messages.append(Message(
                 directory.supervisors(alert.org_unit), Notification.Kind.OVERDUE,
                 _("Alert #%(id)s is back for dispatch") % {"id": alert.pk},

@@ -21,22 +21,26 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from alerts.models import Alert, SourceSystem
-from alerts.states import CONCLUDED_STATUSES, Conclusion, Status
-from cases.models import Dismissal, Disposition, DispositionPerson, TimelineEntry
+from alerts.states import CONCLUDED_STATUSES, ActionKind, Conclusion, Status
+from cases.models import Dismissal, Disposition, DispositionPerson, ResultAction, TimelineEntry
 from cases.people import superseded
 from workflow.calendar import TZ as CALENDAR_TZ
 from workflow.calendar import WorkCalendar, current_calendar, working_time_in_days
-from workflow.models import AlertRollup
+from workflow.models import AlertRollup, EscalationStep
 
 Dim = AlertRollup.Dim
-MEASURES = ("n", "closed", "concluded", "substantiated", "filed", "amount", "seconds", "working_days")
+MEASURES = ("n", "closed", "concluded", "substantiated", "filed", "amount", "seconds", "working_days", "late")
 DECIMAL_MEASURES = frozenset({"amount", "working_days"})
 SUBSTANTIATED = (Conclusion.SUBSTANTIATED, Conclusion.PARTIALLY_SUBSTANTIATED)
+# The EVENT dimension's keys besides the transitions' names.
+SUBMITTED = "submit_verification"
+CLOSED_EVENT = "closed"
+MODEL_MONEY = "money"
 
 # (dim, org_unit_id, day raised, key) → {measure: value}
 Key = tuple[str, int, date, str]
@@ -105,7 +109,15 @@ def contribution(alert: Alert) -> Rows:
             "n": 1, "closed": flags["closed"], "concluded": int(concluded),
             "substantiated": int(concluded and alert.conclusion in SUBSTANTIATED),
         }
+    if alert.rule_code and alert.source.kind == SourceSystem.Kind.SCREENING:
+        rows[(Dim.MODEL.value, unit, day, model_key(alert.status, alert.rule_code))] = {
+            "n": 1, "substantiated": int(alert.status in CONCLUDED_STATUSES and alert.conclusion in SUBSTANTIATED)}
     return rows
+
+
+def model_key(kind: str, code: str) -> str:
+    """The MODEL dimension's key: a stage (or MODEL_MONEY) and a screening model's code."""
+    return f"{kind}:{code}"
 
 
 def difference(after: Rows, before: Rows) -> Rows:
@@ -127,12 +139,42 @@ def merge(into: Rows, more: Rows) -> Rows:
     return into
 
 
-def stage_left(alert: Alert, *, stage: str, seconds: int, working_days: Decimal, left_at: datetime) -> Rows:
-    """One stage left at `left_at` after `seconds` (and so many working days): counted by the day
-    the alert was raised (the dashboard) and by the day the stage was left (the assessment)."""
-    measures = {"n": 1, "seconds": seconds, "working_days": working_days}
-    return {(Dim.STAGE.value, alert.org_unit_id, local_day(alert.created_at), stage): dict(measures),
-            (Dim.STAGE_EXIT.value, alert.org_unit_id, local_day(left_at), stage): dict(measures)}
+def stage_left(alert: Alert, entry: TimelineEntry) -> Rows:
+    """A stage left, from the transition entry that records it (so the rows are what a recount of
+    the entries gives): its time counted by the day the alert was raised (the dashboard) and by
+    the day it was left (the assessment), and the transition itself by that day, late or not."""
+    unit, left_on = alert.org_unit_id, local_day(entry.at)
+    time_in_stage = {"n": 1, "seconds": entry.stage_seconds or 0, "working_days": entry.stage_working_days or 0}
+    rows: Rows = {
+        (Dim.STAGE.value, unit, local_day(alert.created_at), entry.from_status): dict(time_in_stage),
+        (Dim.STAGE_EXIT.value, unit, left_on, entry.from_status): dict(time_in_stage),
+        (Dim.EVENT.value, unit, left_on, entry.action): {
+            "n": 1, "late": int(entry_late(entry.at, entry.stage_due_at)),
+            "substantiated": int(entry.action == SUBMITTED and (entry.data or {}).get("conclusion") in SUBSTANTIATED),
+        },
+    }
+    if entry.to_status == Status.CLOSED:
+        rows[(Dim.EVENT.value, unit, left_on, CLOSED_EVENT)] = {"n": 1}
+    return rows
+
+
+def order_counted(unit_id: int, order: ResultAction) -> Rows:
+    """A rectification order as it counts by the day its reply is due: one due, late until a reply
+    is recorded by the end of that day. Other notices count nowhere."""
+    if order.kind != ActionKind.RECTIFICATION_ORDER or order.due_date is None:
+        return {}
+    on_time = order.feedback_at is not None and local_day(order.feedback_at) <= order.due_date
+    return {(Dim.ORDERS.value, unit_id, order.due_date, ""): {"n": 1, "late": int(not on_time)}}
+
+
+def entry_late(at: datetime, due_at: datetime | None) -> bool:
+    """A stage left after its deadline."""
+    return due_at is not None and at > due_at
+
+
+def recurrence_marked(unit_id: int, created_at: datetime) -> Rows:
+    """An alert of `unit_id` raised at `created_at` marked as a recurrence (复发)."""
+    return {(Dim.RECURRENCE.value, unit_id, local_day(created_at), ""): {"n": 1}}
 
 
 def disposition_recorded(alert: Alert, *, outcome: str, case_filed: bool, amount: Decimal) -> Rows:
@@ -159,6 +201,9 @@ def disposition_figures(alert: Alert, disposition: Disposition | None) -> Rows:
     for key, amount in (("recovered", disposition.amount_recovered), ("confiscated", disposition.amount_confiscated)):
         if amount:
             rows[(Dim.PEOPLE.value, unit, day, key)] = {"amount": Decimal(amount)}
+    if alert.rule_code and alert.source.kind == SourceSystem.Kind.SCREENING:
+        rows[(Dim.MODEL.value, unit, day, model_key(MODEL_MONEY, alert.rule_code))] = {
+            "filed": int(disposition.case_filed), "amount": Decimal(disposition.amount_recovered or 0)}
     return rows
 
 
@@ -194,7 +239,7 @@ def apply(rows: Mapping[Key, Mapping[str, Any]]) -> None:
     update = ", ".join(f"{m} = {table}.{m} + excluded.{m}" for m in MEASURES)
     if connection.vendor == "postgresql":
         types = ["text", "bigint", "date", "text", "bigint", "bigint", "bigint", "bigint", "bigint", "numeric",
-                 "bigint", "numeric"]
+                 "bigint", "numeric", "bigint"]
         source = "SELECT * FROM unnest(" + ", ".join(f"%s::{t}[]" for t in types) + ")"
         params: list[Any] = [list(col) for col in zip(*values, strict=True)]
     else:
@@ -247,6 +292,9 @@ def expected_rows(apps: Any = None) -> Rows:
         month = (Dim.CLOSED_MONTH.value, r["org_unit_id"], r["d"], r["c"].strftime("%Y-%m"))
         rows[month]["n"] = rows[month].get("n", 0) + r["n"]
     rows.update(stage_rows(entry_model))
+    rows.update(recurrence_rows(alert_model))
+    rows.update(model_rows(alert_model, disposition_model))
+    rows.update(order_rows(apps.get_model("cases", "ResultAction") if apps else ResultAction))
     outcomes = (
         disposition_model.objects.annotate(d=_day("alert__created_at")).order_by()
         .values("alert__org_unit_id", "d", "outcome")
@@ -279,8 +327,9 @@ def expected_rows(apps: Any = None) -> Rows:
 
 
 def stage_rows(entry_model: Any = TimelineEntry) -> Rows:
-    """The STAGE and STAGE_EXIT dimensions' rows as the transition entries say (their stored time
-    in stage): by the day the alert was raised, and by the day the stage was left."""
+    """The rows `stage_left` writes, as the transition entries say: STAGE (time in stage by the day
+    raised), STAGE_EXIT (by the day left) and EVENT (each transition by the day it happened, how
+    many late, substantiated conclusions submitted, and "closed" for those into 办结)."""
     rows: Rows = {}
     transitions = entry_model.objects.filter(kind="transition").exclude(from_status="").order_by()
     totals = {"n": Count("id"), "seconds": Sum("stage_seconds"), "working_days": Sum("stage_working_days")}
@@ -289,7 +338,57 @@ def stage_rows(entry_model: Any = TimelineEntry) -> Rows:
         for r in grouped:
             rows[(dim.value, r["alert__org_unit_id"], r["d"], r["from_status"])] = {
                 "n": r["n"], "seconds": r["seconds"] or 0, "working_days": r["working_days"] or Decimal("0")}
+    # A migration's historical model may predate the stored deadline: nothing is late then.
+    with_deadline = any(f.name == "stage_due_at" for f in entry_model._meta.get_fields())
+    late = Q(stage_due_at__isnull=False, at__gt=F("stage_due_at")) if with_deadline else Q(pk__in=[])
+    events = transitions.annotate(d=_day("at")).values("alert__org_unit_id", "d", "action").annotate(
+        n=Count("id"), late=Count("id", filter=late),
+        substantiated=Count("id", filter=Q(action=SUBMITTED, data__conclusion__in=list(SUBSTANTIATED))),
+        closed=Count("id", filter=Q(to_status=Status.CLOSED)))
+    for r in events:
+        unit = r["alert__org_unit_id"]
+        rows[(Dim.EVENT.value, unit, r["d"], r["action"])] = {m: r[m] for m in ("n", "late", "substantiated")}
+        if r["closed"]:
+            merge(rows, {(Dim.EVENT.value, unit, r["d"], CLOSED_EVENT): {"n": r["closed"]}})
     return rows
+
+
+def recurrence_rows(alert_model: Any = Alert) -> Rows:
+    """The RECURRENCE dimension's rows: alerts marked as a recurrence, by the day raised."""
+    if not any(f.name == "recurrence_of" for f in alert_model._meta.get_fields()):
+        return {}  # a migration's historical model from before recurrences
+    grouped = (alert_model.objects.filter(recurrence_of__isnull=False).annotate(d=_day("created_at")).order_by()
+               .values("org_unit_id", "d").annotate(n=Count("id")))
+    return {(Dim.RECURRENCE.value, r["org_unit_id"], r["d"], ""): {"n": r["n"]} for r in grouped}
+
+
+def model_rows(alert_model: Any = Alert, disposition_model: Any = Disposition) -> Rows:
+    """The MODEL dimension's rows: screening models' alerts by stage (and substantiated), and the
+    cases filed and money recovered of their latest dispositions."""
+    screening = Q(source__kind=SourceSystem.Kind.SCREENING) & ~Q(rule_code="")
+    grouped = (alert_model.objects.filter(screening).annotate(d=_day("created_at")).order_by()
+               .values("org_unit_id", "d", "status", "rule_code")
+               .annotate(n=Count("id"), substantiated=Count("id", filter=Q(status__in=CONCLUDED_STATUSES,
+                                                                          conclusion__in=SUBSTANTIATED))))
+    rows: Rows = {(Dim.MODEL.value, r["org_unit_id"], r["d"], model_key(r["status"], r["rule_code"])):
+                  {"n": r["n"], "substantiated": r["substantiated"]} for r in grouped}
+    money = (disposition_model.objects.filter(~superseded(disposition_model), alert__in=alert_model.objects
+                                              .filter(screening).values("pk"))
+             .annotate(d=_day("alert__created_at")).order_by().values("alert__org_unit_id", "d", "alert__rule_code")
+             .annotate(filed=Count("id", filter=Q(case_filed=True)), amount=Sum("amount_recovered")))
+    for r in money:
+        rows[(Dim.MODEL.value, r["alert__org_unit_id"], r["d"], model_key(MODEL_MONEY, r["alert__rule_code"]))] = {
+            "filed": r["filed"], "amount": r["amount"] or Decimal("0")}
+    return rows
+
+
+def order_rows(action_model: Any = ResultAction) -> Rows:
+    """The ORDERS dimension's rows as the rectification orders say."""
+    on_time = Q(feedback_at__isnull=False, due_date__gte=_day("feedback_at"))
+    grouped = (action_model.objects.filter(kind=ActionKind.RECTIFICATION_ORDER, due_date__isnull=False).order_by()
+               .values("alert__org_unit_id", "due_date").annotate(n=Count("id"), on_time=Count("id", filter=on_time)))
+    return {(Dim.ORDERS.value, r["alert__org_unit_id"], r["due_date"], ""): {"n": r["n"], "late": r["n"] - r["on_time"]}
+            for r in grouped}
 
 
 def indicator_rows(alert_model: Any = Alert) -> Rows:
@@ -424,5 +523,41 @@ def backfill_stage_times(cal: WorkCalendar | None = None) -> int:
                 stage_seconds=int((at - start).total_seconds()) if seconds is None else seconds,
                 stage_working_days=working_days if working_days is not None
                 else Decimal(str(round(working_time_in_days(cal, start, at), 2))))
+            filled += 1
+    return filled
+
+
+def backfill_stage_deadlines() -> int:
+    """Give transition entries written before the deadline was stored the deadline their stage had,
+    where a reminder recorded it (an escalation step carries its stage's deadline; the k-th
+    transition of an alert leaves its k-th stage). Entries of stages never reminded stay without
+    one and count as on time. Returns the number of entries filled."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            cur.execute(
+                """
+                UPDATE cases_timelineentry t SET stage_due_at = s.due_at
+                FROM (SELECT e.id, e.alert_id,
+                             row_number() OVER (PARTITION BY e.alert_id ORDER BY e.at, e.id) AS seq
+                      FROM cases_timelineentry e WHERE e.kind = 'transition'
+                        AND e.alert_id IN (SELECT alert_id FROM workflow_escalationstep)) x
+                JOIN (SELECT alert_id, stage_seq, min(due_at) AS due_at FROM workflow_escalationstep
+                      GROUP BY alert_id, stage_seq) s ON s.alert_id = x.alert_id AND s.stage_seq = x.seq
+                WHERE t.id = x.id AND t.stage_due_at IS NULL
+                """
+            )
+            return cur.rowcount
+    deadlines: dict[tuple[int, int], datetime] = {}
+    for alert_id, seq, due_at in EscalationStep.objects.values_list("alert_id", "stage_seq", "due_at"):
+        deadlines[(alert_id, seq)] = min(due_at, deadlines.get((alert_id, seq), due_at))
+    seen: dict[int, int] = defaultdict(int)
+    filled = 0
+    entries = (TimelineEntry.objects.filter(kind=TimelineEntry.Kind.TRANSITION, alert_id__in={a for a, _s in deadlines})
+               .order_by("alert_id", "at", "id").values_list("id", "alert_id", "stage_due_at"))
+    for pk, alert_id, due_at in entries:
+        seen[alert_id] += 1
+        found = deadlines.get((alert_id, seen[alert_id]))
+        if due_at is None and found is not None:
+            TimelineEntry.objects.filter(pk=pk).update(stage_due_at=found)
             filled += 1
     return filled

@@ -41,7 +41,7 @@ from cases.models import (
 )
 from core.errors import Conflict, Forbidden, NotFound
 from workflow import deadlines, effects, rollups
-from workflow.calendar import add_working_days, current_calendar, local, working_time_in_days
+from workflow.calendar import add_working_days, current_calendar, local
 from workflow.ledger import open_orders_of
 from workflow.notices import ActionInput, check_action, notice_create
 
@@ -119,25 +119,20 @@ def _run_transition(
             alert_for_update(user=by, alert_id=also_lock)
         alert = alert_for_update(user=by, alert_id=alert_id)
         _check_actor(spec, alert, by)
-        from_status, entered_at = alert.status, alert.stage_entered_at
+        from_status = alert.status
         counted_before = rollups.contribution(alert)
         record = apply(alert)
         now = timezone.now()
+        # The stage just left, how long it lasted and its deadline, stored once on the entry.
+        stage_time = deadlines.stage_time(alert, now)
         _enter_stage(alert, now)
         alert.save()
-        # The time in the stage just left is stored once, on the entry; the dashboard sums it.
-        stage_time = timeline.StageTime(
-            at=now, seconds=max(0, int((now - entered_at).total_seconds())),
-            working_days=Decimal(str(round(working_time_in_days(current_calendar(), entered_at, now), 2))),
-        )
-        # The dashboard's counts move with the alert, in this same transaction.
+        entry = record(alert=alert, by=by, from_status=from_status, stage_time=stage_time)
+        # The dashboard's and the assessment's counts move with the alert, in this same transaction.
         changes = rollups.difference(rollups.contribution(alert), counted_before)
-        rollups.apply(rollups.merge(changes, rollups.stage_left(
-            alert, stage=from_status, seconds=stage_time.seconds, working_days=stage_time.working_days,
-            left_at=now)))
+        rollups.apply(rollups.merge(changes, rollups.stage_left(alert, entry)))
         # Inbox and outbox rows for who must hear about it, in this same transaction.
         effects.transition_recorded(alert=alert, name=name, by=by)
-        record(alert=alert, by=by, from_status=from_status, stage_time=stage_time)
         audit_record(
             action=AuditEvent.Action.STATE_CHANGE, actor=by, object_type="alert", object_id=alert.pk,
             data={"transition": name, "from": from_status, "to": alert.status},

@@ -431,7 +431,8 @@ hooks AS (
     RETURNING id),
 levels AS (
     UPDATE alerts_alert a
-    SET escalation_level = GREATEST(a.escalation_level, x.ul), supervised = a.supervised OR x.uv
+    SET escalation_level = GREATEST(a.escalation_level, x.ul), supervised = a.supervised OR x.uv,
+        ever_overdue = a.ever_overdue OR x.ul >= 1
     FROM alerts x
     WHERE x.ul IS NOT NULL AND a.id = x.a AND a.stage_seq = x.q
       AND (a.escalation_level < x.ul OR (x.uv AND NOT a.supervised)))
@@ -454,7 +455,8 @@ RETURNING alert_id, stage_seq, step
 SQLITE_LEVELS = """
 UPDATE alerts_alert
 SET escalation_level = MAX(alerts_alert.escalation_level, v.level),
-    supervised = (alerts_alert.supervised OR v.supervised)
+    supervised = (alerts_alert.supervised OR v.supervised),
+    ever_overdue = (alerts_alert.ever_overdue OR v.level >= 1)
 FROM (SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS stage_seq,
              json_extract(value, '$[2]') AS level, json_extract(value, '$[3]') AS supervised
       FROM json_each(%s)) AS v

@@ -19,8 +19,9 @@ from assessment.reports import report_create, reports_due
 from assessment.unit_escalation import unit_escalations_sweep
 from tests.api.helpers import drive
 from tests.factories import SourceSystemFactory
+from workflow import rollups
 from workflow.intake import IntakeItem, alerts_ingest
-from workflow.models import Notification
+from workflow.models import AlertRollup, Notification
 
 CODE = "91320583MA1RECUR01"
 
@@ -43,6 +44,10 @@ def test_a_substantiated_problem_found_again_is_marked_as_a_recurrence(people, o
         dedup_key="r3", title="t", risk_level="blue", org_unit=org.kunshan, rule="OTHER",
         subject_name="某某建设", subject_credit_code=CODE)])[0].id
     assert Alert.objects.get(pk=other_rule).recurrence_of_id is None
+    # Counted for the assessment in the intake's transaction: one recurrence of Kunshan's, raised today.
+    assert rollups.differences() == []
+    marked = AlertRollup.objects.get(dim=AlertRollup.Dim.RECURRENCE, org_unit=org.kunshan)
+    assert (marked.n, marked.day) == (1, timezone.localdate())
 
 
 def _overdue_alerts(make_alert, unit, n, late):

@@ -18,6 +18,7 @@ from assessment.periods import period_parse
 from cases.models import TimelineEntry
 from tests.api.helpers import drive
 from workflow import rollups
+from workflow import services as wf
 from workflow.models import EscalationStep
 
 pytestmark = pytest.mark.django_db
@@ -31,8 +32,13 @@ def quarter():
 
 
 def _overdue(alert: Alert, stage: str) -> None:
-    EscalationStep.objects.create(alert=alert, stage_seq=1, stage=stage, step=1, due_at=timezone.now(),
-                                  at=timezone.now())
+    """The alert is past the deadline of the stage it is in (`stage`), and the sweep noticed (its
+    step and level update, as `workflow.sweep` writes them)."""
+    assert Alert.objects.get(pk=alert.pk).status == stage
+    Alert.objects.filter(pk=alert.pk).update(due_at=timezone.now() - timedelta(hours=1), escalation_level=1,
+                                             ever_overdue=True)
+    EscalationStep.objects.create(alert=alert, stage_seq=Alert.objects.get(pk=alert.pk).stage_seq, stage=stage,
+                                  step=1, due_at=timezone.now() - timedelta(hours=1), at=timezone.now())
 
 
 @pytest.fixture
@@ -43,9 +49,10 @@ def fixture(people, make_alert, org):
     ks, cs = people.kunshan_supervisor, people.changshu_supervisor
     k1 = drive(make_alert(org_unit=org.kunshan), "closed", supervisor=ks, verifier=people.kunshan_verifier,
                leader=people.kunshan_leader)
-    k2 = make_alert(org_unit=org.kunshan)
+    k2 = drive(make_alert(org_unit=org.kunshan), "verifying", supervisor=ks, verifier=people.kunshan_verifier)
     _overdue(k2, "verifying")
-    drive(k2, "evaluating", supervisor=ks, verifier=people.kunshan_verifier, conclusion=Conclusion.UNFOUNDED)
+    wf.alert_submit_verification(alert_id=k2.pk, by=people.kunshan_verifier, conclusion=Conclusion.UNFOUNDED,
+                                 summary="查明", justification="查无实据")
     k3 = make_alert(org_unit=org.kunshan)
     _overdue(k3, "warning")
     drive(k3, "assigned", supervisor=ks, verifier=people.kunshan_verifier)
@@ -118,7 +125,6 @@ def test_a_stage_lasts_from_transition_to_transition_whatever_is_said_in_between
     """Four days in 核查 with a comment half-way: one stage left after its whole working time (not
     two stages of half the time each, as when every timeline entry counted as a boundary)."""
     from cases.services import comment_add
-    from workflow import services as wf
     from workflow.calendar import current_calendar, working_time_in_days
 
     period = period_parse(quarter)
@@ -217,15 +223,16 @@ def test_the_grouped_figures_equal_a_recount_unit_by_unit(people, fixture, quart
         shift = timedelta(days=40) if i % 5 == 0 else timedelta(days=i % 4, hours=i)
         TimelineEntry.objects.filter(pk=entry.pk).update(at=max(period.start_at - timedelta(days=30),
                                                                 entry.at - shift))
-    # The moved entries are the history now: their time in stage and the rollups follow them.
-    TimelineEntry.objects.update(stage_seconds=None, stage_working_days=None)
-    rollups.backfill_stage_times()
-    rollups.rebuild()
     for i, alert in enumerate(Alert.objects.filter(org_unit__in=[org.kunshan, org.changshu]).order_by("id")):
         ResultAction.objects.create(alert=alert, issued_by=people.kunshan_supervisor,
                                     kind=ActionKind.RECTIFICATION_ORDER, recipient="某单位", text="整改",
                                     due_date=timezone.localdate(),
                                     feedback_at=timezone.now() + timedelta(days=i % 3 - 1) if i % 2 else None)
+    # The moved entries and the orders written by hand are the history now: the time in stage and
+    # the rollups follow them.
+    TimelineEntry.objects.update(stage_seconds=None, stage_working_days=None)
+    rollups.backfill_stage_times()
+    rollups.rebuild()
     rows = assessment_rows(user=people.city_leader, period=period, unit=org.city)
     assert {r.unit.code for r in rows} >= {"kunshan", "changshu"}
     for row in rows:
@@ -234,3 +241,34 @@ def test_the_grouped_figures_equal_a_recount_unit_by_unit(people, fixture, quart
         assert row.avg_days == days, row.unit.code
     assert any(v for r in rows for v in r.avg_days.values())
     assert any(r.figures["orders_due"] for r in rows)
+
+
+def test_a_period_once_over_keeps_its_figures(people, org, make_alert, monkeypatch):
+    """Dispatched on time last month; this month the alert comes back, sits in 预警 past its deadline
+    and is dispatched late. Last month still shows one dispatch on time; this month one late."""
+    last_month = (timezone.localdate().replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+    this_month = timezone.localdate().strftime("%Y-%m")
+    then = period_parse(last_month).start_at + timedelta(days=3, hours=10)
+    alert = make_alert(org_unit=org.kunshan)
+    Alert.objects.filter(pk=alert.pk).update(created_at=then - timedelta(hours=2), stage_entered_at=then - timedelta(
+        hours=2), due_at=then + timedelta(days=1))
+    rollups.rebuild()  # raised last month
+    monkeypatch.setattr(timezone, "now", lambda: then)
+    wf.alert_assign(alert_id=alert.pk, by=people.kunshan_supervisor, assignee=people.kunshan_verifier)
+    monkeypatch.undo()
+    wf.alert_return(alert_id=alert.pk, by=people.kunshan_verifier, reason="不归我们")
+
+    def dispatches(code):
+        row = {r.unit.code: r for r in assessment_rows(user=people.city_leader, period=period_parse(code),
+                                                       unit=org.city)}["kunshan"]
+        return row.figures["dispatched"], row.figures["dispatched_on_time"]
+
+    assert dispatches(last_month) == (1, 1)
+    _overdue(alert, "warning")
+    wf.alert_assign(alert_id=alert.pk, by=people.kunshan_supervisor, assignee=people.kunshan_verifier)
+    assert dispatches(last_month) == (1, 1)  # unchanged by what happened since
+    assert dispatches(this_month) == (1, 0)
+    on_time = figure_rows(user=people.city_leader, period=period_parse(last_month), unit=org.kunshan,
+                          figure="dispatched_on_time")
+    assert list(on_time.values_list("pk", flat=True)) == [alert.pk]
+    assert rollups.differences() == []

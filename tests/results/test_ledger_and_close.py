@@ -113,3 +113,28 @@ def test_overdue_replies_climb_the_ladder_on_working_days_only(make_alert, peopl
     order.refresh_from_db()
     assert order.reminder_level == 3
     assert Notification.objects.filter(recipient=people.kunshan_leader, kind="rectification_overdue").exists()
+
+
+def test_the_assessments_order_counts_follow_the_order_and_its_replies(applying, people, api, monkeypatch):
+    """Issued: one order due, not replied on time. Replied before the due day: on time. Rejected and
+    replied again after the due day: late again. Each step leaves the rollups equal to a recount."""
+    from workflow import rollups
+    from workflow.models import AlertRollup
+
+    order = _evaluating_with_order(applying, people)
+
+    def counted():
+        assert rollups.differences() == []
+        row = AlertRollup.objects.get(dim=AlertRollup.Dim.ORDERS, org_unit=applying.org_unit, day=order.due_date)
+        return row.n, row.n - row.late
+
+    assert counted() == (1, 0)
+    sup = api(people.kunshan_supervisor)
+    sup.post(f"/api/v1/rectification-orders/{order.pk}/feedback/", {"feedback": "已整改"})
+    assert counted() == (1, 1)
+    sup.post(f"/api/v1/rectification-orders/{order.pk}/reject/", {"reason": "材料不全"})
+    after_due = datetime.combine(order.due_date + timedelta(days=1), datetime.min.time(), tzinfo=SH)
+    monkeypatch.setattr(timezone, "now", lambda: after_due + timedelta(hours=9))
+    sup.post(f"/api/v1/rectification-orders/{order.pk}/feedback/", {"feedback": "补充材料"})
+    monkeypatch.undo()
+    assert counted() == (1, 0)

@@ -66,7 +66,7 @@ def test_average_days_per_stage_comes_from_the_timeline(people, make_alert, org)
                                  from_status="assigned", to_status="verifying", action="accept")
     TimelineEntry.objects.create(alert=a, at=t0 + timedelta(days=1), kind="comment")  # ignored
     # Entries written without their time in stage (as before it was stored) get it backfilled.
-    rollups.backfill_stage_seconds()
+    rollups.backfill_stage_times()
     rollups.rebuild()
     days = dashboard_for(people.city_leader, ALL)["stage_days"]
     assert days == {"warning": 2.0, "assigned": 1.0}

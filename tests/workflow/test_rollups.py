@@ -234,3 +234,56 @@ def test_old_entries_get_their_time_in_stage_back_as_the_services_store_it(peopl
     assert rollups.backfill_stage_times() == 0  # nothing left to fill
     rollups.rebuild()
     assert rollups.differences() == []
+
+
+def test_old_entries_get_the_deadline_a_reminder_recorded_for_their_stage(people, source, org):
+    """Entries from before the deadline was stored: the k-th transition left the alert's k-th stage,
+    whose deadline an escalation step recorded; a stage never reminded keeps none (on time)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from cases.models import TimelineEntry
+    from workflow.models import EscalationStep
+
+    [a] = _alerts(_raise(source, org, 1))
+    drive(a, "verifying", supervisor=people.kunshan_supervisor, verifier=people.kunshan_verifier)
+    TimelineEntry.objects.update(stage_due_at=None)
+    due = timezone.now() - timedelta(days=2)
+    EscalationStep.objects.create(alert=a, stage_seq=2, stage="assigned", step=1, due_at=due, at=due)
+    EscalationStep.objects.create(alert=a, stage_seq=2, stage="assigned", step=2, due_at=due + timedelta(days=1),
+                                  at=due)
+
+    assert rollups.backfill_stage_deadlines() == 1
+    assign, accept = a.timeline.filter(kind="transition").order_by("at", "id")
+    assert (assign.action, assign.stage_due_at) == ("assign", None)
+    assert (accept.action, accept.stage_due_at) == ("accept", due)
+    rollups.rebuild()
+    late = AlertRollup.objects.get(dim=AlertRollup.Dim.EVENT, key="accept")
+    assert (late.n, late.late) == (1, 1)
+
+
+def test_a_screening_models_rows_follow_its_alerts_and_their_latest_disposition(people, org):
+    """A model's alerts by stage and the money of their latest disposition, written by intake, the
+    transitions and each new disposition, equal the recount; a business system's rules have none."""
+    from tests.factories import SourceSystemFactory
+
+    feed = SourceSystemFactory(code="screening-feed", kind="screening", org_unit=org.city)
+    items = [IntakeItem(dedup_key=f"m{i}", title=f"模型命中{i}", risk_level="red", org_unit=org.kunshan,
+                        rule="model-a" if i < 3 else "model-b") for i in range(4)]
+    a, b, c, d = _alerts(alerts_ingest(source=feed, items=items))
+    kw = {"supervisor": people.kunshan_supervisor, "verifier": people.kunshan_verifier, "leader": people.city_leader}
+    drive(a, "closed", **kw)
+    drive(b, "evaluating", **kw)
+    # Disposed again after a send-back: the new disposition's money replaces the old one's.
+    wf.alert_send_back(alert_id=b.pk, by=people.city_leader, stage="disposing", reason="处置偏轻")
+    wf.alert_dispose(alert_id=b.pk, by=people.kunshan_supervisor, outcome="form_2", case_filed=True,
+                     amount_recovered=Decimal("800"))
+    drive(c, "verifying", **kw)
+    assert rollups.differences() == []
+    rows = {r.key: r for r in AlertRollup.objects.filter(dim=AlertRollup.Dim.MODEL, org_unit=org.kunshan)}
+    assert (rows["closed:model-a"].n, rows["closed:model-a"].substantiated) == (1, 1)
+    assert (rows["applying:model-a"].n, rows["verifying:model-a"].n, rows["warning:model-b"].n) == (1, 1, 1)
+    assert (rows["money:model-a"].filed, rows["money:model-a"].amount) == (1, Decimal("800"))
+    assert "money:model-b" not in rows
+    assert not AlertRollup.objects.filter(dim=AlertRollup.Dim.MODEL).exclude(key__contains=":model-").exists()

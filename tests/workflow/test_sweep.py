@@ -78,9 +78,17 @@ def test_a_late_sweep_records_every_step_it_missed(assigned):
 
 
 def test_leaving_the_stage_stops_the_ladder_and_starts_a_new_clock(assigned, people):
+    sweep(now=DUE - timedelta(hours=10), deliveries=False)  # only the approaching notice
+    assigned.refresh_from_db()
+    assert not assigned.ever_overdue
     sweep(now=DUE + timedelta(minutes=1), deliveries=False)
     alert = alert_accept(alert_id=assigned.pk, by=people.kunshan_verifier)
     assert alert.escalation_level == 0 and alert.stage_seq == assigned.stage_seq + 1
+    # The new stage starts on time, but the alert went past a deadline once (the assessment's
+    # "ever overdue"), and its 接收 stage was left late.
+    assert alert.ever_overdue
+    left = TimelineEntry.objects.get(alert=alert, action="accept")
+    assert left.stage_due_at == DUE and left.at > DUE
     sweep(now=DUE + timedelta(hours=30), deliveries=False)
     assert EscalationStep.objects.filter(alert=alert, stage_seq=alert.stage_seq).count() == 0
 

@@ -10,7 +10,7 @@ from django.db.models.functions import Coalesce
 
 from accounts.models import OrgUnit, User
 from accounts.selectors import units_visible_to
-from alerts.models import Alert, SourceIndicator
+from alerts.models import Alert, SourceIndicator, SourceSystem
 from alerts.policy import may_in_warehouse
 from alerts.selectors import alerts_visible_to
 from alerts.states import CONCLUDED_STATUSES, Conclusion, Status
@@ -217,6 +217,18 @@ def typical_cases_for(user: User, model: ScreeningModel, limit: int = 5) -> list
         dispositions.setdefault(d.alert_id, d)
     return [{"alert": a if a.org_unit_id in visible else None, "unit": a.org_unit.name,
              "conclusion": a.get_conclusion_display(), "disposition": dispositions.get(a.pk)} for a in cases]
+
+
+def rule_label(alert: Alert) -> str:
+    """How a reader names the rule that raised `alert`: its screening model's name, or the name the
+    warehouse gave the business system's indicator; the code only while nobody has named it."""
+    if not alert.rule_code:
+        return ""
+    if alert.source.kind == SourceSystem.Kind.SCREENING:
+        names = ScreeningModel.objects.filter(code=alert.rule_code).order_by("-version")
+    else:
+        names = SourceIndicator.objects.filter(source_id=alert.source_id, code=alert.rule_code)
+    return names.exclude(name="").values_list("name", flat=True).first() or alert.rule_code
 
 
 # ----- special supervision projects -----

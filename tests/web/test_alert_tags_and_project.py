@@ -67,3 +67,26 @@ def test_the_special_project_links_to_its_page_only_for_those_who_may_open_it(cl
     assert "常熟专项" in page and f"/screening/projects/{elsewhere.pk}/" not in page
     client.force_login(people.city_leader)
     assert f"/screening/projects/{elsewhere.pk}/" in client.get(f"/alerts/{tagged.pk}/").content.decode()
+
+
+def test_the_page_names_the_rule_that_raised_the_alert_not_its_code(client, people, make_alert, org, source):
+    """A business system's indicator once the warehouse named it (its code until then), and a
+    screening model by its name."""
+    from alerts.models import SourceIndicator
+    from tests.factories import SourceSystemFactory
+
+    pushed = make_alert(org_unit=org.kunshan, source=source, rule_code="LAND-07")
+    client.force_login(people.kunshan_supervisor)
+    assert "LAND-07" in client.get(f"/alerts/{pushed.pk}/").content.decode()  # nobody has named it yet
+    SourceIndicator.objects.create(source=source, code="LAND-07", name="违规占用耕地")
+    page = client.get(f"/alerts/{pushed.pk}/").content.decode()
+    assert "违规占用耕地" in page and "LAND-07" not in page
+
+    from screening.models import ScreeningModel
+
+    model = ScreeningModel.objects.create(code="bid-rigging-ks", name="围标串标模型", org_unit=org.kunshan,
+                                          created_by=people.kunshan_supervisor)
+    feed = SourceSystemFactory(code="screening-feed", kind="screening", org_unit=org.city)
+    raised = make_alert(org_unit=org.kunshan, source=feed, rule_code=model.code)
+    page = client.get(f"/alerts/{raised.pk}/").content.decode()
+    assert "围标串标模型" in page and "bid-rigging-ks" not in page

@@ -28,7 +28,7 @@ from cases.models import Comment, Referral
 from cases.services import comment_add
 from core.errors import AppError, NotFound
 from screening.evidence import hit_view
-from screening.selectors import alert_projects
+from screening.selectors import alert_projects, rule_label
 from web.access import HOME_BY_ROLE, alert_or_404, keyset_paginate, safe_next
 from web.filters import AlertFilterForm
 from web.forms import (
@@ -223,6 +223,7 @@ def detail_context(request: HttpRequest, alert: Any, bound: dict | None = None) 
         **results_context(request, alert),
         "finding_form": FindingForm() if may_add_finding(request.user, alert) else None,
         "projects": alert_projects(request.user, alert),
+        "rule_label": rule_label(alert),
         "tags_form": AlertTagsForm(initial={"tags": ", ".join(alert.tags or [])}, prefix="tags")
         if policy.may_tag(request.user) else None,
     }

@@ -21,8 +21,12 @@ from alerts.models import Alert, Domain, RiskLevel, SourceIndicator, SourceSyste
 from alerts.sources import source_key_assign, source_system_create
 from alerts.states import DISPOSAL_OUTCOMES, ActionKind, Conclusion, DismissReason, Status
 from demo.screening import seed_screening_demo
+from screening.models import SpecialProject
+from screening.services import special_project_save
 from workflow import services as wf
 from workflow.intake import IntakeItem, alerts_ingest
+from workflow.ledger import feedback_accept, open_orders_of, rectification_feedback_record
+from workflow.sweep import sweep
 
 CITY = ("suzhou", "苏州市纪委监委")
 # Names of people dealt with in the demo's dispositions (made up).
@@ -107,6 +111,7 @@ def _users(units: dict[str, OrgUnit], password: str) -> dict[str, User]:
 
 # Where each county's alerts end up, in order: a year of closed work for the trend, then one alert
 # in every stage (a returned one back in 预警, one sent back by the leader, one unfounded).
+DEMO_PROJECT = "政府采购领域专项监督（演示）"
 TARGETS = [
     "closed", "closed", "closed", "closed", "unfounded", "dismissed", "closed", "evaluating",
     "applying", "disposing", "verifying", "sent_back", "assigned", "returned", "warning", "referred",
@@ -182,10 +187,17 @@ def _do(step: str, alert_id: int, u: dict[str, User], county: str, rng: random.R
                          case_filed=rng.random() < 0.2, amount_recovered=Decimal(rng.randrange(0, 500) * 100),
                          amount_confiscated=Decimal(rng.randrange(0, 100) * 100), note="依规依纪处置")
     elif step == "apply_results":
-        wf.alert_apply_results(alert_id=alert_id, by=supervisor, actions=[
-            wf.ActionInput(kind=ActionKind.WORK_NOTICE, recipient="相关业务科室", text="请对照问题立行立改。"),
-        ])
+        actions = [wf.ActionInput(kind=ActionKind.WORK_NOTICE, recipient="相关业务科室", text="请对照问题立行立改。")]
+        if rng.random() < 0.6:  # most results come with a rectification order and a reply due date
+            due = timezone.localdate() + timedelta(days=rng.randint(10, 20))
+            actions.append(wf.ActionInput(kind=ActionKind.RECTIFICATION_ORDER, recipient="相关业务科室",
+                                          text="请于期限内完成整改并书面反馈整改情况。", due_date=due))
+        wf.alert_apply_results(alert_id=alert_id, by=supervisor, actions=actions)
     elif step == "close":
+        # The unit replied to the order and the supervisor accepted the reply: then it may close.
+        for order in open_orders_of(Alert.objects.get(pk=alert_id)):
+            rectification_feedback_record(order_id=order.pk, by=supervisor, feedback="已完成整改，附整改报告及台账。")
+            feedback_accept(order_id=order.pk, by=supervisor, note="整改到位")
         wf.alert_close(alert_id=alert_id, by=leader, score=rng.randint(3, 5), comment="处置规范，同意销号。")
     elif step == "send_back":
         wf.alert_send_back(alert_id=alert_id, by=leader, stage=Status.VERIFYING,
@@ -252,7 +264,14 @@ def seed_demo(*, password: str, source_key: str | None = None, alerts: int = 80)
     elif source_key:
         key = source_key_assign(source, source_key)
     # Screening models with their datasets and first runs (idempotent on its own).
-    seed_screening_demo(unit=units["kunshan"], user=users["kunshan_supervisor"])
+    models = seed_screening_demo(unit=units["kunshan"], user=users["kunshan_supervisor"])
+    # 专项监督: the city's procurement project over those models, deployed to every county.
+    if models and not SpecialProject.objects.filter(name=DEMO_PROJECT).exists():
+        today = timezone.localdate()
+        special_project_save(by=users["suzhou_supervisor"], name=DEMO_PROJECT, lead_unit=units["suzhou"],
+                             description="围绕政府采购、合同管理和公务报销，各县市区用同一组模型筛查本地数据，对比成效。",
+                             start_date=today - timedelta(days=90), end_date=today + timedelta(days=90),
+                             models=models, units=[units[c] for c, _n in COUNTIES])
     if source.alerts.exists():
         return DemoResult(source, key, 0)
 
@@ -273,9 +292,14 @@ def seed_demo(*, password: str, source_key: str | None = None, alerts: int = 80)
                for n, (step, at) in enumerate(times)]
     by_key = {item.dedup_key: (item, final) for _r, item, final, _t in plan}
     created = 0
+    swept_on = None
     with clock.running():
         for at, _n, dedup_key, step in sorted(events, key=lambda e: (e[0], e[1], e[2])):
             clock.at = at
+            # The deadline sweep ran every day of that year too: reminders, escalations, 督办.
+            if timezone.localdate() != swept_on:
+                swept_on = timezone.localdate()
+                sweep(now=at, deliveries=False)
             item, final = by_key[dedup_key]
             if step == "raise":
                 result = alerts_ingest(source=source, items=[item])[0]

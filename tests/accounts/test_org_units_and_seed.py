@@ -42,7 +42,21 @@ def test_seed_demo_creates_the_documented_demo_and_is_idempotent(capsys):
     for alert in Alert.objects.all():
         last = TimelineEntry.objects.filter(alert=alert).exclude(to_status="").order_by("at", "id").last()
         assert last.to_status == alert.status
+    # Every screen has something to show: a special project over the demo models deployed to the
+    # counties, rectification orders in the ledger (some still awaiting a reply), alerts that went
+    # past a deadline (the sweep ran through the year), and figures that agree with the rows.
+    from cases.models import ResultAction
+    from screening.models import SpecialProject
+    from workflow import rollups
+
+    project = SpecialProject.objects.get()
+    assert project.units.count() == 5 and project.screening_models.exists()
+    orders = ResultAction.objects.filter(kind="rectification_order", due_date__isnull=False)
+    assert orders.filter(feedback_at__isnull=True).exists() and orders.filter(review="accepted").exists()
+    assert 0 < Alert.objects.filter(ever_overdue=True).count() < n
+    assert rollups.differences() == []
     call_command("seed_demo", "--password", "pw-demo-123")
     assert Alert.objects.count() == n
+    assert SpecialProject.objects.count() == 1
     assert SourceSystem.objects.filter(code="demo-feed").count() == 1
     assert User.objects.filter(username="kunshan_verifier").count() == 1

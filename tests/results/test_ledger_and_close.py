@@ -138,3 +138,13 @@ def test_the_assessments_order_counts_follow_the_order_and_its_replies(applying,
     sup.post(f"/api/v1/rectification-orders/{order.pk}/feedback/", {"feedback": "补充材料"})
     monkeypatch.undo()
     assert counted() == (1, 0)
+
+
+def test_the_ledgers_pager_counts_orders_without_calling_them_alerts(applying, people, client):
+    _evaluating_with_order(applying, people)
+    client.force_login(people.kunshan_supervisor)
+    for lang, text, wrong in (("zh-hans", "共 1 条", "条预警"), ("en", "1 in all", "alert")):
+        client.cookies["django_language"] = lang
+        page = client.get("/ledger/")
+        counted = page.content.decode().split('data-testid="page-count">')[1].split("</span>")[0]
+        assert text in counted and wrong not in counted, counted

@@ -198,6 +198,7 @@ def cases() -> list[tuple[str, str, str]]:
     """(name, username, url) for every screen, the do-nothing page first."""
     from django.db.models import Count
     from django.urls import NoReverseMatch, reverse
+    from django.utils import timezone
 
     from alerts.models import Alert
     from cases.models import TimelineEntry
@@ -247,6 +248,8 @@ def cases() -> list[tuple[str, str, str]]:
             out.append((name, who, reverse(view)))
         except NoReverseMatch:
             pass
+    # The assessment's longest period: a whole year (its default is the current quarter).
+    out.append(("assessment, whole year", city_leader, f"/assessment/?period={timezone.localdate().year}"))
     return out
 
 

@@ -23,12 +23,14 @@ import csv
 import io
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from itertools import islice
 from typing import IO, Any
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import Count, DateTimeField, F, Field, Func, Q, QuerySet, Value
+from django.db.models import DateTimeField, F, Field, Func, QuerySet, Value
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
@@ -41,7 +43,7 @@ from openpyxl.utils import get_column_letter
 
 from alerts.models import Alert, Domain, RiskLevel
 from alerts.states import OPEN_STATUSES, ActionKind, Conclusion, Outcome, Status
-from cases.models import Disposition, DispositionPerson, ResultAction
+from cases.models import DispositionPerson, ResultAction
 from core.masking import mask_id_number, mask_text
 from workflow import deadlines
 
@@ -193,30 +195,65 @@ class _Aligned:
         return found
 
 
-_IN_ORDER = ("-alert__created_at", "-alert_id")
+# The use-of-results streams join the export's own alerts (a subquery of their order key and id)
+# rather than the whole alerts table: each reads only the rows of the exported alerts, in the
+# export's order, whatever the size of the table.
+_DISPOSITIONS_SQL = """
+SELECT a.xc, d.alert_id, d.outcome,
+       count(p.id) FILTER (WHERE p.form = %s), count(p.id) FILTER (WHERE p.form = %s),
+       count(p.id) FILTER (WHERE p.form = %s), count(p.id) FILTER (WHERE p.form = %s),
+       count(p.id) FILTER (WHERE p.case_filed), count(p.id) FILTER (WHERE p.detained),
+       count(p.id) FILTER (WHERE p.transferred), d.case_filed, d.amount_recovered, d.amount_confiscated
+FROM ({alerts}) a
+JOIN cases_disposition d ON d.alert_id = a.xid
+LEFT JOIN cases_dispositionperson p ON p.disposition_id = d.id
+GROUP BY a.xc, d.id, d.alert_id, d.outcome, d.case_filed, d.amount_recovered, d.amount_confiscated, d.created_at
+ORDER BY a.xc DESC, d.alert_id DESC, d.created_at DESC, d.id DESC
+"""
+_NOTICES_SQL = """
+SELECT a.xc, r.alert_id, r.doc_number, r.kind, r.recipient
+FROM ({alerts}) a
+JOIN cases_resultaction r ON r.alert_id = a.xid
+WHERE r.state = %s
+ORDER BY a.xc DESC, r.alert_id DESC, r.id
+"""
 
 
-def _results(alert_ids: QuerySet, *, outcome: dict[str, str], kind: dict[str, str], yes: str
+def _stream(sql: str, params: Sequence[Any]) -> Iterator[tuple]:
+    """Rows of `sql` from a server-side cursor (PostgreSQL), a block at a time."""
+    with connection.chunked_cursor() as cur:
+        cur.execute(sql, params)
+        while block := cur.fetchmany(CHUNK):
+            yield from block
+
+
+def _aware(value: datetime | str) -> datetime:
+    found = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return found if found.tzinfo is not None else found.replace(tzinfo=UTC)
+
+
+def _money(value: Any) -> Decimal | None:
+    """An amount as the ORM would give it (SQLite hands raw SQL a float)."""
+    return None if value is None or isinstance(value, Decimal) else Decimal(str(value)).quantize(Decimal("0.01"))
+
+
+def _results(alerts: QuerySet, *, outcome: dict[str, str], kind: dict[str, str], yes: str
              ) -> Callable[[tuple[Any, int]], tuple]:
-    """The use-of-results cells per alert, from two more queries over the whole export (the
-    latest disposition with its people counted, and the issued notices), read in step."""
-    def people(q: Q) -> Count:
-        return Count("people", filter=q, output_field=_as_read())
-
-    count = {f"f{i}": people(Q(people__form=form)) for i, form in enumerate(_FORMS)}
-    dispositions = _Aligned(
-        Disposition.objects.filter(alert_id__in=alert_ids).order_by(*_IN_ORDER, "-created_at", "-id")
-        .annotate(**count, cf=people(Q(people__case_filed=True)), det=people(Q(people__detained=True)),
-                  tr=people(Q(people__transferred=True)))
-        .annotate(x_alert_created_at=_instant("alert__created_at"))
-        .values_list("x_alert_created_at", "alert_id", "outcome", "f0", "f1", "f2", "f3", "cf", "det", "tr",
-                     "case_filed", "amount_recovered", "amount_confiscated")
-        .iterator(chunk_size=CHUNK))
-    notices = _Aligned(
-        ResultAction.objects.filter(alert_id__in=alert_ids, state=ResultAction.State.ISSUED)
-        .order_by(*_IN_ORDER, "id").annotate(x_alert_created_at=_instant("alert__created_at"))
-        .values_list("x_alert_created_at", "alert_id", "doc_number", "kind", "recipient")
-        .iterator(chunk_size=CHUNK))
+    """The use-of-results cells per alert, from two more queries over the export's alerts (`alerts`:
+    their order key `xc` and id `xid`, in order): the latest disposition with its people counted, and the
+    issued notices, read in step."""
+    try:
+        sub, params = alerts.query.sql_with_params()
+    except EmptyResultSet:  # a filter that can match nothing (an empty scope, an impossible range)
+        return lambda key: _NO_RESULTS
+    dispositions = _stream(_DISPOSITIONS_SQL.format(alerts=sub), [*_FORMS, *params])
+    notices = _stream(_NOTICES_SQL.format(alerts=sub), [*params, ResultAction.State.ISSUED])
+    money = _money if connection.vendor != "postgresql" else (lambda v: v)
+    if connection.vendor != "postgresql":
+        # Raw SQL gets the stored UTC time back without its zone; the alerts' key has it.
+        dispositions = ((_aware(r[0]), *r[1:]) for r in dispositions)
+        notices = ((_aware(r[0]), *r[1:]) for r in notices)
+    dispositions, notices = _Aligned(dispositions), _Aligned(notices)
 
     def cells(key: tuple[Any, int]) -> tuple:
         d, n = dispositions.next_key(), notices.next_key()
@@ -228,7 +265,7 @@ def _results(alert_ids: QuerySet, *, outcome: dict[str, str], kind: dict[str, st
         if not found:
             return (*_NO_RESULTS[:-1], text) if text else _NO_RESULTS
         d = found[0]  # the latest
-        return (outcome.get(d[2], d[2]), *d[3:10], yes if d[10] else None, d[11], d[12], text)
+        return (outcome.get(d[2], d[2]), *d[3:10], yes if d[10] else None, money(d[11]), money(d[12]), text)
 
     return cells
 
@@ -268,7 +305,8 @@ def export_rows(qs: QuerySet[Alert], *, limit: int = EXPORT_LIMIT,
     naive = _naive if connection.vendor != "postgresql" else (lambda dt: dt)
     units, sources, rules, people = _Memo(), _Memo(), _Memo(), _Memo()
     rows = qs.annotate(**local).values_list(*_FIELDS)[:limit].iterator(chunk_size=CHUNK)
-    results = _results(qs.values("pk")[:limit], outcome=outcome, kind=kind, yes=yes)
+    results = _results(qs.annotate(xc=local["x_created_at"], xid=F("pk")).values_list("xc", "xid")[:limit],
+                       outcome=outcome, kind=kind, yes=yes)
     done = 0
     while batch := list(islice(rows, CHUNK)):
         for (pk, title, st, rl, dm, due, unit, source, rule, subject, id_number, amount, full_name, username,

@@ -116,10 +116,6 @@ def _add(target: dict[int, dict[str, Any]], counts_for: dict[int, list[OrgUnit]]
             row[key] = row.get(key, 0) + (value or 0)
 
 
-def _in_period(field: str, p: Period) -> Q:
-    return Q(**{f"{field}__gte": p.start_at, f"{field}__lt": p.end_at})
-
-
 def _rollup_rows(dim: str, p: Period, units: list[int]) -> QuerySet[AlertRollup]:
     """The rows of `dim` in the period: month rows when it is whole months (as periods are)."""
     whole_months = p.start.day == 1 and p.end.day == 1
